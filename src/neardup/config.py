@@ -1,0 +1,73 @@
+"""Settings of every stage, as frozen dataclasses validated on creation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class NormalizeConfig:
+    """Conservative normalisation of the text that is written out.
+
+    Each step can be switched off. Steps run in this order: strip control characters,
+    fix mojibake (ftfy), unescape HTML entities, Unicode NFC, collapse whitespace.
+    """
+
+    strip_control: bool = True
+    fix_mojibake: bool = True
+    unescape_html: bool = True
+    nfc: bool = True
+    collapse_whitespace: bool = True
+
+
+@dataclass(frozen=True)
+class RepairConfig:
+    """How repeated runs of text inside one document are found and removed.
+
+    A repeat is a run of at least ``min_words`` words (compared on the aggressive key:
+    case, punctuation, quotes and whitespace ignored) that appears earlier in the same
+    document. Runs are seeded by repeated word ``ngram``-grams and chained across gaps of
+    at most ``max_gap`` words (a typo, an inserted "Advertisement" line); at least
+    ``min_density`` of the span must match word for word and the two copies must score at
+    least ``min_similarity`` with rapidfuzz's ``ratio``. Both ends of the removed copy must
+    fall on a sentence or paragraph boundary (within ``max_gap`` words). Text whose words
+    typically occur more than ``max_copies`` times in the document is the author's
+    template (a menu, a table), not a scrape fault, and is left alone.
+    """
+
+    enabled: bool = True
+    min_words: int = 50
+    ngram: int = 5
+    max_gap: int = 8
+    min_density: float = 0.8
+    min_similarity: float = 0.85
+    max_copies: int = 3
+    max_rounds: int = 16
+
+    def __post_init__(self) -> None:
+        if self.ngram < 2:
+            raise ConfigError(f"repair ngram must be at least 2, got {self.ngram}")
+        if self.min_words < self.ngram:
+            raise ConfigError(
+                f"repair min_words ({self.min_words}) must be at least ngram ({self.ngram})"
+            )
+        if self.max_gap < 0:
+            raise ConfigError(f"repair max_gap must be >= 0, got {self.max_gap}")
+        for name in ("min_density", "min_similarity"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ConfigError(f"repair {name} must be between 0 and 1, got {value}")
+        if self.max_copies < 2:
+            raise ConfigError(f"repair max_copies must be >= 2, got {self.max_copies}")
+        if self.max_rounds < 1:
+            raise ConfigError(f"repair max_rounds must be >= 1, got {self.max_rounds}")
+
+
+@dataclass(frozen=True)
+class CleanConfig:
+    """Settings of the ``clean`` stage: normalisation then repair."""
+
+    normalize: NormalizeConfig = NormalizeConfig()
+    repair: RepairConfig = RepairConfig()

@@ -1,0 +1,27 @@
+"""The document record that flows through every stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class Document:
+    """One document of a corpus.
+
+    ``record`` holds the input record as it was read (every field, in input order); the
+    writers put ``text`` back under the text field and leave every other field as it came.
+    ``path`` and ``line`` say where the record was read from (``line`` is 1-based).
+    """
+
+    id: str
+    text: str
+    record: dict[str, Any] = field(default_factory=dict)
+    path: str = ""
+    line: int = 0
+
+    @property
+    def source(self) -> str:
+        """``path:line`` of the record, for messages."""
+        return f"{self.path}:{self.line}"

@@ -1,0 +1,131 @@
+"""Pure text -> text normalisers.
+
+Two kinds of normalisation live here:
+
+* the conservative steps applied to the text that is written out
+  (:func:`normalize_text`, configured by :class:`~neardup.config.NormalizeConfig`),
+  each of which keeps the author's characters;
+* the aggressive comparison key (:func:`comparison_key`), used only to compare texts:
+  case, punctuation, quote style and whitespace are ignored.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import re
+import unicodedata
+from collections.abc import Callable
+
+from .config import NormalizeConfig
+from .shingles import words
+
+# C0 and C1 control characters except tab and newline, plus DEL and the BOM
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufeff]")
+_HSPACE_RE = re.compile("[ \t\xa0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
+_SPACE_AROUND_NL_RE = re.compile(" ?\n ?")
+_BLANK_LINES_RE = re.compile("\n{3,}")
+_NEEDS_WS_RE = re.compile("[\t\xa0\u1680\u2000-\u200a\u202f\u205f\u3000\r]|  | \n|\n |\n\n\n")
+_ENTITY_RE = re.compile(r"&(#\d+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);?")
+
+
+def fix_mojibake(text: str) -> str:
+    """Repair text that was decoded with the wrong encoding (ftfy), keeping quotes,
+    ligatures, widths and line breaks as the author wrote them."""
+    if text.isascii() and "\x1b" not in text:
+        return text  # pure ASCII cannot be mojibake
+    import ftfy
+
+    return ftfy.fix_text(text, _ftfy_config())
+
+
+def unescape_html(text: str) -> str:
+    """Replace HTML entities (``&amp;``, ``&#8217;``) by their characters, repeatedly, so
+    that double-escaped scrapes (``&amp;quot;``) come out clean too."""
+    if "&" not in text:
+        return text
+    for _ in range(8):  # each pass that changes anything shortens the text
+        if not _ENTITY_RE.search(text):
+            break
+        new = html.unescape(text)
+        if new == text:
+            break
+        text = new
+    return text
+
+
+def strip_control(text: str) -> str:
+    """Remove control characters (except tab and newline) and byte-order marks."""
+    return _CONTROL_RE.sub("", text)
+
+
+def nfc(text: str) -> str:
+    """Unicode NFC composition (``e`` + combining acute -> ``é``)."""
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFC", text)
+
+
+def collapse_whitespace(text: str) -> str:
+    """Unify line breaks, collapse runs of spaces to one, drop spaces at line ends, keep
+    at most one blank line between paragraphs, and strip the ends of the text."""
+    if _NEEDS_WS_RE.search(text):
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        text = _HSPACE_RE.sub(" ", text)
+        text = _SPACE_AROUND_NL_RE.sub("\n", text)
+        text = _BLANK_LINES_RE.sub("\n\n", text)
+    return text.strip()
+
+
+#: Normalisers by name, in the order :func:`normalize_text` applies them.
+NORMALIZERS: dict[str, Callable[[str], str]] = {
+    "fix_mojibake": fix_mojibake,
+    "unescape_html": unescape_html,
+    "strip_control": strip_control,
+    "nfc": nfc,
+    "collapse_whitespace": collapse_whitespace,
+}
+
+
+def normalize_text(text: str, config: NormalizeConfig | None = None) -> str:
+    """Apply the enabled conservative normalisers of ``config`` to ``text``."""
+    return normalize_and_explain(text, config)[0]
+
+
+def normalize_and_explain(
+    text: str, config: NormalizeConfig | None = None
+) -> tuple[str, list[str]]:
+    """Like :func:`normalize_text`, also returning the names of the steps that changed
+    the text."""
+    config = config or NormalizeConfig()
+    changed: list[str] = []
+    for name, func in NORMALIZERS.items():
+        if getattr(config, name):
+            new = func(text)
+            if new != text:
+                changed.append(name)
+                text = new
+    return text, changed
+
+
+def comparison_key(text: str) -> str:
+    """The aggressive key two texts are compared on: NFKC, case-folded words joined by
+    single spaces (punctuation, quotes and whitespace ignored)."""
+    return " ".join(words(unicodedata.normalize("NFKC", text)))
+
+
+@functools.lru_cache(maxsize=1)
+def _ftfy_config():  # built lazily: importing ftfy costs tens of milliseconds
+    import ftfy
+
+    return ftfy.TextFixerConfig(
+        unescape_html=False,
+        fix_latin_ligatures=False,
+        fix_character_width=False,
+        uncurl_quotes=False,
+        fix_line_breaks=False,
+        remove_control_chars=False,
+        normalization=None,
+        explain=False,
+    )

@@ -1,0 +1,402 @@
+"""Repair inside one document: find runs of text that the scraper captured twice and keep
+one complete copy.
+
+How it decides
+--------------
+A scrape fault (a lazy-loaded page, an AMP and a canonical copy glued together) repeats a
+*run* of text long enough that it cannot be a choice of the author. A short line repeated
+alone (an interview question, "Winners meet in final match", a photo credit) is not one.
+
+1. The text is cut into case-folded words (:mod:`neardup.shingles`); punctuation, quotes
+   and whitespace are ignored, so a second copy with curly quotes or reflowed paragraphs
+   still matches.
+2. Every word ``ngram``-gram that occurred earlier seeds a match at offset ``d`` (the
+   distance back to the earlier occurrence). Consecutive seeds at one offset form a run.
+3. Runs are chained when the gap between them is at most ``max_gap`` words and their
+   offsets differ by at most ``max_gap`` (a typo breaks a run for a few words; an
+   inserted "Advertisement" line shifts the offset by a word or two).
+4. The best chain is a repeat when it covers at least ``min_words`` matching words, at
+   least ``min_density`` of its span matches, and rapidfuzz's ratio between the two
+   copies is at least ``min_similarity``.
+5. The later copy is removed, snapped to sentence or paragraph boundaries, together with
+   a short line (up to ``max_gap`` words) between two adjacent copies. When the earlier
+   copy was cut off mid-sentence and runs straight into the later copy (lazy loading),
+   the earlier copy is removed instead, so the complete one is kept.
+6. Steps 1-5 repeat on the result until no repeat is left (three copies take two rounds).
+
+Every removal is recorded as a :class:`RemovedSpan`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rapidfuzz.distance import Indel
+
+from .config import CleanConfig, RepairConfig
+from .normalize import collapse_whitespace, normalize_and_explain
+from .shingles import words, words_with_spans
+
+# a sentence ends at one of these, possibly followed by closing quotes or brackets
+_SENTENCE_END_RE = re.compile(r"[.!?\u2026\u3002\uff01\uff1f][\"'\u201d\u2019\u00bb)\]]*\s|[\u3002\uff01\uff1f]")
+# at most this many earlier occurrences of one n-gram seed matches (bounds the work on
+# texts made of one phrase repeated thousands of times)
+_MAX_SEEDS_PER_GRAM = 8
+# chains are built from at most this many nearest earlier runs
+_CHAIN_WINDOW = 64
+
+
+@dataclass(frozen=True, slots=True)
+class RemovedSpan:
+    """One span removed by repair.
+
+    Offsets are character offsets into the normalised input text (the text after the
+    conservative normalisation, before repair). ``repeats_start``/``repeats_end`` locate
+    the copy that was kept.
+    """
+
+    start: int
+    end: int
+    text: str
+    repeats_start: int
+    repeats_end: int
+    similarity: float
+    words: int
+    reason: str  # "repeat" (a later copy) or "truncated-copy" (an earlier, cut-off copy)
+
+    def to_dict(self) -> dict:
+        return {
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "repeats": [self.repeats_start, self.repeats_end],
+            "similarity": round(self.similarity, 4),
+            "words": self.words,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Repair:
+    """The result of :func:`repair_text`.
+
+    ``text`` is the repaired text; ``removed`` the spans removed (empty when nothing
+    repeated); ``normalized`` the names of the normalisation steps that changed the text.
+    """
+
+    text: str
+    removed: tuple[RemovedSpan, ...] = ()
+    normalized: tuple[str, ...] = ()
+
+    @property
+    def repaired(self) -> bool:
+        """True when at least one repeated span was removed."""
+        return bool(self.removed)
+
+    @property
+    def changed(self) -> bool:
+        """True when normalisation or repair changed the text."""
+        return bool(self.removed or self.normalized)
+
+
+def repair_text(text: str, config: CleanConfig | None = None) -> Repair:
+    """Normalise ``text`` conservatively, then remove repeated runs (see module doc).
+
+    >>> r = repair_text("Lead.\\n" + "A paragraph that was scraped twice. " * 1 + "\\n")
+    >>> r.text
+    'Lead.\\nA paragraph that was scraped twice.'
+    """
+    config = config or CleanConfig()
+    normalized, steps = normalize_and_explain(text, config.normalize)
+    if not config.repair.enabled:
+        return Repair(normalized, (), tuple(steps))
+    out, removed = remove_repeats(normalized, config.repair)
+    if removed and config.normalize.collapse_whitespace:
+        out = collapse_whitespace(out)
+    return Repair(out, tuple(removed), tuple(steps))
+
+
+def remove_repeats(text: str, config: RepairConfig | None = None) -> tuple[str, list[RemovedSpan]]:
+    """Remove repeated runs from ``text`` (no normalisation). Returns the text with the
+    spans cut out (whitespace at the cuts left as it is) and the removed spans, with
+    offsets into ``text``."""
+    config = config or RepairConfig()
+    if not _may_repeat(text, config):
+        return text, []
+    removed: list[RemovedSpan] = []
+    cuts: list[tuple[int, int]] = []  # removed intervals, in coordinates of ``text``
+    current = text
+    for _ in range(config.max_rounds):
+        found = _find_best_repeat(current, config)
+        if found is None:
+            break
+        (cs, ce), (ks, ke), sim, nwords, reason = found
+        span = RemovedSpan(
+            start=_to_original(cs, cuts),
+            end=_to_original(ce, cuts, end=True),
+            text=current[cs:ce],
+            repeats_start=_to_original(ks, cuts),
+            repeats_end=_to_original(ke, cuts, end=True),
+            similarity=sim,
+            words=nwords,
+            reason=reason,
+        )
+        removed.append(span)
+        cuts.append((span.start, span.end))
+        cuts.sort()
+        current = current[:cs] + current[ce:]
+        if not _may_repeat(current, config):
+            break
+    return current, removed
+
+
+def _to_original(pos: int, cuts: list[tuple[int, int]], end: bool = False) -> int:
+    """Map an offset in the text after ``cuts`` back to the text before them."""
+    for s, e in cuts:  # sorted, disjoint, original coordinates
+        if s < pos or (s == pos and not end):
+            pos += e - s
+        else:
+            break
+    return pos
+
+
+def _may_repeat(text: str, config: RepairConfig) -> bool:
+    """Cheap test: can ``text`` hold a repeat of ``min_words`` words at all?"""
+    toks = words(text)
+    k = config.ngram
+    if len(toks) < config.min_words + k:
+        return False
+    grams = list(zip(*(toks[i : len(toks) - k + 1 + i] for i in range(k))))
+    repeated_positions = len(grams) - len(set(grams))
+    # a chain of runs covering m words needs at least m / k repeated positions
+    return repeated_positions * k >= config.min_words
+
+
+def _find_best_repeat(text: str, config: RepairConfig):
+    """The best acceptable repeat in ``text``: ((cut start, cut end), (kept start, kept end),
+    similarity, matched words, reason), or None."""
+    toks, starts, ends = words_with_spans(text)
+    n = len(toks)
+    k = config.ngram
+    gap = config.max_gap
+    ids: dict[str, int] = {}
+    seq = [ids.setdefault(t, len(ids)) for t in toks]
+    grams = zip(*(seq[i : n - k + 1 + i] for i in range(k)))
+
+    # 1. seeds: (position, offset back to an earlier occurrence)
+    seen: dict[tuple[int, ...], list[int]] = {}
+    by_offset: dict[int, list[int]] = {}
+    for p, g in enumerate(grams):
+        earlier = seen.get(g)
+        if earlier is None:
+            seen[g] = [p]
+            continue
+        for q in earlier[-_MAX_SEEDS_PER_GRAM:]:
+            by_offset.setdefault(p - q, []).append(p)
+        earlier.append(p)
+
+    # 2. runs of consecutive seeds at one offset: (first pos, last pos, offset)
+    runs: list[tuple[int, int, int]] = []
+    for d, ps in by_offset.items():
+        first = prev = ps[0]
+        for p in ps[1:]:
+            if p != prev + 1:
+                runs.append((first, prev, d))
+                first = p
+            prev = p
+        runs.append((first, prev, d))
+    if not runs:
+        return None
+    runs.sort()
+
+    # 3. chains: best[i] = matched words of the best chain ending with run i
+    best: list[int] = []
+    back: list[int] = []
+    for i, (p0, p1, d) in enumerate(runs):
+        length = p1 - p0 + k
+        score, prev_i = length, -1
+        for j in range(i - 1, max(-1, i - _CHAIN_WINDOW), -1):
+            q0, q1, e = runs[j]
+            q_end = q1 + k  # exclusive word end of run j
+            if q_end < p0 - gap or abs(d - e) > gap or p1 + k <= q_end:
+                continue
+            overlap = max(0, q_end - p0)
+            if best[j] + length - overlap > score:
+                score, prev_i = best[j] + length - overlap, j
+        best.append(score)
+        back.append(prev_i)
+
+    # 4. accept the best chain that passes the tests
+    order = sorted(range(len(runs)), key=lambda i: (-best[i], runs[i][0]))
+    for i in order:
+        matched = best[i]
+        if matched < config.min_words:
+            return None
+        last = runs[i]
+        j = i
+        while back[j] != -1:
+            j = back[j]
+        first = runs[j]
+        a, b = first[0], last[1] + k  # later copy, words [a, b)
+        sa, sb = a - first[2], b - last[2]  # earlier copy
+        if matched < config.min_density * (b - a):
+            continue
+        # text that occurs more than max_copies times is the author's template (a menu,
+        # a table, a list of offers), not a scrape fault: look at the typical word
+        copies = sorted(len(seen[tuple(seq[p : p + k])]) for p in range(a, b - k + 1))
+        if copies and copies[len(copies) // 2] > config.max_copies:
+            continue
+        sim = Indel.normalized_similarity(" ".join(toks[sa:sb]), " ".join(toks[a:b]))
+        if sim < config.min_similarity:
+            continue
+        decided = _decide(text, toks, starts, ends, a, b, sa, sb, matched, sim, config)
+        if decided is not None:
+            return decided
+    return None
+
+
+def _decide(text, toks, starts, ends, a, b, sa, sb, matched, sim, config):
+    """Snap a found repeat to sentence/paragraph boundaries, grow it over the neighbouring
+    units that match fuzzily, and choose which copy to cut. Returns None when the repeat
+    does not align with boundaries (then it is a part of longer units, not a scraped copy).
+    """
+    n = len(toks)
+    gap = config.max_gap
+    cache: dict[int, bool] = {}
+
+    def boundary(i: int) -> bool:
+        if i <= 0 or i >= n:
+            return True
+        got = cache.get(i)
+        if got is None:
+            between = text[ends[i - 1] : starts[i]]
+            # a paragraph break, or a sentence end before a word that is not lower case
+            got = "\n" in between or (
+                _SENTENCE_END_RE.search(between + " ") is not None
+                and not text[starts[i]].islower()
+            )
+            cache[i] = got
+        return got
+
+    def snap(i: int, lo: int, hi: int, back_first: bool) -> int | None:
+        """The boundary nearest to word ``i`` within ``gap`` words, inside [lo, hi]."""
+        for step in range(gap + 1):
+            for j in (i - step, i + step) if back_first else (i + step, i - step):
+                if lo <= j <= hi and boundary(j):
+                    return j
+        return None
+
+    def unit_before(i: int, lo: int) -> int | None:
+        """Start of the unit that ends at ``i`` (a boundary), if it starts at or after lo."""
+        j = i - 1
+        while j > lo and not boundary(j):
+            j -= 1
+        return j if j >= lo and j < i and boundary(j) else None
+
+    def unit_after(i: int, hi: int) -> int | None:
+        j = i + 1
+        while j < hi and not boundary(j):
+            j += 1
+        return j if i < j <= hi and boundary(j) else None
+
+    def similar(x1: int, y1: int, x2: int, y2: int) -> bool:
+        one, two = " ".join(toks[x1:y1]), " ".join(toks[x2:y2])
+        return Indel.normalized_similarity(one, two) >= config.min_similarity
+
+    separate = sb <= a  # the earlier copy ends before the later one starts
+    a2 = snap(a, sb if separate else 0, b, True)
+    sa2 = snap(sa, 0, sb, True)
+    b2 = snap(b, a, n, False)
+    sb2 = snap(sb, sa, a if separate else n, False)
+    if separate and sa2 is not None and a2 is not None:
+        # grow both copies backwards over units that match (a typo in a headline), letting
+        # the later copy skip one short line (an ad between its paragraphs)
+        while True:
+            us = unit_before(sa2, 0)
+            ud = unit_before(a2, sb2 if sb2 is not None else sb)
+            if us is None or ud is None:
+                break
+            if similar(us, sa2, ud, a2):
+                sa2, a2 = us, ud
+                continue
+            ud2 = unit_before(ud, sb2 if sb2 is not None else sb)
+            if a2 - ud <= gap and ud2 is not None and similar(us, sa2, ud2, ud):
+                sa2, a2 = us, ud2
+                continue
+            break
+    if separate and sb2 is not None and b2 is not None and a2 is not None:
+        while True:  # ... and forwards
+            us = unit_after(sb2, a2)
+            ud = unit_after(b2, n)
+            if us is None or ud is None:
+                break
+            if similar(sb2, us, b2, ud):
+                sb2, b2 = us, ud
+                continue
+            ud2 = unit_after(ud, n)
+            if ud - b2 <= gap and ud2 is not None and similar(sb2, us, ud, ud2):
+                sb2, b2 = us, ud2
+                continue
+            break
+    s_end = sb2 if sb2 is not None else sb
+    adjacent = separate and a2 is not None and 0 <= a2 - s_end <= gap
+    if a2 is None:
+        # a copy glued straight onto the end of another needs no boundary of its own
+        if not (separate and sb == a and sa2 is not None):
+            return None
+        a2 = a
+        adjacent = True
+
+    # The earlier copy was cut off (lazy loading) when it stops inside a unit that the later
+    # copy goes on with: either exactly at a word, or with the first letters of the next one.
+    truncated = False
+    if adjacent:
+        tail = toks[sb:a2]
+        if not tail:
+            truncated = not boundary(b)
+        elif b + len(tail) < n:
+            cont = toks[b : b + len(tail)]
+            truncated = (
+                cont[:-1] == tail[:-1]
+                and cont[-1].startswith(tail[-1])
+                and (cont[-1] != tail[-1] or not boundary(b + len(tail)))
+            )
+    if truncated:
+        # the earlier copy was cut off and runs straight into the later, complete copy
+        if sa2 is None:
+            return None
+        cut, keep, reason = (sa2, a2), (a2, b2 if b2 is not None else b), "truncated-copy"
+    else:
+        if b2 is None:
+            return None  # ... and ends at one: this run is part of a longer unit
+        start = s_end if adjacent and boundary(s_end) else a2  # take the seam line along
+        cut = (start, b2)
+        keep = (sa2 if sa2 is not None else sa, s_end)
+        reason = "repeat"
+    if cut[1] <= cut[0]:
+        return None
+    cs, ce = _char_span(text, starts, ends, *cut)
+    ks = starts[keep[0]]
+    ke = ends[max(keep[1], keep[0] + 1) - 1]
+    return (cs, ce), (ks, ke), sim, cut[1] - cut[0], reason
+
+
+def _char_span(text: str, starts: list[int], ends: list[int], x: int, y: int) -> tuple[int, int]:
+    """Character span of words [x, y) with their punctuation, and the whitespace after
+    them when the span starts a line."""
+    n = len(starts)
+    cs = starts[x]
+    floor = ends[x - 1] if x > 0 else 0
+    while cs > floor and not text[cs - 1].isspace():
+        cs -= 1  # opening quotes and brackets
+    if y >= n:
+        return cs, len(text)
+    ce = ends[y - 1]
+    nxt = starts[y]
+    while ce < nxt and not text[ce].isspace():
+        ce += 1  # closing punctuation
+    line_start = cs == 0 or text[cs - 1] == "\n"
+    while ce < nxt and text[ce].isspace() and (line_start or text[ce] in " \t"):
+        ce += 1
+    return cs, ce
