@@ -1,7 +1,52 @@
-"""neardup: clean and deduplicate scraped text corpora."""
+"""neardup: clean and deduplicate scraped text corpora.
+
+The public API is small:
+
+* :func:`repair_text` - normalise one text and remove what the scraper captured twice;
+* :func:`normalize_text`, :func:`comparison_key` - the conservative and the comparison
+  normalisation;
+* :func:`read_documents`, :func:`open_writer` - streaming readers and atomic writers;
+* :func:`clean_documents`, :func:`run_clean` - the clean stage over a stream or files;
+* the config dataclasses and :class:`NeardupError` with its subclasses.
+"""
 
 from __future__ import annotations
 
-from .repair import Repair, RemovedSpan, repair_text
+from importlib.metadata import PackageNotFoundError, version
 
-__all__ = ["Repair", "RemovedSpan", "repair_text"]
+try:
+    __version__ = version("neardup")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0+unknown"
+
+from .config import CleanConfig, NormalizeConfig, RepairConfig
+from .document import Document
+from .errors import ConfigError, FormatError, InputError, MissingDependencyError, NeardupError
+from .io import Reject, open_writer, read_documents
+from .normalize import comparison_key, normalize_text
+from .pipeline import CleanStats, clean_documents, run_clean
+from .repair import RemovedSpan, Repair, repair_text
+
+__all__ = [
+    "CleanConfig",
+    "CleanStats",
+    "ConfigError",
+    "Document",
+    "FormatError",
+    "InputError",
+    "MissingDependencyError",
+    "NeardupError",
+    "NormalizeConfig",
+    "Reject",
+    "RemovedSpan",
+    "Repair",
+    "RepairConfig",
+    "__version__",
+    "clean_documents",
+    "comparison_key",
+    "normalize_text",
+    "open_writer",
+    "read_documents",
+    "repair_text",
+    "run_clean",
+]

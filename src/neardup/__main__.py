@@ -1,0 +1,6 @@
+"""``python -m neardup``."""
+
+from .cli import main
+
+if __name__ == "__main__":
+    main()
