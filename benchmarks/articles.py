@@ -43,7 +43,9 @@ def available() -> bool:
     return (SHARED_DATA / "bbc-news" / "bbc").is_dir()
 
 
-def load_articles(sources: tuple[str, ...] = ("bbc", "scrapinghub", "newspaper")) -> Iterator[Article]:
+def load_articles(
+    sources: tuple[str, ...] = ("bbc", "scrapinghub", "newspaper"),
+) -> Iterator[Article]:
     if "bbc" in sources:
         for path in sorted((SHARED_DATA / "bbc-news" / "bbc").glob("*/*.txt")):
             text = path.read_text(encoding="utf-8", errors="replace")
@@ -54,6 +56,8 @@ def load_articles(sources: tuple[str, ...] = ("bbc", "scrapinghub", "newspaper")
             for key, value in sorted(json.loads(gold.read_text(encoding="utf-8")).items()):
                 yield Article(f"scrapinghub/{key[:12]}", _paragraphs(value["articleBody"]))
     if "newspaper" in sources:
-        for path in sorted((SHARED_DATA / "web-pages" / "newspaper" / "data" / "text").glob("*.txt")):
+        for path in sorted(
+            (SHARED_DATA / "web-pages" / "newspaper" / "data" / "text").glob("*.txt")
+        ):
             text = path.read_text(encoding="utf-8", errors="replace")
             yield Article(f"newspaper/{path.stem}", _paragraphs(text))

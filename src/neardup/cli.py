@@ -19,19 +19,41 @@ from .io import FORMATS
 def reading_options(func: Callable) -> Callable:
     """Options every command that reads records shares."""
     options = [
-        click.argument("inputs", nargs=-1, required=True, metavar="INPUT...",
-                       type=click.Path(allow_dash=True)),
-        click.option("--format", "input_format", type=click.Choice(FORMATS),
-                     help="Input format (default: from the suffix; '-' reads JSONL)."),
-        click.option("--text-field", default="text", show_default=True,
-                     help="Field (column) holding the document text."),
-        click.option("--id-field", default="id", show_default=True,
-                     help="Field holding the document id; absent ids become FILE:LINE."),
-        click.option("-j", "--workers", type=click.IntRange(min=0), default=1, show_default=True,
-                     help="Worker processes (0 = one per CPU core). Output order does not change."),
-        click.option("--rejects", type=click.Path(dir_okay=False),
-                     help="Write unreadable records here (JSONL with file, line, error) and go on; "
-                          "without it the first bad record stops the run."),
+        click.argument(
+            "inputs", nargs=-1, required=True, metavar="INPUT...", type=click.Path(allow_dash=True)
+        ),
+        click.option(
+            "--format",
+            "input_format",
+            type=click.Choice(FORMATS),
+            help="Input format (default: from the suffix; '-' reads JSONL).",
+        ),
+        click.option(
+            "--text-field",
+            default="text",
+            show_default=True,
+            help="Field (column) holding the document text.",
+        ),
+        click.option(
+            "--id-field",
+            default="id",
+            show_default=True,
+            help="Field holding the document id; absent ids become FILE:LINE.",
+        ),
+        click.option(
+            "-j",
+            "--workers",
+            type=click.IntRange(min=0),
+            default=1,
+            show_default=True,
+            help="Worker processes (0 = one per CPU core). Output order does not change.",
+        ),
+        click.option(
+            "--rejects",
+            type=click.Path(dir_okay=False),
+            help="Write unreadable records here (JSONL with file, line, error) and go on; "
+            "without it the first bad record stops the run.",
+        ),
         click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary."),
     ]
     for option in reversed(options):
@@ -80,24 +102,56 @@ def main() -> None:
 
 @main.command()
 @reading_options
-@click.option("-o", "--output", required=True, type=click.Path(allow_dash=True),
-              help="Output file ('-' for stdout; a path ending in / writes one .txt per document).")
-@click.option("--output-format", type=click.Choice(FORMATS),
-              help="Output format (default: from the suffix; for '-' the input's format).")
-@click.option("--audit", type=click.Path(dir_okay=False),
-              help="Write one JSON line per repaired document: the spans removed and what they repeat.")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(allow_dash=True),
+    help="Output file ('-' for stdout; a path ending in / writes one .txt per document).",
+)
+@click.option(
+    "--output-format",
+    type=click.Choice(FORMATS),
+    help="Output format (default: from the suffix; for '-' the input's format).",
+)
+@click.option(
+    "--audit",
+    type=click.Path(dir_okay=False),
+    help="Write one JSON line per repaired document: the spans removed and what they repeat.",
+)
 @click.option("--no-repair", is_flag=True, help="Only normalise; do not remove repeated runs.")
-@click.option("--min-repeat-words", type=click.IntRange(min=2), default=RepairConfig.min_words,
-              show_default=True, help="Shortest repeated run (in words) that repair removes.")
+@click.option(
+    "--min-repeat-words",
+    type=click.IntRange(min=2),
+    default=RepairConfig.min_words,
+    show_default=True,
+    help="Shortest repeated run (in words) that repair removes.",
+)
 @click.option("--no-fix-mojibake", is_flag=True, help="Keep mojibake (do not run ftfy).")
 @click.option("--no-unescape-html", is_flag=True, help="Keep HTML entities such as &amp;.")
 @click.option("--no-nfc", is_flag=True, help="Skip Unicode NFC normalisation.")
 @click.option("--no-collapse-whitespace", is_flag=True, help="Keep runs of spaces and blank lines.")
 @click.option("--no-strip-control", is_flag=True, help="Keep control characters.")
 @_fail_on_library_errors
-def clean(inputs, input_format, text_field, id_field, workers, rejects, quiet, output,
-          output_format, audit, no_repair, min_repeat_words, no_fix_mojibake, no_unescape_html,
-          no_nfc, no_collapse_whitespace, no_strip_control) -> None:
+def clean(
+    inputs,
+    input_format,
+    text_field,
+    id_field,
+    workers,
+    rejects,
+    quiet,
+    output,
+    output_format,
+    audit,
+    no_repair,
+    min_repeat_words,
+    no_fix_mojibake,
+    no_unescape_html,
+    no_nfc,
+    no_collapse_whitespace,
+    no_strip_control,
+) -> None:
     """Repair every document of INPUT... and write them to OUTPUT.
 
     Keeps one complete copy of text the scraper captured twice (the whole body, the body
@@ -126,11 +180,17 @@ def clean(inputs, input_format, text_field, id_field, workers, rejects, quiet, o
     )
     with _progress(quiet, "clean") as bar:
         stats = run_clean(
-            inputs, output, config,
-            input_format=input_format, output_format=output_format,
-            text_field=text_field, id_field=id_field,
+            inputs,
+            output,
+            config,
+            input_format=input_format,
+            output_format=output_format,
+            text_field=text_field,
+            id_field=id_field,
             workers=workers or os.cpu_count() or 1,
-            rejects=rejects, audit=audit, progress=bar.update,
+            rejects=rejects,
+            audit=audit,
+            progress=bar.update,
         )
     if not quiet:
         click.echo(

@@ -153,4 +153,3 @@ def audit_record(doc: Document, rep: Repair) -> dict:
         "removed": [s.to_dict() for s in rep.removed],
         "normalized": list(rep.normalized),
     }
-

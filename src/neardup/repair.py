@@ -39,7 +39,9 @@ from .normalize import collapse_whitespace, normalize_and_explain
 from .shingles import words, words_with_spans
 
 # a sentence ends at one of these, possibly followed by closing quotes or brackets
-_SENTENCE_END_RE = re.compile(r"[.!?\u2026\u3002\uff01\uff1f][\"'\u201d\u2019\u00bb)\]]*\s|[\u3002\uff01\uff1f]")
+_SENTENCE_END_RE = re.compile(
+    r"[.!?\u2026\u3002\uff01\uff1f][\"'\u201d\u2019\u00bb)\]]*\s|[\u3002\uff01\uff1f]"
+)
 # at most this many earlier occurrences of one n-gram seed matches (bounds the work on
 # texts made of one phrase repeated thousands of times)
 _MAX_SEEDS_PER_GRAM = 8
@@ -167,7 +169,7 @@ def _may_repeat(text: str, config: RepairConfig) -> bool:
     k = config.ngram
     if len(toks) < config.min_words + k:
         return False
-    grams = list(zip(*(toks[i : len(toks) - k + 1 + i] for i in range(k))))
+    grams = list(zip(*(toks[i : len(toks) - k + 1 + i] for i in range(k)), strict=False))
     repeated_positions = len(grams) - len(set(grams))
     # a chain of runs covering m words needs at least m / k repeated positions
     return repeated_positions * k >= config.min_words
@@ -182,7 +184,7 @@ def _find_best_repeat(text: str, config: RepairConfig):
     gap = config.max_gap
     ids: dict[str, int] = {}
     seq = [ids.setdefault(t, len(ids)) for t in toks]
-    grams = zip(*(seq[i : n - k + 1 + i] for i in range(k)))
+    grams = zip(*(seq[i : n - k + 1 + i] for i in range(k)), strict=False)
 
     # 1. seeds: (position, offset back to an earlier occurrence)
     seen: dict[tuple[int, ...], list[int]] = {}
@@ -273,8 +275,7 @@ def _decide(text, toks, starts, ends, a, b, sa, sb, matched, sim, config):
             between = text[ends[i - 1] : starts[i]]
             # a paragraph break, or a sentence end before a word that is not lower case
             got = "\n" in between or (
-                _SENTENCE_END_RE.search(between + " ") is not None
-                and not text[starts[i]].islower()
+                _SENTENCE_END_RE.search(between + " ") is not None and not text[starts[i]].islower()
             )
             cache[i] = got
         return got

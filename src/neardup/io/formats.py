@@ -145,7 +145,12 @@ def _read_jsonl(path: str, text_field: str, id_field: str) -> Iterator[Document 
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
-                yield Reject(path, number, f"malformed JSON: {exc.msg} at column {exc.colno}", line.rstrip("\r\n"))
+                yield Reject(
+                    path,
+                    number,
+                    f"malformed JSON: {exc.msg} at column {exc.colno}",
+                    line.rstrip("\r\n"),
+                )
                 continue
             yield _make_doc(record, path, number, text_field, id_field, line.rstrip("\r\n"))
     finally:
@@ -171,11 +176,20 @@ def _read_csv(path: str, text_field: str, id_field: str) -> Iterator[Document | 
         for row in reader:
             number, start = start, reader.line_num + 1
             if None in row:
-                yield Reject(path, number, "more fields than the header has", json.dumps(row.get(None)))
+                yield Reject(
+                    path, number, "more fields than the header has", json.dumps(row.get(None))
+                )
                 continue
             bad = [k for k, v in row.items() if isinstance(v, str) and _has_surrogates(v)]
             if bad:
-                raw = json.dumps({k: v.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for k, v in row.items() if isinstance(v, str)}, ensure_ascii=False)
+                raw = json.dumps(
+                    {
+                        k: v.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                        for k, v in row.items()
+                        if isinstance(v, str)
+                    },
+                    ensure_ascii=False,
+                )
                 yield Reject(path, number, f"invalid UTF-8 in field {bad[0]!r}", raw)
                 continue
             yield _make_doc(dict(row), path, number, text_field, id_field, "")
@@ -221,7 +235,9 @@ def _read_parquet(path: str, text_field: str, id_field: str) -> Iterator[Documen
             yield _make_doc(record, path, row, text_field, id_field, "")
 
 
-def _read_txt(path: str, text_field: str, id_field: str, doc_id: str | None = None) -> Iterator[Document | Reject]:
+def _read_txt(
+    path: str, text_field: str, id_field: str, doc_id: str | None = None
+) -> Iterator[Document | Reject]:
     stream = _open_binary_read(path)
     try:
         data = stream.read()
@@ -239,10 +255,14 @@ def _read_txt(path: str, text_field: str, id_field: str, doc_id: str | None = No
 def _read_txtdir(path: str, text_field: str, id_field: str) -> Iterator[Document | Reject]:
     root = Path(path)
     files = sorted(
-        p for p in root.rglob("*") if p.is_file() and _split_compression(p.name)[0].lower().endswith((".txt", ".text"))
+        p
+        for p in root.rglob("*")
+        if p.is_file() and _split_compression(p.name)[0].lower().endswith((".txt", ".text"))
     )
     for file in files:
-        yield from _read_txt(str(file), text_field, id_field, doc_id=file.relative_to(root).as_posix())
+        yield from _read_txt(
+            str(file), text_field, id_field, doc_id=file.relative_to(root).as_posix()
+        )
 
 
 _READERS = {

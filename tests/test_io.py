@@ -1,0 +1,185 @@
+"""Readers and writers: every format, compression, pass-through, ids, atomic output."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from neardup import FormatError, InputError, Reject, open_writer, read_documents
+from neardup.io import detect_format
+
+RECORDS = [
+    {"url": "https://example.org/1", "text": "First document.", "id": "a", "n": 1},
+    {"url": "https://example.org/2", "text": "Second document, caf\u00e9.", "id": "b", "n": 2},
+]
+
+
+def write_jsonl(path: Path, records, opener=open) -> None:
+    with opener(path, "wt", encoding="utf-8") as f:
+        for r in records:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [
+        ("a.jsonl", "jsonl"),
+        ("a.json.gz", "jsonl"),
+        ("a.ndjson.zst", "jsonl"),
+        ("a.csv", "csv"),
+        ("a.csv.gz", "csv"),
+        ("a.parquet", "parquet"),
+        ("a.txt", "txt"),
+        ("-", "jsonl"),
+    ],
+)
+def test_format_from_suffix(name, fmt) -> None:
+    assert detect_format(name) == fmt
+
+
+def test_unknown_suffix_says_what_to_do() -> None:
+    with pytest.raises(FormatError, match="--format"):
+        detect_format("data.xml")
+
+
+@pytest.mark.parametrize(
+    "suffix", [".jsonl", ".jsonl.gz", ".jsonl.zst", ".csv", ".csv.zst", ".parquet"]
+)
+def test_round_trip_keeps_every_field_in_order(tmp_path: Path, suffix: str) -> None:
+    path = str(tmp_path / f"data{suffix}")
+    with open_writer(path) as w:
+        for r in RECORDS:
+            w.write(dict(r))
+    docs = list(read_documents(path))
+    assert [d.id for d in docs] == ["a", "b"]
+    assert [d.text for d in docs] == [r["text"] for r in RECORDS]
+    for doc, rec in zip(docs, RECORDS, strict=True):
+        assert list(doc.record) == list(rec)
+        if suffix.startswith(".csv"):  # CSV holds strings
+            assert doc.record == {k: str(v) for k, v in rec.items()}
+        else:
+            assert doc.record == rec
+
+
+def test_missing_id_field_gives_stable_file_line_ids(tmp_path: Path) -> None:
+    path = tmp_path / "x.jsonl"
+    write_jsonl(path, [{"text": "one"}, {"text": "two"}])
+    ids = [d.id for d in read_documents(str(path))]
+    assert ids == [f"{path}:1", f"{path}:2"]
+    assert ids == [d.id for d in read_documents(str(path))]
+
+
+def test_custom_text_and_id_fields(tmp_path: Path) -> None:
+    path = tmp_path / "x.jsonl"
+    write_jsonl(path, [{"body": "hello", "uid": 7}])
+    (doc,) = read_documents(str(path), text_field="body", id_field="uid")
+    assert doc.text == "hello" and doc.id == "7"
+
+
+def test_bad_records_become_rejects_with_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(
+        b'{"text": "good"}\n'
+        b"{not json\n"
+        b'{"body": "no text field"}\n'
+        b'{"text": 42}\n'
+        b'{"text": "caf\xe9"}\n'
+        b"\n"
+        b'["a list"]\n'
+        b'{"text": "good again"}\n'
+    )
+    items = list(read_documents(str(path)))
+    kinds = [(type(i).__name__, i.line) for i in items]
+    assert kinds == [
+        ("Document", 1),
+        ("Reject", 2),
+        ("Reject", 3),
+        ("Reject", 4),
+        ("Reject", 5),
+        ("Reject", 7),
+        ("Document", 8),
+    ]
+    reasons = [i.reason for i in items if isinstance(i, Reject)]
+    assert "malformed JSON" in reasons[0]
+    assert "no 'text' field" in reasons[1]
+    assert "int, not a string" in reasons[2]
+    assert "invalid UTF-8" in reasons[3]
+    assert "not a JSON object" in reasons[4]
+    err = items[1].error()
+    assert isinstance(err, InputError) and f"{path}:2:" in str(err) and "--rejects" in str(err)
+
+
+def test_csv_bad_utf8_and_missing_column(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_bytes(b'id,text\n1,fine\n2,caf\xe9\n3,"multi\nline"\n')
+    items = list(read_documents(str(path)))
+    assert [type(i).__name__ for i in items] == ["Document", "Reject", "Document"]
+    assert items[1].line == 3 and items[2].line == 4 and items[2].text == "multi\nline"
+    with pytest.raises(InputError, match="no 'body' column"):
+        list(read_documents(str(path), text_field="body"))
+
+
+def test_txt_and_directory_of_txt(tmp_path: Path) -> None:
+    (tmp_path / "d" / "sub").mkdir(parents=True)
+    (tmp_path / "d" / "one.txt").write_text("One.", encoding="utf-8")
+    (tmp_path / "d" / "sub" / "two.txt").write_text("Two.", encoding="utf-8")
+    (tmp_path / "d" / "skip.md").write_text("not text", encoding="utf-8")
+    with gzip.open(tmp_path / "d" / "three.txt.gz", "wt", encoding="utf-8") as f:
+        f.write("Three.")
+    docs = list(read_documents(str(tmp_path / "d")))
+    assert [(d.id, d.text) for d in docs] == [
+        ("one.txt", "One."),
+        ("sub/two.txt", "Two."),
+        ("three.txt.gz", "Three."),
+    ]
+    (doc,) = read_documents(str(tmp_path / "d" / "one.txt"))
+    assert doc.text == "One."
+
+
+def test_missing_file_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        list(read_documents(str(tmp_path / "nope.jsonl")))
+
+
+def test_truncated_gzip_is_an_input_error(tmp_path: Path) -> None:
+    path = tmp_path / "x.jsonl.gz"
+    write_jsonl(path, [{"text": "x" * 1000, "id": str(i)} for i in range(200)], gzip.open)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match="damaged"):
+        list(read_documents(str(path)))
+
+
+def test_writer_is_atomic(tmp_path: Path) -> None:
+    target = tmp_path / "out.jsonl"
+    with pytest.raises(RuntimeError), open_writer(str(target)) as w:
+        w.write({"text": "partial"})
+        raise RuntimeError("boom")
+    assert not target.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_txt_writer_holds_one_document(tmp_path: Path) -> None:
+    w = open_writer(str(tmp_path / "x.txt"))
+    w.write({"text": "one"})
+    with pytest.raises(FormatError, match="one document"):
+        w.write({"text": "two"})
+    w.abort()
+
+
+def test_parquet_missing_dependency_message(monkeypatch, tmp_path: Path) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name.startswith("pyarrow"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    with pytest.raises(ImportError, match=r"pip install 'neardup\[parquet\]'"):
+        list(read_documents(str(tmp_path / "x.parquet")))

@@ -1,0 +1,178 @@
+"""Repair inside a document: behaviour, audit records, and hypothesis properties."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from neardup import CleanConfig, ConfigError, RepairConfig, normalize_text, repair_text
+from neardup.repair import remove_repeats
+
+VOCAB = [
+    "".join(
+        random.Random(i).choice("abcdefghijklmnoprstuvwy")
+        for _ in range(random.Random(i).randint(3, 9))
+    )
+    for i in range(3000)
+]
+
+
+def sentence(rng: random.Random, n: int) -> str:
+    words = [rng.choice(VOCAB) for _ in range(n)]
+    return words[0].capitalize() + " " + " ".join(words[1:]) + "."
+
+
+def paragraph(rng: random.Random, words: int) -> str:
+    out, left = [], words
+    while left > 0:
+        n = min(left, rng.randint(8, 20))
+        out.append(sentence(rng, max(n, 2)))
+        left -= n
+    return " ".join(out)
+
+
+@st.composite
+def articles(draw, min_paragraphs: int = 2, max_paragraphs: int = 6):
+    """Prose made of random words: 2-6 paragraphs of 25-60 words (no repeated runs)."""
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = random.Random(seed)
+    n = draw(st.integers(min_paragraphs, max_paragraphs))
+    return [paragraph(rng, rng.randint(25, 60)) for _ in range(n)]
+
+
+SEPARATORS = st.sampled_from(["\n\n", "\n", " "])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(articles(), SEPARATORS)
+def test_text_without_repeated_run_is_unchanged(paras, sep) -> None:
+    text = sep.join(paras)
+    result = repair_text(text)
+    assert result.text == normalize_text(text)
+    assert result.removed == ()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(articles(), SEPARATORS, SEPARATORS)
+def test_repair_of_x_twice_equals_repair_of_x(paras, sep, join) -> None:
+    """repair(X + X) == repair(X) for X of two or more paragraphs (at least min_words words)."""
+    x = sep.join(paras)
+    assert repair_text(x + join + x).text == repair_text(x).text
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(articles(min_paragraphs=3), st.data())
+def test_repair_is_idempotent(paras, data) -> None:
+    # build a faulted text (random repeats of random blocks) and repair it twice
+    faulted = list(paras)
+    for _ in range(data.draw(st.integers(0, 3))):
+        i = data.draw(st.integers(0, len(faulted) - 1))
+        j = data.draw(st.integers(i + 1, len(faulted)))
+        at = data.draw(st.integers(j, len(faulted)))
+        faulted[at:at] = faulted[i:j]
+    once = repair_text("\n\n".join(faulted)).text
+    assert repair_text(once).text == once
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=300))
+def test_repair_is_idempotent_on_arbitrary_text(text) -> None:
+    once = repair_text(text).text
+    assert repair_text(once).text == once
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(articles(min_paragraphs=3))
+def test_removed_spans_point_at_what_they_repeat(paras) -> None:
+    text = "\n\n".join(paras + paras[1:])
+    result = repair_text(text)
+    assert result.text == "\n\n".join(paras)
+    for span in result.removed:
+        assert text[span.start : span.end] == span.text
+        kept = text[span.repeats_start : span.repeats_end]
+        assert kept and span.similarity >= RepairConfig().min_similarity
+        assert span.repeats_end <= span.start  # the copy kept comes first
+
+
+def test_short_line_repeated_alone_is_left_alone() -> None:
+    rng = random.Random(1)
+    text = "\n\n".join([paragraph(rng, 40), "Photo: Reuters", paragraph(rng, 40), "Photo: Reuters"])
+    assert repair_text(text).text == text
+
+
+def test_repeated_paragraph_below_min_words_is_kept_and_threshold_is_a_setting() -> None:
+    rng = random.Random(2)
+    block = paragraph(rng, 30)
+    text = "\n\n".join([paragraph(rng, 40), block, block, paragraph(rng, 40)])
+    assert repair_text(text).text == text  # 30 words: could be the author's choice
+    small = CleanConfig(repair=RepairConfig(min_words=20))
+    fixed = repair_text(text, small)
+    assert fixed.text.count(block) == 1 and len(fixed.removed) == 1
+
+
+def test_template_repeated_many_times_is_left_alone() -> None:
+    """A block repeated more than max_copies times is a template (menu, offers)."""
+    rng = random.Random(3)
+    block = paragraph(rng, 60)
+    parts = [paragraph(rng, 30)]
+    for day in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday"):
+        parts += [f"Menu for {day}", block]
+    text = "\n\n".join(parts)
+    assert repair_text(text).text == text
+
+
+def test_first_copy_cut_off_keeps_the_complete_copy() -> None:
+    rng = random.Random(4)
+    paras = [paragraph(rng, 40) for _ in range(4)]
+    full = "\n\n".join(paras)
+    cut = full[: len(full) // 2].rstrip(". ")
+    result = repair_text(cut + "\n\n" + full)
+    assert result.text == full
+    assert result.removed[0].reason == "truncated-copy"
+
+
+def test_repair_can_be_switched_off() -> None:
+    rng = random.Random(5)
+    x = "\n\n".join(paragraph(rng, 40) for _ in range(3))
+    off = CleanConfig(repair=RepairConfig(enabled=False))
+    assert repair_text(x + "\n\n" + x, off).text == x + "\n\n" + x
+
+
+def test_remove_repeats_works_on_raw_text_offsets() -> None:
+    rng = random.Random(6)
+    x = "\n\n".join(paragraph(rng, 40) for _ in range(3))
+    text = x + "\n\n" + x
+    out, spans = remove_repeats(text)
+    assert out.strip() == x
+    assert text[spans[0].start : spans[0].end] == spans[0].text
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"ngram": 1},
+        {"min_words": 3, "ngram": 5},
+        {"max_gap": -1},
+        {"min_density": 1.5},
+        {"min_similarity": -0.1},
+        {"max_copies": 1},
+        {"max_rounds": 0},
+    ],
+)
+def test_invalid_repair_settings_fail_on_creation(kwargs) -> None:
+    with pytest.raises(ConfigError):
+        RepairConfig(**kwargs)
+
+
+def test_cjk_text_doubled_is_repaired() -> None:
+    rng = random.Random(7)
+    chars = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处队南给色光门即保治北造百规热领七海口东导器压志世金增争济阶油思术极交受联什认六共权收证改清己美再采转更单风切打白教速花带安场身车例真务具万每目至达走积示议声报斗完类八离华名确才科张信马节话米整空元况今集温传土许步群广石记需段研界拉林律叫且究观越织装影算低持音众书布复容儿须际商非验连断深难近矿千周委素技备半办青省列习响约支般史感劳便团往酸历市克何除消构府称太准精值号率族维划选标写存候毛亲快效斯院查江型眼王按格养易置派层片始却专状育厂京识适属圆包火住调满县局照参红细引听该铁价严"
+
+    def para(n):
+        return "".join(rng.choice(chars) for _ in range(n)) + "。"
+
+    x = "\n".join(para(rng.randint(40, 80)) for _ in range(3))
+    assert repair_text(x + "\n" + x).text == x
