@@ -22,7 +22,7 @@ def doubled(seed: int) -> str:
 
 def jsonl(path: Path, lines: list) -> Path:
     path.write_text(
-        "".join((l if isinstance(l, str) else json.dumps(l)) + "\n" for l in lines),
+        "".join((x if isinstance(x, str) else json.dumps(x)) + "\n" for x in lines),
         encoding="utf-8",
     )
     return path
@@ -52,10 +52,10 @@ def test_clean_jsonl_passes_fields_through_and_repairs(runner, tmp_path: Path) -
         main, ["clean", str(src), "-o", str(out), "--audit", str(tmp_path / "a.jsonl")]
     )
     assert result.exit_code == 0, result.output
-    (rec,) = [json.loads(l) for l in out.read_text().splitlines()]
+    (rec,) = [json.loads(line) for line in out.read_text().splitlines()]
     assert list(rec) == ["id", "url", "text", "n"] and rec["n"] == 3
     assert rec["text"] == doubled(1)[: len(doubled(1)) // 2 - 1]
-    (audit,) = [json.loads(l) for l in (tmp_path / "a.jsonl").read_text().splitlines()]
+    (audit,) = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text().splitlines()]
     assert audit["id"] == "x" and audit["removed"][0]["reason"] == "repeat"
     assert "read 1 = written 1 + rejected 0; repaired 1" in result.output
 
@@ -105,7 +105,7 @@ def test_rejects_file_keeps_bad_records_and_counts_add_up(runner, tmp_path: Path
     result = runner.invoke(main, ["clean", str(src), "-o", str(out), "--rejects", str(rej)])
     assert result.exit_code == 0, result.output
     assert "read 5 = written 2 + rejected 3" in result.output
-    rejects = [json.loads(l) for l in rej.read_text().splitlines()]
+    rejects = [json.loads(line) for line in rej.read_text().splitlines()]
     assert [r["line"] for r in rejects] == [2, 3, 4]
     assert all(r["file"] == str(src) and r["error"] for r in rejects)
     assert rejects[0]["raw"] == "{oops"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
@@ -88,7 +89,7 @@ def _open_binary_read(path: str) -> IO[bytes]:
         if comp in (".zst", ".zstd"):
             import zstandard
 
-            raw = zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)
+            raw = zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)  # noqa: SIM115
             return io.BufferedReader(raw)
         return open(path, "rb")
     except FileNotFoundError:
@@ -321,10 +322,8 @@ class Writer:
             os.replace(self._tmp, self.path)
 
     def abort(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # the run already failed; keep its error
             self._finish()
-        except Exception:  # noqa: BLE001 - the run already failed; keep its error
-            pass
         if self._tmp is not None and self._tmp.exists():
             if self._tmp.is_dir():
                 import shutil
