@@ -11,13 +11,15 @@ from hypothesis import strategies as st
 from neardup import CleanConfig, ConfigError, RepairConfig, normalize_text, repair_text
 from neardup.repair import remove_repeats
 
-VOCAB = [
-    "".join(
-        random.Random(i).choice("abcdefghijklmnoprstuvwy")
-        for _ in range(random.Random(i).randint(3, 9))
-    )
-    for i in range(3000)
-]
+def _vocab(size: int = 3000) -> list[str]:
+    rng = random.Random(0)
+    words = set()
+    while len(words) < size:
+        words.add("".join(rng.choice("abcdefghiklmnoprstuvwy") for _ in range(rng.randint(3, 9))))
+    return sorted(words)
+
+
+VOCAB = _vocab()
 
 
 def sentence(rng: random.Random, n: int) -> str:

@@ -22,6 +22,7 @@ from .shingles import words
 
 # C0 and C1 control characters except tab and newline, plus DEL and the BOM
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufeff]")
+_C0_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _HSPACE_RE = re.compile("[ \t\xa0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 _SPACE_AROUND_NL_RE = re.compile(" ?\n ?")
 _BLANK_LINES_RE = re.compile("\n{3,}")
@@ -36,7 +37,9 @@ def fix_mojibake(text: str) -> str:
         return text  # pure ASCII cannot be mojibake
     import ftfy
 
-    return ftfy.fix_text(text, _ftfy_config())
+    # C0 controls between mojibake bytes hide the mojibake from ftfy; C1 controls stay,
+    # ftfy reads them as the Windows-1252 characters they usually were
+    return ftfy.fix_text(_C0_RE.sub("", text), _ftfy_config())
 
 
 def unescape_html(text: str) -> str:
