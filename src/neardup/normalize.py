@@ -22,6 +22,13 @@ from .shingles import words
 
 # C0 and C1 control characters except tab and newline, plus DEL and the BOM
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufeff]")
+# What every fix ftfy applies here needs: UTF-8 decoded as a single-byte encoding turns
+# each multi-byte sequence into two or more non-ASCII characters in a row (or a lead
+# character then a space or '?' where a byte was lost); C1 controls, terminal escapes and
+# surrogates. Text without any of these is returned as it is, without calling ftfy.
+_MAYBE_MOJIBAKE_RE = re.compile(
+    "[^\x00-\x7f][^\x00-\x7f]|[\u00c2-\u00f4\u0402-\u045f][ ?\ufffd]|[\x1b\x80-\x9f\ud800-\udfff]"
+)
 _C0_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _HSPACE_RE = re.compile("[ \t\xa0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 _SPACE_AROUND_NL_RE = re.compile(" ?\n ?")
@@ -35,6 +42,8 @@ def fix_mojibake(text: str) -> str:
     ligatures, widths and line breaks as the author wrote them."""
     if text.isascii() and "\x1b" not in text:
         return text  # pure ASCII cannot be mojibake
+    if not _MAYBE_MOJIBAKE_RE.search(text):
+        return text  # nothing ftfy could fix (see _MAYBE_MOJIBAKE_RE)
     import ftfy
 
     # C0 controls between mojibake bytes hide the mojibake from ftfy; C1 controls stay,

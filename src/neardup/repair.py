@@ -169,8 +169,8 @@ def _may_repeat(text: str, config: RepairConfig) -> bool:
     k = config.ngram
     if len(toks) < config.min_words + k:
         return False
-    grams = list(zip(*(toks[i : len(toks) - k + 1 + i] for i in range(k)), strict=False))
-    repeated_positions = len(grams) - len(set(grams))
+    positions = len(toks) - k + 1
+    repeated_positions = positions - len(set(zip(*(toks[i:] for i in range(k)))))  # noqa: B905
     # a chain of runs covering m words needs at least m / k repeated positions
     return repeated_positions * k >= config.min_words
 
