@@ -26,14 +26,17 @@ _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufeff]")
 # each multi-byte sequence into two or more non-ASCII characters in a row (or a lead
 # character then a space or '?' where a byte was lost); C1 controls, terminal escapes and
 # surrogates. Text without any of these is returned as it is, without calling ftfy.
-_MAYBE_MOJIBAKE_RE = re.compile(
-    "[^\x00-\x7f][^\x00-\x7f]|[\u00c2-\u00f4\u0402-\u045f][ ?\ufffd]|[\x1b\x80-\x9f\ud800-\udfff]"
+# (Three simple patterns scan faster than one alternation.)
+_MOJIBAKE_SIGNS = (
+    re.compile("[^\x00-\x7f]{2}"),
+    re.compile("[\u00c2-\u00f4\u0402-\u045f][ ?]|\ufffd"),
+    re.compile("[\x1b\x80-\x9f\ud800-\udfff]"),
 )
 _C0_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _HSPACE_RE = re.compile("[ \t\xa0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 _SPACE_AROUND_NL_RE = re.compile(" ?\n ?")
 _BLANK_LINES_RE = re.compile("\n{3,}")
-_NEEDS_WS_RE = re.compile("[\t\xa0\u1680\u2000-\u200a\u202f\u205f\u3000\r]|  | \n|\n |\n\n\n")
+_UNICODE_SPACE_RE = re.compile("[\xa0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 _ENTITY_RE = re.compile(r"&(#\d+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);?")
 
 
@@ -42,8 +45,8 @@ def fix_mojibake(text: str) -> str:
     ligatures, widths and line breaks as the author wrote them."""
     if text.isascii() and "\x1b" not in text:
         return text  # pure ASCII cannot be mojibake
-    if not _MAYBE_MOJIBAKE_RE.search(text):
-        return text  # nothing ftfy could fix (see _MAYBE_MOJIBAKE_RE)
+    if not any(sign.search(text) for sign in _MOJIBAKE_SIGNS):
+        return text  # nothing ftfy could fix (see _MOJIBAKE_SIGNS)
     import ftfy
 
     # C0 controls between mojibake bytes hide the mojibake from ftfy; C1 controls stay,
@@ -81,7 +84,15 @@ def nfc(text: str) -> str:
 def collapse_whitespace(text: str) -> str:
     """Unify line breaks, collapse runs of spaces to one, drop spaces at line ends, keep
     at most one blank line between paragraphs, and strip the ends of the text."""
-    if _NEEDS_WS_RE.search(text):
+    if (
+        "  " in text
+        or " \n" in text
+        or "\n " in text
+        or "\n\n\n" in text
+        or "\t" in text
+        or "\r" in text
+        or (not text.isascii() and _UNICODE_SPACE_RE.search(text))
+    ):
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         text = _HSPACE_RE.sub(" ", text)

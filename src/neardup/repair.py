@@ -32,6 +32,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
 from rapidfuzz.distance import Indel
 
 from .config import CleanConfig, RepairConfig
@@ -175,6 +176,49 @@ def _may_repeat(text: str, config: RepairConfig) -> bool:
     return repeated_positions * k >= config.min_words
 
 
+def _seeds(seq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Repeated k-grams of the word-id sequence ``seq``.
+
+    Returns (p, d, count): for every position p whose k-gram occurred earlier, one entry
+    per earlier occurrence q (at most the ``_MAX_SEEDS_PER_GRAM`` nearest) with offset
+    d = p - q; and for every position the number of occurrences of its k-gram in the text.
+    """
+    m = len(seq) - k + 1
+    gram = np.zeros(m, dtype=np.uint64)
+    for j in range(k):  # polynomial hash of the k word ids (wraps modulo 2**64)
+        gram = gram * np.uint64(1_000_003) + seq[j : j + m]
+    order = np.argsort(gram, kind="stable")  # equal grams grouped, positions ascending
+    sorted_gram = gram[order]
+    ps, ds = [], []
+    for lag in range(1, _MAX_SEEDS_PER_GRAM + 1):
+        if lag >= m:
+            break
+        same = sorted_gram[lag:] == sorted_gram[:-lag]
+        if not same.any():
+            break
+        p = order[lag:][same]
+        ps.append(p)
+        ds.append(p - order[:-lag][same])
+    starts = np.flatnonzero(np.r_[True, sorted_gram[1:] != sorted_gram[:-1]])
+    sizes = np.diff(np.r_[starts, m])
+    count = np.empty(m, dtype=np.int64)
+    count[order] = np.repeat(sizes, sizes)
+    if not ps:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, count
+    return np.concatenate(ps), np.concatenate(ds), count
+
+
+def _runs(p: np.ndarray, d: np.ndarray) -> list[tuple[int, int, int]]:
+    """Runs of consecutive seed positions at one offset: (first p, last p, d), sorted."""
+    order = np.lexsort((p, d))
+    p, d = p[order], d[order]
+    breaks = np.flatnonzero((np.diff(p) != 1) | (np.diff(d) != 0)) + 1
+    first = np.r_[0, breaks]
+    last = np.r_[breaks - 1, len(p) - 1]
+    return sorted(zip(p[first].tolist(), p[last].tolist(), d[first].tolist(), strict=True))
+
+
 def _find_best_repeat(text: str, config: RepairConfig):
     """The best acceptable repeat in ``text``: ((cut start, cut end), (kept start, kept end),
     similarity, matched words, reason), or None."""
@@ -182,35 +226,16 @@ def _find_best_repeat(text: str, config: RepairConfig):
     n = len(toks)
     k = config.ngram
     gap = config.max_gap
-    ids: dict[str, int] = {}
-    seq = [ids.setdefault(t, len(ids)) for t in toks]
-    grams = zip(*(seq[i : n - k + 1 + i] for i in range(k)), strict=False)
-
-    # 1. seeds: (position, offset back to an earlier occurrence)
-    seen: dict[tuple[int, ...], list[int]] = {}
-    by_offset: dict[int, list[int]] = {}
-    for p, g in enumerate(grams):
-        earlier = seen.get(g)
-        if earlier is None:
-            seen[g] = [p]
-            continue
-        for q in earlier[-_MAX_SEEDS_PER_GRAM:]:
-            by_offset.setdefault(p - q, []).append(p)
-        earlier.append(p)
-
-    # 2. runs of consecutive seeds at one offset: (first pos, last pos, offset)
-    runs: list[tuple[int, int, int]] = []
-    for d, ps in by_offset.items():
-        first = prev = ps[0]
-        for p in ps[1:]:
-            if p != prev + 1:
-                runs.append((first, prev, d))
-                first = p
-            prev = p
-        runs.append((first, prev, d))
-    if not runs:
+    if n < 2 * k:
         return None
-    runs.sort()
+    ids = {t: i for i, t in enumerate(dict.fromkeys(toks))}
+    seq = np.fromiter(map(ids.__getitem__, toks), dtype=np.uint64, count=n)
+
+    # 1. seeds: (position, offset back to an earlier occurrence); 2. runs of them
+    seed_p, seed_d, count = _seeds(seq, k)
+    if not len(seed_p):
+        return None
+    runs = _runs(seed_p, seed_d)
 
     # 3. chains: best[i] = matched words of the best chain ending with run i
     best: list[int] = []
@@ -246,8 +271,7 @@ def _find_best_repeat(text: str, config: RepairConfig):
             continue
         # text that occurs more than max_copies times is the author's template (a menu,
         # a table, a list of offers), not a scrape fault: look at the typical word
-        copies = sorted(len(seen[tuple(seq[p : p + k])]) for p in range(a, b - k + 1))
-        if copies and copies[len(copies) // 2] > config.max_copies:
+        if b - k + 1 > a and np.median(count[a : b - k + 1]) > config.max_copies:
             continue
         sim = Indel.normalized_similarity(" ".join(toks[sa:sb]), " ".join(toks[a:b]))
         if sim < config.min_similarity:

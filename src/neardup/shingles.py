@@ -7,6 +7,7 @@ cut into single characters, so that a Chinese or Thai text still has many tokens
 
 from __future__ import annotations
 
+import itertools
 import re
 
 _NOSPACE = (
@@ -22,6 +23,8 @@ _NOSPACE = (
 # one no-space character, or a run of word characters that are not no-space characters
 TOKEN_RE = re.compile(rf"[{_NOSPACE}]|[^\W_{_NOSPACE}]+")
 _ASCII_TOKEN_RE = re.compile(r"[a-z0-9]+")
+_SPLIT_RE = re.compile(rf"([{_NOSPACE}]|[^\W_{_NOSPACE}]+)")
+_ASCII_SPLIT_RE = re.compile(r"([A-Za-z0-9]+)")
 
 
 def words(text: str) -> list[str]:
@@ -36,16 +39,19 @@ def words(text: str) -> list[str]:
 
 
 def words_with_spans(text: str) -> tuple[list[str], list[int], list[int]]:
-    """Tokens of ``text`` with the start and end offset of each in ``text``.
-
-    The token strings equal :func:`words` of the same text except where case folding
-    changes a word's length (``ß`` -> ``ss``), which does not matter for comparison.
-    """
-    toks: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    for m in TOKEN_RE.finditer(text):
-        toks.append(m.group().casefold())
-        starts.append(m.start())
-        ends.append(m.end())
-    return toks, starts, ends
+    """Tokens of ``text`` (as :func:`words` gives them) with the start and end offset of
+    each in ``text``."""
+    ascii_text = text.isascii()
+    parts = (_ASCII_SPLIT_RE if ascii_text else _SPLIT_RE).split(text)
+    # parts alternates separator, token, separator, ..., separator
+    toks = parts[1::2]
+    if not toks:
+        return [], [], []
+    bounds = list(itertools.accumulate(map(len, parts)))
+    starts = bounds[0::2][: len(toks)]
+    ends = bounds[1::2]
+    if ascii_text:
+        folded = "\x00".join(toks).lower().split("\x00")
+    else:
+        folded = "\x00".join(toks).casefold().split("\x00")
+    return folded, starts, ends

@@ -1,0 +1,59 @@
+"""Run a command and measure its wall time and the peak RSS of its whole process tree
+(the main process plus worker processes, sampled every 50 ms from /proc)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+
+
+@dataclass
+class Measurement:
+    seconds: float
+    peak_rss_mb: float
+    returncode: int
+    stderr: str
+
+
+def _tree_rss_kb(root: int) -> int:
+    """Sum of VmRSS over ``root`` and its descendants."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as f:
+                ppid = kb = 0
+                for line in f:
+                    if line.startswith("PPid:"):
+                        ppid = int(line.split()[1])
+                    elif line.startswith("VmRSS:"):
+                        kb = int(line.split()[1])
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        pid = int(entry)
+        rss[pid] = kb
+        children.setdefault(ppid, []).append(pid)
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def run(cmd: list[str], env: dict | None = None, cwd: str | None = None) -> Measurement:
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd, text=True
+    )
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss_kb(proc.pid))
+        time.sleep(0.05)
+    seconds = time.perf_counter() - start
+    stderr = proc.stderr.read() if proc.stderr else ""
+    return Measurement(seconds, peak / 1024, proc.returncode, stderr)
