@@ -58,7 +58,10 @@ def build_corpus(size: int | str, seed: int = 0) -> Path:
     tmp = path.with_suffix(".part")
     with tmp.open("w", encoding="utf-8") as f:
         for doc_id, text in rows:
-            f.write(json.dumps({"id": doc_id, "source": "bench", "text": text}, ensure_ascii=False) + "\n")
+            f.write(
+                json.dumps({"id": doc_id, "source": "bench", "text": text}, ensure_ascii=False)
+                + "\n"
+            )
     tmp.rename(path)
     return path
 
@@ -76,7 +79,17 @@ def main() -> None:
         mb = corpus.stat().st_size / 1e6
         for workers in args.workers:
             out = DATA / f"out-{size}-{workers}.jsonl"
-            cmd = [sys.executable, "-m", "neardup", "clean", str(corpus), "-o", str(out), "-j", str(workers)]
+            cmd = [
+                sys.executable,
+                "-m",
+                "neardup",
+                "clean",
+                str(corpus),
+                "-o",
+                str(out),
+                "-j",
+                str(workers),
+            ]
             m = run(cmd)
             if m.returncode != 0:
                 raise SystemExit(f"failed: {' '.join(cmd)}\n{m.stderr}")
@@ -95,12 +108,17 @@ def main() -> None:
             print(json.dumps(row), flush=True)
             out.unlink()
     args.json.parent.mkdir(exist_ok=True)
-    meta = {"date": date.today().isoformat(), "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}"}
+    meta = {
+        "date": date.today().isoformat(),
+        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}",
+    }
     args.json.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
     print("\n| corpus | docs | KB/doc | workers | seconds | docs/s | peak RSS MB |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['corpus']} | {r['docs']:,} | {r['kb_per_doc']} | {r['workers']} | {r['seconds']} | {r['docs_per_s']:,} | {r['peak_rss_mb']} |")
+        print(
+            f"| {r['corpus']} | {r['docs']:,} | {r['kb_per_doc']} | {r['workers']} | {r['seconds']} | {r['docs_per_s']:,} | {r['peak_rss_mb']} |"
+        )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from neardup import CleanConfig, ConfigError, RepairConfig, normalize_text, repair_text
 from neardup.repair import remove_repeats
 
+
 def _vocab(size: int = 3000) -> list[str]:
     rng = random.Random(0)
     words = set()
