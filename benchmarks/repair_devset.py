@@ -148,26 +148,56 @@ def score(cases, repair) -> dict[str, dict[str, float]]:
     return out
 
 
+def exact_paragraph_dedup(text: str) -> str:
+    """Baseline (cc_net / dolma style): drop every paragraph (line) whose normalised text
+    appeared earlier in the document."""
+    seen: set[str] = set()
+    out = []
+    for line in text.split("\n"):
+        key = " ".join(line.lower().split())
+        if key and key in seen:
+            continue
+        seen.add(key)
+        out.append(line)
+    return "\n".join(out)
+
+
 def main() -> None:
     import argparse
     import json
+    from pathlib import Path
 
     from neardup import repair_text
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--show-failures", type=int, default=0)
+    ap.add_argument("--json", type=Path, help="write the scores here")
     args = ap.parse_args()
     cases = list(build(args.seed))
-    result = score(cases, lambda t: repair_text(t).text)
-    faults = [r for k, r in result.items() if k != "control"]
-    total_ok = sum(r["ok"] for r in faults)
-    total = sum(r["docs"] for r in faults)
-    print(json.dumps(result, indent=1))
-    print(f"faulted repaired: {total_ok}/{total} = {total_ok / total:.4f}")
-    c = result["control"]
-    print(f"controls untouched: {c['ok']}/{c['docs']} = {c['rate']:.4f}")
+    tools = {
+        "neardup": lambda t: repair_text(t).text,
+        "exact-paragraph-dedup": exact_paragraph_dedup,
+    }
+    results = {}
+    for name, func in tools.items():
+        result = score(cases, func)
+        faults = [r for k, r in result.items() if k != "control"]
+        total_ok = sum(r["ok"] for r in faults)
+        total = sum(r["docs"] for r in faults)
+        c = result["control"]
+        results[name] = {"kinds": result, "faults_repaired": total_ok / total, "controls_untouched": c["rate"]}
+        print(f"== {name}")
+        for kind, r in result.items():
+            print(f"  {kind:24s} {r['ok']:5d}/{r['docs']:5d} = {r['rate']:.4f}")
+        print(f"  faulted repaired: {total_ok}/{total} = {total_ok / total:.4f}")
+        print(f"  controls untouched: {c['ok']}/{c['docs']} = {c['rate']:.4f}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"seed": args.seed, "tools": results}, indent=1) + "\n")
     if args.show_failures:
+        import difflib
+
         from neardup.normalize import normalize_text
 
         shown = 0
@@ -175,8 +205,6 @@ def main() -> None:
             got = repair_text(case.text).text
             if got != normalize_text(case.expected):
                 print("=" * 80, case.case_id)
-                import difflib
-
                 for line in difflib.unified_diff(
                     normalize_text(case.expected).split("\n"), got.split("\n"), lineterm="", n=0
                 ):
