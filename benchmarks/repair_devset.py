@@ -186,7 +186,11 @@ def main() -> None:
         total_ok = sum(r["ok"] for r in faults)
         total = sum(r["docs"] for r in faults)
         c = result["control"]
-        results[name] = {"kinds": result, "faults_repaired": total_ok / total, "controls_untouched": c["rate"]}
+        results[name] = {
+            "kinds": result,
+            "faults_repaired": total_ok / total,
+            "controls_untouched": c["rate"],
+        }
         print(f"== {name}")
         for kind, r in result.items():
             print(f"  {kind:24s} {r['ok']:5d}/{r['docs']:5d} = {r['rate']:.4f}")
