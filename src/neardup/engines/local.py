@@ -5,19 +5,19 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
 def map_ordered(
-    func: Callable[[T], R],
+    func: Callable[[Any], R],
     items: Iterable[T],
     workers: int = 1,
     pending: int = 0,
     with_input: bool = False,
-    arg: Callable[[T], object] | None = None,
+    arg: Callable[[T], Any] | None = None,
 ) -> Iterator:
     """``map(func, items)`` on ``workers`` processes, results in input order (as
     ``(item, result)`` pairs with ``with_input``). With ``arg``, ``func`` is called on

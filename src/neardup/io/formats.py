@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from ..document import Document
 from ..errors import FormatError, InputError, MissingDependencyError
@@ -85,7 +85,7 @@ def _open_binary_read(path: str) -> IO[bytes]:
     _, comp = _split_compression(path)
     try:
         if comp == ".gz":
-            return gzip.open(path, "rb")
+            return cast(IO[bytes], gzip.open(path, "rb"))
         if comp in (".zst", ".zstd"):
             import zstandard
 
@@ -347,7 +347,7 @@ def _open_binary_write(path: str, tmp: Path | None) -> IO[bytes]:
         return sys.stdout.buffer
     _, comp = _split_compression(path)
     if comp == ".gz":
-        return gzip.open(tmp, "wb", compresslevel=6)
+        return cast(IO[bytes], gzip.open(tmp, "wb", compresslevel=6))
     if comp in (".zst", ".zstd"):
         import zstandard
 
@@ -473,7 +473,7 @@ class ParquetWriter(Writer):
             raise FormatError("Parquet cannot be written to standard output; pass a file name")
         super().__init__(path)
         self._rows: list[dict[str, Any]] = []
-        self._writer = None
+        self._writer: Any = None
 
     def write(self, record: dict[str, Any], text_field: str = "text", doc_id: str = "") -> None:
         self._rows.append(record)
