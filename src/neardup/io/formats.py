@@ -355,20 +355,24 @@ def _open_binary_write(path: str, tmp: Path | None) -> IO[bytes]:
     return open(tmp, "wb")
 
 
-class JsonlWriter(Writer):
+class _ByteStreamWriter(Writer):
+    """A writer over one (possibly compressed) byte stream."""
+
     def __init__(self, path: str):
         super().__init__(path)
         self._stream = _open_binary_write(path, self._tmp)
-
-    def write(self, record: dict[str, Any], text_field: str = "text", doc_id: str = "") -> None:
-        self._stream.write(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
-        self.count += 1
 
     def _finish(self) -> None:
         if self._stream is sys.stdout.buffer:
             self._stream.flush()
         elif not self._stream.closed:
             self._stream.close()
+
+
+class JsonlWriter(_ByteStreamWriter):
+    def write(self, record: dict[str, Any], text_field: str = "text", doc_id: str = "") -> None:
+        self._stream.write(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
+        self.count += 1
 
 
 class CsvWriter(Writer):
@@ -406,12 +410,8 @@ def _csv_value(value: Any) -> Any:
     return value
 
 
-class TxtWriter(Writer):
+class TxtWriter(_ByteStreamWriter):
     """One document as plain text."""
-
-    def __init__(self, path: str):
-        super().__init__(path)
-        self._stream = _open_binary_write(path, self._tmp)
 
     def write(self, record: dict[str, Any], text_field: str = "text", doc_id: str = "") -> None:
         if self.count:
@@ -421,12 +421,6 @@ class TxtWriter(Writer):
             )
         self._stream.write(str(record.get(text_field, "")).encode("utf-8") + b"\n")
         self.count += 1
-
-    def _finish(self) -> None:
-        if self._stream is sys.stdout.buffer:
-            self._stream.flush()
-        elif not self._stream.closed:
-            self._stream.close()
 
 
 class TxtDirWriter(Writer):
