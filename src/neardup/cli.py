@@ -11,7 +11,7 @@ from collections.abc import Callable
 import click
 
 from . import __version__
-from .config import CleanConfig, NormalizeConfig, RepairConfig
+from .config import VERIFY_METHODS, CleanConfig, DedupConfig, NormalizeConfig, RepairConfig
 from .errors import ConfigError, NeardupError
 from .io import FORMATS
 
@@ -97,6 +97,8 @@ def main() -> None:
 
     \b
     neardup clean   repair documents: scraped-twice bodies, mojibake, entities, whitespace
+    neardup dedup   find exact and near-duplicate documents, keep one per cluster
+    neardup run     the main job: clean + dedup, all outputs into one folder
     """
 
 
@@ -202,3 +204,271 @@ def clean(
         )
         if stats.rejected:
             click.echo(f"neardup clean: rejected records are in {rejects}", err=True)
+
+
+def dedup_options(func: Callable) -> Callable:
+    """Options of the commands that deduplicate."""
+    defaults = DedupConfig()
+    options = [
+        click.option(
+            "--threshold",
+            type=click.FloatRange(0, 1, min_open=True, max_open=True),
+            default=defaults.threshold,
+            show_default=True,
+            help="Jaccard similarity (word shingles) at which two documents are near-duplicates.",
+        ),
+        click.option(
+            "--containment",
+            type=click.FloatRange(0, 1, min_open=True),
+            default=defaults.containment,
+            show_default=True,
+            help="Share of the smaller document found in the larger one that makes it a "
+            "contained (trimmed) copy.",
+        ),
+        click.option(
+            "--verify",
+            type=click.Choice(VERIFY_METHODS),
+            default=defaults.verify,
+            show_default=True,
+            help="How candidate pairs are verified: 'containment' (true Jaccard, or "
+            "containment for trimmed copies), 'jaccard' (true Jaccard only), "
+            "'estimated' (MinHash estimate only, like a plain MinHashLSH script).",
+        ),
+        click.option(
+            "--ngram",
+            type=click.IntRange(1, 20),
+            default=defaults.ngram,
+            show_default=True,
+            help="Words per shingle (characters for scripts written without spaces).",
+        ),
+        click.option(
+            "--num-perm",
+            type=click.IntRange(16, 1024),
+            default=defaults.num_perm,
+            show_default=True,
+            help="MinHash permutations.",
+        ),
+        click.option(
+            "--seed",
+            type=int,
+            default=defaults.seed,
+            show_default=True,
+            help="MinHash seed (datasketch-compatible).",
+        ),
+        click.option(
+            "--keep",
+            default=defaults.keep,
+            show_default=True,
+            help="Which document a cluster keeps: first, longest, field:NAME (largest "
+            "value, e.g. the newest date) or -field:NAME (smallest). Ties: input order.",
+        ),
+        click.option(
+            "--workdir",
+            type=click.Path(file_okay=False),
+            help="Folder for the intermediate files (default: a temporary folder, removed "
+            "at the end).",
+        ),
+        click.option(
+            "--dedupe-ids",
+            is_flag=True,
+            help="Rename repeated ids (id#2, id#3, ...) instead of stopping the run.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _dedup_config(threshold, containment, verify, ngram, num_perm, seed, keep) -> DedupConfig:
+    return DedupConfig(
+        threshold=threshold,
+        containment=containment,
+        verify=verify,
+        ngram=ngram,
+        num_perm=num_perm,
+        seed=seed,
+        keep=keep,
+    )
+
+
+def _dedup_summary(command: str, stats) -> str:
+    return (
+        f"neardup {command}: read {stats.read:,} = kept {stats.kept:,} + removed {stats.removed:,} "
+        f"+ rejected {stats.rejected:,}; {stats.clusters:,} clusters (removed: exact "
+        f"{stats.exact_removed:,}, near {stats.near_removed:,}, contained "
+        f"{stats.contained_removed:,}); repaired {stats.repaired:,}; "
+        f"{stats.candidate_pairs:,} candidate pairs, {stats.verified_pairs:,} verified"
+    )
+
+
+@main.command()
+@reading_options
+@dedup_options
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(allow_dash=True),
+    help="Kept records, as they came in ('-' for stdout).",
+)
+@click.option(
+    "--output-format",
+    type=click.Choice(FORMATS),
+    help="Format of the kept records (default: from the suffix).",
+)
+@click.option(
+    "--removed",
+    type=click.Path(dir_okay=False),
+    help="Removed records (JSONL) with duplicate_of, cluster, similarity and reason.",
+)
+@click.option(
+    "--clusters",
+    "clusters_out",
+    type=click.Path(dir_okay=False),
+    help="One JSON line per cluster of two or more: kept id, members, reasons, scores.",
+)
+@click.option(
+    "--stats",
+    "stats_out",
+    type=click.Path(dir_okay=False),
+    help="Counters, timings per stage and settings (JSON).",
+)
+@_fail_on_library_errors
+def dedup(
+    inputs,
+    input_format,
+    text_field,
+    id_field,
+    workers,
+    rejects,
+    quiet,
+    threshold,
+    containment,
+    verify,
+    ngram,
+    num_perm,
+    seed,
+    keep,
+    workdir,
+    dedupe_ids,
+    output,
+    output_format,
+    removed,
+    clusters_out,
+    stats_out,
+) -> None:
+    """Find exact and near-duplicate documents of INPUT... and keep one per cluster.
+
+    Documents are compared on their repaired text (see `neardup clean`), so a copy
+    scraped twice still matches its original; the kept records are written as they
+    came in. Paragraphs that many documents carry around different text (a site footer,
+    a legal disclaimer) are left out of the comparison.
+
+    \b
+    Example:
+      neardup dedup crawl.jsonl -o kept.jsonl --removed removed.jsonl --clusters clusters.jsonl
+    """
+    from .dedup import run_dedup
+
+    config = _dedup_config(threshold, containment, verify, ngram, num_perm, seed, keep)
+    with _progress(quiet, "dedup") as bar:
+        stats = run_dedup(
+            inputs,
+            kept=output,
+            removed=removed,
+            clusters_out=clusters_out,
+            stats_out=stats_out,
+            config=config,
+            input_format=input_format,
+            output_format=output_format,
+            text_field=text_field,
+            id_field=id_field,
+            workers=workers or os.cpu_count() or 1,
+            rejects=rejects,
+            dedupe_ids=dedupe_ids,
+            workdir=workdir,
+            progress=bar.update,
+        )
+    if not quiet:
+        click.echo(_dedup_summary("dedup", stats), err=True)
+
+
+@main.command()
+@reading_options
+@dedup_options
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Output folder: kept, removed, clusters, repairs and stats files.",
+)
+@_fail_on_library_errors
+def run(
+    inputs,
+    input_format,
+    text_field,
+    id_field,
+    workers,
+    rejects,
+    quiet,
+    threshold,
+    containment,
+    verify,
+    ngram,
+    num_perm,
+    seed,
+    keep,
+    workdir,
+    dedupe_ids,
+    output,
+) -> None:
+    """The main job: repair every document of INPUT..., deduplicate, write OUTPUT/.
+
+    \b
+    OUTPUT/kept.jsonl      kept records with the repaired text (kept.csv / kept.parquet
+                           for CSV / Parquet input)
+    OUTPUT/removed.jsonl   removed records with duplicate_of, cluster, similarity, reason
+    OUTPUT/clusters.jsonl  one line per cluster of two or more
+    OUTPUT/repairs.jsonl   one line per repaired document: the spans removed
+    OUTPUT/stats.json      counters, timings per stage, settings
+    OUTPUT/rejects.jsonl   unreadable records (with --rejects, or always here when given)
+
+    \b
+    Example:
+      neardup run crawl/*.jsonl.zst -o out/
+    """
+    from pathlib import Path
+
+    from .dedup import run_dedup
+    from .io import detect_format
+
+    out = Path(output)
+    out.mkdir(parents=True, exist_ok=True)
+    formats = {detect_format(p, input_format) for p in inputs}
+    family = formats.pop() if len(formats) == 1 else "jsonl"
+    suffix = {"csv": "csv", "parquet": "parquet"}.get(family, "jsonl")
+    config = _dedup_config(threshold, containment, verify, ngram, num_perm, seed, keep)
+    with _progress(quiet, "run") as bar:
+        stats = run_dedup(
+            inputs,
+            kept=str(out / f"kept.{suffix}"),
+            removed=str(out / "removed.jsonl"),
+            clusters_out=str(out / "clusters.jsonl"),
+            repairs_out=str(out / "repairs.jsonl"),
+            stats_out=str(out / "stats.json"),
+            config=config,
+            write_repaired=True,
+            input_format=input_format,
+            output_format=suffix,
+            text_field=text_field,
+            id_field=id_field,
+            workers=workers or os.cpu_count() or 1,
+            rejects=rejects,
+            dedupe_ids=dedupe_ids,
+            workdir=workdir,
+            progress=bar.update,
+        )
+    if not quiet:
+        click.echo(_dedup_summary("run", stats), err=True)
+        click.echo(f"neardup run: outputs in {out}/", err=True)

@@ -71,3 +71,54 @@ class CleanConfig:
 
     normalize: NormalizeConfig = NormalizeConfig()
     repair: RepairConfig = RepairConfig()
+
+
+VERIFY_METHODS = ("containment", "jaccard", "estimated")
+
+
+@dataclass(frozen=True)
+class DedupConfig:
+    """Settings of corpus deduplication.
+
+    Documents are compared on word ``ngram`` shingles of their repaired text, minus the
+    paragraphs that are *site boilerplate*: a paragraph found in at least
+    ``boilerplate_min_docs`` documents (and at least ``boilerplate_min_share`` of them)
+    whose documents carry a median of at least ``boilerplate_min_rest_words`` words of
+    other text (a footer appended to many different stories; a story republished many
+    times has little else around it and stays content).
+
+    MinHash signatures (``num_perm``, ``seed``, datasketch's ``affine32`` scheme) and
+    LSH bands chosen for ``threshold`` find candidate pairs; each pair is verified on the
+    true shingle sets: ``near`` when Jaccard >= ``threshold``, ``contained`` when the
+    smaller document's shingles are at least ``containment`` inside the larger (with
+    ``verify="containment"``, the default), or ``estimated`` (MinHash estimate only).
+    """
+
+    threshold: float = 0.7
+    containment: float = 0.8
+    verify: str = "containment"
+    ngram: int = 3
+    num_perm: int = 128
+    seed: int = 1
+    keep: str = "first"
+    boilerplate_min_docs: int = 10
+    boilerplate_min_share: float = 0.0005
+    boilerplate_min_rest_words: int = 25
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.threshold < 1.0:
+            raise ConfigError(
+                f"threshold must be between 0 and 1 (exclusive), got {self.threshold}"
+            )
+        if not 0.0 < self.containment <= 1.0:
+            raise ConfigError(f"containment must be in (0, 1], got {self.containment}")
+        if self.verify not in VERIFY_METHODS:
+            raise ConfigError(
+                f"unknown verify method {self.verify!r}; choose one of {', '.join(VERIFY_METHODS)}"
+            )
+        if self.ngram < 1:
+            raise ConfigError(f"ngram must be >= 1, got {self.ngram}")
+        if not 16 <= self.num_perm <= 1024:
+            raise ConfigError(f"num_perm must be between 16 and 1024, got {self.num_perm}")
+        if self.boilerplate_min_docs < 2:
+            raise ConfigError("boilerplate_min_docs must be >= 2")

@@ -10,6 +10,9 @@ from __future__ import annotations
 import itertools
 import re
 
+import numpy as np
+import xxhash
+
 _NOSPACE = (
     "\u0e00-\u0e7f"  # Thai
     "\u0e80-\u0eff"  # Lao
@@ -55,3 +58,53 @@ def words_with_spans(text: str) -> tuple[list[str], list[int], list[int]]:
     else:
         folded = "\x00".join(toks).casefold().split("\x00")
     return folded, starts, ends
+
+
+# --------------------------------------------------------------------------- shingles
+
+_TOKEN_HASHES: dict[str, int] = {}
+_TOKEN_CACHE_MAX = 2_000_000
+_MIX1 = np.uint64(0xFF51AFD7ED558CCD)
+_MIX2 = np.uint64(0xC4CEB9FE1A85EC53)
+_PRIME = np.uint64(0x100000001B3)
+
+
+def token_hashes(toks: list[str]) -> np.ndarray:
+    """Stable 64-bit hashes (xxh64) of tokens, cached per process."""
+    cache = _TOKEN_HASHES
+    missing = set(toks).difference(cache)
+    if missing:
+        if len(cache) > _TOKEN_CACHE_MAX:
+            cache.clear()
+            missing = set(toks)
+        for tok in missing:
+            cache[tok] = xxhash.xxh64_intdigest(tok.encode("utf-8"))
+    return np.fromiter(map(cache.__getitem__, toks), dtype=np.uint64, count=len(toks))
+
+
+def _fmix64(h: np.ndarray) -> np.ndarray:
+    h = h ^ (h >> np.uint64(33))
+    h = h * _MIX1
+    h = h ^ (h >> np.uint64(33))
+    h = h * _MIX2
+    return h ^ (h >> np.uint64(33))
+
+
+def shingle_hashes(toks: list[str], n: int) -> np.ndarray:
+    """32-bit hashes of the word ``n``-grams of ``toks`` (in text order, duplicates kept).
+
+    A text shorter than ``n`` words gives one shingle made of all its words; an empty
+    text gives none. These are the values neardup feeds to MinHash: ``datasketch.MinHash``
+    updated with the same values (identity ``hashfunc``) has the same signature.
+    """
+    if not toks:
+        return np.zeros(0, dtype=np.uint32)
+    h = token_hashes(toks)
+    if len(h) < n:
+        n = len(h)
+    m = len(h) - n + 1
+    with np.errstate(over="ignore"):
+        acc = h[:m].copy()
+        for j in range(1, n):
+            acc = acc * _PRIME + h[j : j + m]
+        return (_fmix64(acc) & np.uint64(0xFFFFFFFF)).astype(np.uint32)

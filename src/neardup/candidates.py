@@ -1,0 +1,91 @@
+"""LSH banding -> candidate pairs, grouped by sorting band keys (no Python set per
+bucket), so memory stays small at millions of documents."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import ConfigError
+
+_MIX1 = np.uint64(0xFF51AFD7ED558CCD)
+_MIX2 = np.uint64(0xC4CEB9FE1A85EC53)
+#: buckets larger than this are linked as a chain plus a star from their first member
+#: instead of all pairs (bounds the work on a bucket of thousands of near-identical docs)
+MAX_BUCKET_PAIRS = 32
+
+
+def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
+    """(bands, rows) for a Jaccard ``threshold``, chosen as datasketch's ``MinHashLSH``
+    chooses them (minimising equal-weighted false positive and negative probability)."""
+    if not 0.0 < threshold < 1.0:
+        raise ConfigError(f"threshold must be between 0 and 1, got {threshold}")
+    from datasketch.lsh import _optimal_param
+
+    b, r = _optimal_param(threshold, num_perm, 0.5, 0.5)
+    return int(b), int(r)
+
+
+def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """One 64-bit key per (document, band): shape (n_docs, bands)."""
+    n = len(signatures)
+    sig = signatures[:, : bands * rows].astype(np.uint64).reshape(n, bands, rows)
+    with np.errstate(over="ignore"):
+        acc = np.zeros((n, bands), dtype=np.uint64)
+        for j in range(rows):
+            acc = (acc ^ sig[:, :, j]) * _MIX1
+            acc ^= acc >> np.uint64(29)
+        acc = acc * _MIX2
+        acc ^= acc >> np.uint64(32)
+    return acc
+
+
+def candidate_pairs(keys: np.ndarray, skip: np.ndarray | None = None) -> np.ndarray:
+    """Pairs (i, j), i < j, of documents that share a band key in any band, as an array of
+    shape (n_pairs, 2) sorted and without repeats. ``skip`` marks documents to leave out
+    (exact duplicates, empty texts)."""
+    n, bands = keys.shape
+    idx = np.arange(n, dtype=np.int64)
+    if skip is not None:
+        idx = idx[~skip]
+    found = []
+    for band in range(bands):
+        col = keys[idx, band]
+        order = np.argsort(col, kind="stable")
+        sorted_keys = col[order]
+        docs = idx[order]
+        same = sorted_keys[1:] == sorted_keys[:-1]
+        if not same.any():
+            continue
+        # bucket starts and sizes
+        starts = np.flatnonzero(np.r_[True, ~same])
+        sizes = np.diff(np.r_[starts, len(docs)])
+        multi = sizes >= 2
+        starts, sizes = starts[multi], sizes[multi]
+        # pairs of consecutive members (every bucket) ...
+        found.append(np.stack([docs[:-1][same], docs[1:][same]], axis=1))
+        # ... all other pairs in small buckets, a star from the first member in big ones
+        for lag in range(2, MAX_BUCKET_PAIRS + 1):
+            sel = sizes > lag
+            if not sel.any():
+                break
+            s, z = starts[sel], sizes[sel]
+            firsts = np.repeat(s, z - lag)
+            within = np.arange(len(firsts)) - np.repeat(np.cumsum(z - lag) - (z - lag), z - lag)
+            found.append(np.stack([docs[firsts + within], docs[firsts + within + lag]], axis=1))
+        big = sizes > MAX_BUCKET_PAIRS + 1
+        for s, z in zip(starts[big].tolist(), sizes[big].tolist(), strict=True):
+            found.append(
+                np.stack(
+                    [
+                        np.full(z - MAX_BUCKET_PAIRS - 1, docs[s]),
+                        docs[s + MAX_BUCKET_PAIRS + 1 : s + z],
+                    ],
+                    axis=1,
+                )
+            )
+    if not found:
+        return np.zeros((0, 2), dtype=np.int64)
+    pairs = np.concatenate(found)
+    pairs.sort(axis=1)
+    codes = np.unique(pairs[:, 0] * n + pairs[:, 1])
+    return np.stack([codes // n, codes % n], axis=1)

@@ -1,0 +1,554 @@
+"""Corpus deduplication: exact and near-duplicate clusters, one kept per cluster.
+
+Stages (each a function over arrays or batches):
+
+1. ``features_batch`` (workers): repair each text, cut it into words and paragraphs,
+   hash the exact key, the paragraphs and the word n-gram shingles.
+2. ``boilerplate_paragraphs``: paragraphs that many documents carry around different
+   text (site footers, disclaimers) are left out of the comparison.
+3. ``signatures.minhash_many`` -> ``candidates.band_keys`` -> ``candidates.candidate_pairs``.
+4. ``verify_pairs``: true Jaccard / containment on the content shingles of every pair.
+5. ``cluster``: union-find over exact and verified edges, keep policy, and the guard
+   against chaining (each member must be close to the kept document itself).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .candidates import band_keys, candidate_pairs, lsh_params
+from .clusters import DocInfo, KeyFunc, components, keep_policy
+from .config import CleanConfig, DedupConfig
+from .document import Document
+from .engines import map_ordered
+from .errors import InputError, NeardupError
+from .io import Reject, detect_format, open_writer, read_documents
+from .repair import Repair, repair_text
+from .shingles import shingle_hashes, words
+from .signatures import exact_key, minhash_many
+from .verify import PairScore, decide, score_pair
+
+BATCH_SIZE = 256
+
+
+@dataclass(slots=True)
+class Features:
+    """What dedup keeps of one document (the text itself is not kept in memory)."""
+
+    key: int  # exact-duplicate key: hash of the comparison key of the repaired text
+    words: int
+    length: int  # characters of the repaired text
+    shingles: np.ndarray  # uint32 shingle hashes in text order
+    shingle_para: np.ndarray  # paragraph index of each shingle's first word
+    para_hash: np.ndarray  # uint64 per paragraph (non-empty lines)
+    para_words: np.ndarray  # words per paragraph
+
+
+def features(text: str, ngram: int) -> Features:
+    """Exact key, paragraph hashes and shingles of one (repaired) text."""
+    toks: list[str] = []
+    para_hash: list[int] = []
+    para_words: list[int] = []
+    for line in text.split("\n"):
+        w = words(line)
+        if not w:
+            continue
+        para_hash.append(exact_key(" ".join(w)) & 0x7FFFFFFFFFFFFFFF)
+        para_words.append(len(w))
+        toks.extend(w)
+    sh = shingle_hashes(toks, ngram)
+    counts = np.array(para_words, dtype=np.int64)
+    first_word_para = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
+    return Features(
+        key=exact_key(" ".join(toks)),
+        words=len(toks),
+        length=len(text),
+        shingles=sh,
+        shingle_para=first_word_para[: len(sh)],
+        para_hash=np.array(para_hash, dtype=np.uint64),
+        para_words=counts,
+    )
+
+
+def features_batch(
+    texts: Sequence[str], clean: CleanConfig, ngram: int
+) -> list[tuple[Repair, Features]]:
+    """Stage 1 over one batch: repair, then features of the repaired text."""
+    out = []
+    for text in texts:
+        rep = repair_text(text, clean)
+        out.append((rep, features(rep.text, ngram)))
+    return out
+
+
+def boilerplate_paragraphs(
+    feats: Sequence[Features], active: np.ndarray, config: DedupConfig
+) -> set[int]:
+    """Hashes of paragraphs that are site boilerplate (see :class:`DedupConfig`).
+
+    Counted over the ``active`` documents (exact duplicates count once).
+    """
+    docs = np.flatnonzero(active)
+    if not len(docs):
+        return set()
+    hashes = [np.unique(feats[i].para_hash) for i in docs]
+    flat = np.concatenate(hashes) if hashes else np.zeros(0, np.uint64)
+    if not len(flat):
+        return set()
+    uniq, counts = np.unique(flat, return_counts=True)
+    min_docs = max(
+        config.boilerplate_min_docs, int(np.ceil(config.boilerplate_min_share * len(docs)))
+    )
+    common = set(uniq[counts >= min_docs].tolist())
+    if not common:
+        return set()
+    # for every occurrence of a common paragraph: the words of the document outside the
+    # run of common paragraphs it belongs to
+    rest: dict[int, list[int]] = {}
+    for i in docs:
+        f = feats[i]
+        ph = f.para_hash.tolist()
+        if not common.intersection(ph):
+            continue
+        pw = f.para_words.tolist()
+        j = 0
+        while j < len(ph):
+            if ph[j] not in common:
+                j += 1
+                continue
+            k = j
+            while k < len(ph) and ph[k] in common:
+                k += 1
+            outside = f.words - sum(pw[j:k])
+            for h in set(ph[j:k]):
+                rest.setdefault(h, []).append(outside)
+            j = k
+    return {
+        h
+        for h, values in rest.items()
+        if float(np.median(values)) >= config.boilerplate_min_rest_words
+    }
+
+
+def content_shingles(f: Features, boilerplate: set[int]) -> np.ndarray:
+    """Sorted unique shingles of ``f`` outside boilerplate paragraphs (all of them when
+    the document is nothing but boilerplate)."""
+    if boilerplate and len(f.para_hash):
+        mask = np.fromiter((h in boilerplate for h in f.para_hash.tolist()), dtype=bool)
+        if mask.any() and not mask.all():
+            keep = ~mask[f.shingle_para]
+            return np.unique(f.shingles[keep])
+    return np.unique(f.shingles)
+
+
+@dataclass
+class Edge:
+    a: int
+    b: int
+    reason: str
+    score: PairScore
+
+
+def verify_pairs(
+    pairs: np.ndarray,
+    content: Sequence[np.ndarray],
+    sigs: np.ndarray,
+    config: DedupConfig,
+) -> tuple[list[Edge], int]:
+    """Score every candidate pair; returns the verified edges and the number rejected."""
+    edges = []
+    rejected = 0
+    for a, b in pairs.tolist():
+        score = score_pair(content[a], content[b], sigs[a], sigs[b])
+        reason = decide(score, config.threshold, config.containment, config.verify)
+        if reason is None:
+            rejected += 1
+        else:
+            edges.append(Edge(a, b, reason, score))
+    return edges, rejected
+
+
+@dataclass
+class Decision:
+    """Why a document was removed: the cluster, the document kept, the scores."""
+
+    cluster: int
+    kept: int
+    reason: str  # exact | near | contained
+    similarity: float
+    scores: PairScore | None = None
+
+
+@dataclass
+class Cluster:
+    number: int
+    kept: int
+    members: list[int]  # including kept, input order
+    tightness: float  # lowest similarity of a member to the kept document
+
+
+def cluster(
+    n: int,
+    keys: Sequence[int],
+    edges: Sequence[Edge],
+    content: Sequence[np.ndarray],
+    sigs: np.ndarray,
+    infos: Sequence[DocInfo],
+    policy: KeyFunc,
+    config: DedupConfig,
+) -> tuple[list[Cluster], dict[int, Decision]]:
+    """Clusters from exact and verified edges; one document kept per cluster.
+
+    Guard against chaining: a member joins a cluster only when it is itself a duplicate
+    of the kept document (an exact copy, a verified edge, or a direct verification);
+    members that are only close to a neighbour are clustered again among themselves.
+    """
+    by_key: dict[int, list[int]] = {}
+    for i, k in enumerate(keys):
+        by_key.setdefault(k, []).append(i)
+    exact_edges = [(m[0], x) for m in by_key.values() if len(m) > 1 for x in m[1:]]
+    edge_map = {(e.a, e.b): e for e in edges}
+    all_edges = exact_edges + [(e.a, e.b) for e in edges]
+
+    clusters: list[Cluster] = []
+    decisions: dict[int, Decision] = {}
+    pending = components(n, all_edges)
+    while pending:
+        members = pending.pop(0)
+        kept = min(members, key=lambda i: (policy(infos[i]), infos[i].index))
+        joined, detached = [kept], []
+        for m in members:
+            if m == kept:
+                continue
+            link = _link(kept, m, keys, edge_map, content, sigs, config)
+            if link is None:
+                detached.append(m)
+            else:
+                joined.append(m)
+                decisions[m] = Decision(len(clusters), kept, link[0], link[1], link[2])
+        if len(joined) > 1:
+            sims = [decisions[m].similarity for m in joined if m != kept]
+            clusters.append(Cluster(len(clusters), kept, sorted(joined), min(sims)))
+        if len(detached) > 1:
+            sub = set(detached)
+            sub_edges = [(a, b) for a, b in all_edges if a in sub and b in sub]
+            pending.extend(components(n, sub_edges))
+            pending.sort()
+    return clusters, decisions
+
+
+def _link(kept, m, keys, edge_map, content, sigs, config):
+    if keys[kept] == keys[m]:
+        return "exact", 1.0, None
+    edge = edge_map.get((min(kept, m), max(kept, m)))
+    if edge is not None:
+        return edge.reason, _similarity(edge.reason, edge.score), edge.score
+    score = score_pair(content[kept], content[m], sigs[kept], sigs[m])
+    reason = decide(score, config.threshold, config.containment, config.verify)
+    if reason is None:
+        return None
+    return reason, _similarity(reason, score), score
+
+
+def _similarity(reason: str, score: PairScore) -> float:
+    if reason == "contained":
+        return score.containment
+    return score.jaccard
+
+
+# ------------------------------------------------------------------------------ runner
+
+
+@dataclass
+class DedupStats:
+    """Counters of a dedup run: ``read == kept + removed + rejected``."""
+
+    read: int = 0
+    kept: int = 0
+    removed: int = 0
+    rejected: int = 0
+    exact_removed: int = 0
+    near_removed: int = 0
+    contained_removed: int = 0
+    clusters: int = 0
+    repaired: int = 0
+    candidate_pairs: int = 0
+    verified_pairs: int = 0
+    rejected_pairs: int = 0
+    boilerplate_paragraphs: int = 0
+    bands: int = 0
+    rows: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def check(self) -> None:
+        if self.read != self.kept + self.removed + self.rejected:  # pragma: no cover
+            raise NeardupError(
+                f"internal error: read {self.read} != kept {self.kept} + removed "
+                f"{self.removed} + rejected {self.rejected}; please report this"
+            )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def run_dedup(
+    inputs: Sequence[str],
+    *,
+    kept: str,
+    removed: str | None = None,
+    clusters_out: str | None = None,
+    repairs_out: str | None = None,
+    stats_out: str | None = None,
+    config: DedupConfig | None = None,
+    clean: CleanConfig | None = None,
+    write_repaired: bool = False,
+    input_format: str | None = None,
+    output_format: str | None = None,
+    text_field: str = "text",
+    id_field: str = "id",
+    workers: int = 1,
+    rejects: str | None = None,
+    dedupe_ids: bool = False,
+    workdir: str | None = None,
+    keep: str | KeyFunc | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> DedupStats:
+    """Deduplicate the documents of ``inputs``; see the module doc for the stages.
+
+    ``kept`` receives the kept records (as they came, or with the repaired text when
+    ``write_repaired``); ``removed`` the removed records with ``duplicate_of``,
+    ``cluster``, ``similarity`` and ``reason``; ``clusters_out`` one line per cluster.
+    The records travel through a spool file in ``workdir`` (a temporary directory by
+    default), so standard input works and memory holds only per-document features.
+    """
+    import time
+
+    config = config or DedupConfig()
+    clean = clean or CleanConfig()
+    policy = keep_policy(keep if keep is not None else config.keep)
+    stats = DedupStats()
+    tmp_ctx = tempfile.TemporaryDirectory(prefix="neardup-") if workdir is None else None
+    work = Path(tmp_ctx.name if tmp_ctx else workdir)  # type: ignore[arg-type]
+    work.mkdir(parents=True, exist_ok=True)
+    formats = {detect_format(p, input_format) for p in inputs}
+    default_out = formats.pop() if len(formats) == 1 else "jsonl"
+    if default_out in ("txt", "txtdir"):
+        default_out = "jsonl"
+    t0 = time.perf_counter()
+    writers = []
+    try:
+        # ---- stage 1: read, repair, features; spool records to the work directory
+        spool_path = work / "records.jsonl"
+        feats: list[Features] = []
+        infos: list[DocInfo] = []
+        ids: dict[str, tuple[str, int]] = {}
+        doc_ids: list[str] = []
+        reject_out = open_writer(rejects, "jsonl") if rejects else None
+        repairs_w = open_writer(repairs_out, "jsonl") if repairs_out else None
+        writers += [w for w in (reject_out, repairs_w) if w is not None]
+        items = itertools.chain.from_iterable(
+            read_documents(p, input_format, text_field, id_field) for p in inputs
+        )
+        func = functools.partial(features_batch, clean=clean, ngram=config.ngram)
+        with spool_path.open("w", encoding="utf-8") as spool:
+            for batch, results in map_ordered(
+                func, _batched(items, BATCH_SIZE), workers, with_input=True, arg=_texts
+            ):
+                it = iter(results)
+                for item in batch:
+                    stats.read += 1
+                    if isinstance(item, Reject):
+                        if reject_out is None:
+                            raise item.error()
+                        reject_out.write(item.to_dict())
+                        stats.rejected += 1
+                        spool.write("null\n")
+                    else:
+                        rep, f = next(it)
+                        doc_id = _unique_id(item, ids, dedupe_ids)
+                        doc_ids.append(doc_id)
+                        index = len(feats)
+                        feats.append(f)
+                        infos.append(DocInfo(index, f.length, item.record))
+                        if rep.removed:
+                            stats.repaired += 1
+                            if repairs_w is not None:
+                                repairs_w.write(
+                                    {
+                                        "id": doc_id,
+                                        "file": item.path,
+                                        "line": item.line,
+                                        "removed": [s.to_dict() for s in rep.removed],
+                                        "normalized": list(rep.normalized),
+                                    }
+                                )
+                        spool.write(
+                            json.dumps(
+                                [item.record, rep.text if write_repaired else None],
+                                ensure_ascii=False,
+                            )
+                            + "\n"
+                        )
+                    if progress is not None:
+                        progress(1)
+        stats.seconds["read_clean_features"] = round(time.perf_counter() - t0, 3)
+        n = len(feats)
+
+        # ---- stage 2: exact keys, boilerplate, content shingles
+        t1 = time.perf_counter()
+        keys = [f.key for f in feats]
+        first_of_key: dict[int, int] = {}
+        active = np.zeros(n, dtype=bool)
+        for i, k in enumerate(keys):
+            if k not in first_of_key:
+                first_of_key[k] = i
+                active[i] = True
+        boiler = boilerplate_paragraphs(feats, active, config)
+        stats.boilerplate_paragraphs = len(boiler)
+        content = [content_shingles(f, boiler) for f in feats]
+        del feats  # shingles in text order are no longer needed
+        stats.seconds["boilerplate"] = round(time.perf_counter() - t1, 3)
+
+        # ---- stage 3: signatures, bands, candidates
+        t2 = time.perf_counter()
+        sigs = minhash_many(content, config.num_perm, config.seed)
+        bands, rows = lsh_params(config.threshold, config.num_perm)
+        stats.bands, stats.rows = bands, rows
+        bkeys = band_keys(sigs, bands, rows)
+        skip = ~active | np.array([len(c) == 0 for c in content], dtype=bool)
+        pairs = candidate_pairs(bkeys, skip=skip)
+        stats.candidate_pairs = len(pairs)
+        np.save(work / "signatures.npy", sigs)
+        np.save(work / "candidate_pairs.npy", pairs)
+        stats.seconds["signatures_candidates"] = round(time.perf_counter() - t2, 3)
+
+        # ---- stage 4: verification
+        t3 = time.perf_counter()
+        edges, rejected_pairs = verify_pairs(pairs, content, sigs, config)
+        stats.verified_pairs, stats.rejected_pairs = len(edges), rejected_pairs
+        with (work / "edges.jsonl").open("w", encoding="utf-8") as f:
+            for e in edges:
+                f.write(
+                    json.dumps({"a": e.a, "b": e.b, "reason": e.reason, **asdict(e.score)}) + "\n"
+                )
+        stats.seconds["verify"] = round(time.perf_counter() - t3, 3)
+
+        # ---- stage 5: clusters and decisions
+        t4 = time.perf_counter()
+        clusters, decisions = cluster(n, keys, edges, content, sigs, infos, policy, config)
+        stats.clusters = len(clusters)
+        stats.seconds["cluster"] = round(time.perf_counter() - t4, 3)
+
+        # ---- stage 6: write
+        t5 = time.perf_counter()
+        kept_w = open_writer(kept, output_format, default=default_out)
+        writers.append(kept_w)
+        removed_w = open_writer(removed, "jsonl") if removed else None
+        clusters_w = open_writer(clusters_out, "jsonl") if clusters_out else None
+        writers += [w for w in (removed_w, clusters_w) if w is not None]
+        with spool_path.open("r", encoding="utf-8") as spool:
+            index = 0
+            for line in spool:
+                entry = json.loads(line)
+                if entry is None:
+                    continue
+                record, text = entry
+                doc_id = doc_ids[index]
+                if text is not None:
+                    record[text_field] = text
+                d = decisions.get(index)
+                if d is None:
+                    kept_w.write(record, text_field, doc_id)
+                    stats.kept += 1
+                else:
+                    stats.removed += 1
+                    setattr(stats, f"{d.reason}_removed", getattr(stats, f"{d.reason}_removed") + 1)
+                    if removed_w is not None:
+                        out = dict(record)
+                        out["duplicate_of"] = doc_ids[d.kept]
+                        out["cluster"] = d.cluster
+                        out["similarity"] = round(d.similarity, 4)
+                        out["reason"] = d.reason
+                        removed_w.write(out, text_field, doc_id)
+                index += 1
+        if clusters_w is not None:
+            for c in clusters:
+                members = []
+                for m in c.members:
+                    if m == c.kept:
+                        members.append({"id": doc_ids[m], "reason": "kept", "similarity": 1.0})
+                    else:
+                        d = decisions[m]
+                        entry_out = {
+                            "id": doc_ids[m],
+                            "reason": d.reason,
+                            "similarity": round(d.similarity, 4),
+                        }
+                        if d.scores is not None:
+                            entry_out["scores"] = {
+                                k: round(v, 4) for k, v in asdict(d.scores).items()
+                            }
+                        members.append(entry_out)
+                clusters_w.write(
+                    {
+                        "cluster": c.number,
+                        "kept": doc_ids[c.kept],
+                        "size": len(c.members),
+                        "tightness": round(c.tightness, 4),
+                        "members": members,
+                    }
+                )
+        stats.seconds["write"] = round(time.perf_counter() - t5, 3)
+        stats.seconds["total"] = round(time.perf_counter() - t0, 3)
+        stats.check()
+        if stats_out:
+            with open_writer(stats_out, "jsonl") as sw:
+                sw.write({"stats": stats.to_dict(), "settings": asdict(config)})
+    except BaseException:
+        for w in writers:
+            w.abort()
+        if tmp_ctx is not None:
+            tmp_ctx.cleanup()
+        raise
+    for w in writers:
+        w.close()
+    if tmp_ctx is not None:
+        tmp_ctx.cleanup()
+    return stats
+
+
+def _unique_id(item: Document, ids: dict[str, tuple[str, int]], dedupe: bool) -> str:
+    doc_id = item.id
+    if doc_id in ids:
+        if not dedupe:
+            path, line = ids[doc_id]
+            raise InputError(
+                f"duplicate id {doc_id!r}, first seen at {path}:{line}; make ids unique or "
+                "pass --dedupe-ids (later copies get the suffix #2, #3, ...)",
+                item.path,
+                item.line,
+            )
+        n = 2
+        while f"{doc_id}#{n}" in ids:
+            n += 1
+        doc_id = f"{doc_id}#{n}"
+    ids[doc_id] = (item.path, item.line)
+    return doc_id
+
+
+def _batched(items: Iterable, size: int) -> Iterator[list]:
+    it = iter(items)
+    while batch := list(itertools.islice(it, size)):
+        yield batch
+
+
+def _texts(batch: list) -> list[str]:
+    return [i.text for i in batch if isinstance(i, Document)]

@@ -1,0 +1,47 @@
+"""Verification of candidate pairs: every pair is scored before it may link two
+documents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class PairScore:
+    """Scores of one pair of documents, on their content shingles.
+
+    ``jaccard`` is |A and B| / |A or B|; ``containment`` is |A and B| / min(|A|, |B|) (a
+    trimmed copy is contained in its original); ``estimated`` is the share of equal
+    MinHash values.
+    """
+
+    jaccard: float
+    containment: float
+    estimated: float
+
+
+def score_pair(a: np.ndarray, b: np.ndarray, sig_a: np.ndarray, sig_b: np.ndarray) -> PairScore:
+    """Scores of two sorted arrays of unique shingle hashes and their signatures."""
+    if not len(a) or not len(b):
+        return PairScore(0.0, 0.0, float(np.mean(sig_a == sig_b)))
+    inter = len(np.intersect1d(a, b, assume_unique=True))
+    union = len(a) + len(b) - inter
+    return PairScore(inter / union, inter / min(len(a), len(b)), float(np.mean(sig_a == sig_b)))
+
+
+def decide(score: PairScore, threshold: float, containment: float, method: str) -> str | None:
+    """The reason two documents are duplicates ("near" or "contained"), or None.
+
+    ``method``: ``jaccard`` (true Jaccard >= threshold), ``containment`` (also accept a
+    document whose shingles are at least ``containment`` contained in the other's), or
+    ``estimated`` (MinHash estimate >= threshold, what MinHashLSH scripts do).
+    """
+    if method == "estimated":
+        return "near" if score.estimated >= threshold else None
+    if score.jaccard >= threshold:
+        return "near"
+    if method == "containment" and score.containment >= containment:
+        return "contained"
+    return None
