@@ -123,12 +123,19 @@ def normalize_and_explain(
     the text."""
     config = config or NormalizeConfig()
     changed: list[str] = []
-    for name, func in NORMALIZERS.items():
-        if getattr(config, name):
+    steps = [(name, func) for name, func in NORMALIZERS.items() if getattr(config, name)]
+    # a step can expose work for an earlier one (an entity that decodes to mojibake), so
+    # the steps repeat until the text stops changing (at most three rounds)
+    for _ in range(3):
+        before = text
+        for name, func in steps:
             new = func(text)
             if new != text:
-                changed.append(name)
+                if name not in changed:
+                    changed.append(name)
                 text = new
+        if text == before:
+            break
     return text, changed
 
 
