@@ -19,7 +19,8 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
-from .config import CleanConfig, NormalizeConfig, RepairConfig
+from .config import CleanConfig, DedupConfig, NormalizeConfig, RepairConfig
+from .dedup import DedupStats, run_dedup
 from .document import Document
 from .errors import ConfigError, FormatError, InputError, MissingDependencyError, NeardupError
 from .io import Reject, open_writer, read_documents
@@ -30,6 +31,8 @@ from .repair import RemovedSpan, Repair, repair_text
 __all__ = [
     "CleanConfig",
     "CleanStats",
+    "DedupConfig",
+    "DedupStats",
     "ConfigError",
     "Document",
     "FormatError",
@@ -49,4 +52,5 @@ __all__ = [
     "read_documents",
     "repair_text",
     "run_clean",
+    "run_dedup",
 ]

@@ -105,6 +105,15 @@ class DedupConfig:
     boilerplate_min_share: float = 0.0005
     boilerplate_min_rest_words: int = 25
 
+    @property
+    def candidate_threshold(self) -> float:
+        """The Jaccard level LSH bands are tuned for. A copy trimmed to half its
+        original, fully contained in it, has Jaccard about 0.5 with it: with containment
+        verification, candidates are gathered from 0.5 (or the threshold, if lower)."""
+        if self.verify == "containment":
+            return min(self.threshold, 0.5)
+        return self.threshold
+
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold < 1.0:
             raise ConfigError(

@@ -37,6 +37,8 @@ from .signatures import exact_key, minhash_many
 from .verify import PairScore, decide, score_pair
 
 BATCH_SIZE = 256
+#: shingles at the start of a document that a trimmed copy is expected to keep
+LEAD_SHINGLES = 48
 
 
 @dataclass(slots=True)
@@ -138,15 +140,18 @@ def boilerplate_paragraphs(
     }
 
 
-def content_shingles(f: Features, boilerplate: set[int]) -> np.ndarray:
+def content_shingles(
+    f: Features, boilerplate: set[int], lead: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Sorted unique shingles of ``f`` outside boilerplate paragraphs (all of them when
-    the document is nothing but boilerplate)."""
+    the document is nothing but boilerplate), and the same for its first ``lead``
+    content shingles (the lead a trimmed copy keeps)."""
+    shingles = f.shingles
     if boilerplate and len(f.para_hash):
         mask = np.fromiter((h in boilerplate for h in f.para_hash.tolist()), dtype=bool)
         if mask.any() and not mask.all():
-            keep = ~mask[f.shingle_para]
-            return np.unique(f.shingles[keep])
-    return np.unique(f.shingles)
+            shingles = shingles[~mask[f.shingle_para]]
+    return np.unique(shingles), np.unique(shingles[:lead])
 
 
 @dataclass
@@ -413,18 +418,27 @@ def run_dedup(
                 active[i] = True
         boiler = boilerplate_paragraphs(feats, active, config)
         stats.boilerplate_paragraphs = len(boiler)
-        content = [content_shingles(f, boiler) for f in feats]
+        content, leads = [], []
+        for f in feats:
+            c, lead = content_shingles(f, boiler, LEAD_SHINGLES)
+            content.append(c)
+            leads.append(lead)
         del feats  # shingles in text order are no longer needed
         stats.seconds["boilerplate"] = round(time.perf_counter() - t1, 3)
 
         # ---- stage 3: signatures, bands, candidates
         t2 = time.perf_counter()
         sigs = minhash_many(content, config.num_perm, config.seed)
-        bands, rows = lsh_params(config.threshold, config.num_perm)
+        bands, rows = lsh_params(config.candidate_threshold, config.num_perm)
         stats.bands, stats.rows = bands, rows
-        bkeys = band_keys(sigs, bands, rows)
         skip = ~active | np.array([len(c) == 0 for c in content], dtype=bool)
-        pairs = candidate_pairs(bkeys, skip=skip)
+        pairs = candidate_pairs(band_keys(sigs, bands, rows), skip=skip)
+        if config.verify == "containment":
+            # a trimmed copy keeps the lead of its original: candidates from the leads too
+            lead_sigs = minhash_many(leads, config.num_perm, config.seed)
+            lead_pairs = candidate_pairs(band_keys(lead_sigs, bands, rows), skip=skip)
+            pairs = np.unique(np.concatenate([pairs, lead_pairs]), axis=0)
+        del leads
         stats.candidate_pairs = len(pairs)
         np.save(work / "signatures.npy", sigs)
         np.save(work / "candidate_pairs.npy", pairs)
@@ -437,7 +451,7 @@ def run_dedup(
         with (work / "edges.jsonl").open("w", encoding="utf-8") as f:
             for e in edges:
                 f.write(
-                    json.dumps({"a": e.a, "b": e.b, "reason": e.reason, **asdict(e.score)}) + "\n"
+                    json.dumps({"a": e.a, "b": e.b, "reason": e.reason, **e.score.to_dict()}) + "\n"
                 )
         stats.seconds["verify"] = round(time.perf_counter() - t3, 3)
 
@@ -493,9 +507,7 @@ def run_dedup(
                             "similarity": round(d.similarity, 4),
                         }
                         if d.scores is not None:
-                            entry_out["scores"] = {
-                                k: round(v, 4) for k, v in asdict(d.scores).items()
-                            }
+                            entry_out["scores"] = d.scores.to_dict()
                         members.append(entry_out)
                 clusters_w.write(
                     {

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: a document is "contained" in another only when it has at least this many shingles
+#: (a single sentence quoted in a long article is not a copy of it)
+MIN_CONTAINED_SHINGLES = 16
+
 
 @dataclass(frozen=True, slots=True)
 class PairScore:
@@ -20,15 +24,26 @@ class PairScore:
     jaccard: float
     containment: float
     estimated: float
+    sizes: tuple[int, int] = (0, 0)  # shingles of each document
+
+    def to_dict(self) -> dict:
+        return {
+            "jaccard": round(self.jaccard, 4),
+            "containment": round(self.containment, 4),
+            "estimated": round(self.estimated, 4),
+            "shingles": list(self.sizes),
+        }
 
 
 def score_pair(a: np.ndarray, b: np.ndarray, sig_a: np.ndarray, sig_b: np.ndarray) -> PairScore:
     """Scores of two sorted arrays of unique shingle hashes and their signatures."""
+    sizes = (len(a), len(b))
+    estimated = float(np.mean(sig_a == sig_b))
     if not len(a) or not len(b):
-        return PairScore(0.0, 0.0, float(np.mean(sig_a == sig_b)))
+        return PairScore(0.0, 0.0, estimated, sizes)
     inter = len(np.intersect1d(a, b, assume_unique=True))
     union = len(a) + len(b) - inter
-    return PairScore(inter / union, inter / min(len(a), len(b)), float(np.mean(sig_a == sig_b)))
+    return PairScore(inter / union, inter / min(sizes), estimated, sizes)
 
 
 def decide(score: PairScore, threshold: float, containment: float, method: str) -> str | None:
@@ -42,6 +57,10 @@ def decide(score: PairScore, threshold: float, containment: float, method: str) 
         return "near" if score.estimated >= threshold else None
     if score.jaccard >= threshold:
         return "near"
-    if method == "containment" and score.containment >= containment:
+    if (
+        method == "containment"
+        and score.containment >= containment
+        and min(score.sizes) >= MIN_CONTAINED_SHINGLES
+    ):
         return "contained"
     return None
