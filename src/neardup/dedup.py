@@ -379,6 +379,8 @@ def run_dedup(
                     else:
                         rep, f = next(it)
                         doc_id = _unique_id(item, ids, dedupe_ids)
+                        if doc_id != item.id and id_field in item.record:
+                            item.record[id_field] = doc_id  # renamed by --dedupe-ids
                         doc_ids.append(doc_id)
                         index = len(feats)
                         feats.append(f)

@@ -1,0 +1,399 @@
+"""Corpus deduplication: signatures, LSH, verification, clusters, keep policies, the CLI."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from datasketch import MinHash, MinHashLSH
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from neardup import DedupConfig, InputError
+from neardup.candidates import band_keys, candidate_pairs, lsh_params
+from neardup.cli import main
+from neardup.clusters import DocInfo, keep_policy
+from neardup.dedup import features, run_dedup
+from neardup.shingles import shingle_hashes, words
+from neardup.signatures import minhash, minhash_many
+
+WORDS = sorted({f"{a}{b}{c}" for a in "bcdfgklmnprst" for b in "aeiou" for c in "lmnrst"})
+
+
+def story(rng: random.Random, n: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(n))
+
+
+def write_jsonl(path: Path, docs: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
+    return path
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+# ------------------------------------------------------------------ signatures and bands
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(st.integers(0, 2**32 - 1), max_size=300),
+    st.sampled_from([16, 64, 128]),
+    st.integers(0, 2**16),
+)
+def test_signature_equals_datasketch(values, num_perm, seed) -> None:
+    hashes = np.array(values, dtype=np.uint32)
+    reference = MinHash(num_perm=num_perm, seed=seed, hashfunc=lambda x: x)
+    reference.update_batch(values)
+    assert reference.scheme == "affine32"
+    assert (minhash(hashes, num_perm, seed) == reference.hashvalues).all()
+    many = minhash_many(
+        [hashes, hashes[: len(hashes) // 2], np.zeros(0, np.uint32)], num_perm, seed
+    )
+    assert (many[0] == reference.hashvalues).all()
+    assert (many[2] == np.uint32(0xFFFFFFFF)).all()
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.7, 0.8, 0.9])
+def test_band_layout_is_datasketchs(threshold) -> None:
+    lsh = MinHashLSH(threshold=threshold, num_perm=128)
+    assert lsh_params(threshold, 128) == (lsh.b, lsh.r)
+
+
+def test_shingles_of_short_and_empty_texts() -> None:
+    assert len(shingle_hashes(words("two words"), 3)) == 1
+    assert len(shingle_hashes([], 3)) == 0
+    assert len(shingle_hashes(words("one two three four"), 3)) == 2
+    # scripts without spaces: characters are the words
+    assert len(words("中国人民银行")) == 6
+
+
+# ------------------------------------------------------------ LSH path vs brute force
+
+
+def _corpus(seed: int, n_stories: int, copies: int) -> list[str]:
+    rng = random.Random(seed)
+    texts = []
+    for _ in range(n_stories):
+        base = story(rng, rng.randint(40, 120)).split()
+        texts.append(" ".join(base))
+        for _ in range(rng.randint(0, copies)):
+            copy = list(base)
+            for _ in range(rng.randint(0, max(1, len(copy) // 60))):  # a light edit
+                copy[rng.randrange(len(copy))] = rng.choice(WORDS)
+            texts.append(" ".join(copy))
+    rng.shuffle(texts)
+    return texts
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10**6))
+def test_lsh_candidates_find_every_close_pair_and_edges_are_true(seed) -> None:
+    texts = _corpus(seed, 25, 3)
+    sets = [np.unique(features(t, 3).shingles) for t in texts]
+    sigs = minhash_many(sets)
+    b, r = lsh_params(0.7, 128)
+    pairs = {tuple(p) for p in candidate_pairs(band_keys(sigs, b, r)).tolist()}
+    for i in range(len(sets)):
+        for j in range(i + 1, len(sets)):
+            inter = len(np.intersect1d(sets[i], sets[j]))
+            jac = inter / (len(sets[i]) + len(sets[j]) - inter)
+            # far above the threshold: with 14 bands of 9 rows a pair of Jaccard 0.97 is
+            # missed with probability (1 - 0.97**9)**14 < 1e-8
+            if jac >= 0.97:
+                assert (i, j) in pairs
+
+
+def test_dedup_matches_brute_force_on_a_small_corpus(tmp_path: Path) -> None:
+    texts = _corpus(7, 40, 3)
+    src = write_jsonl(
+        tmp_path / "in.jsonl", [{"id": str(i), "text": t} for i, t in enumerate(texts)]
+    )
+    config = DedupConfig(threshold=0.7, verify="jaccard")
+    stats = run_dedup(
+        [str(src)], kept=str(tmp_path / "k.jsonl"), removed=str(tmp_path / "r.jsonl"), config=config
+    )
+    removed = {r["id"]: r for r in read_jsonl(tmp_path / "r.jsonl")}
+    sets = [np.unique(features(t, 3).shingles) for t in texts]
+
+    def jac(i, j):
+        inter = len(np.intersect1d(sets[i], sets[j]))
+        return inter / (len(sets[i]) + len(sets[j]) - inter)
+
+    # every removal is justified by the true Jaccard with the kept document
+    for doc_id, r in removed.items():
+        assert jac(int(doc_id), int(r["duplicate_of"])) >= 0.7
+        assert r["similarity"] == pytest.approx(jac(int(doc_id), int(r["duplicate_of"])), abs=1e-4)
+    # no two kept documents are duplicates by brute force
+    kept = [int(r["id"]) for r in read_jsonl(tmp_path / "k.jsonl")]
+    for a in range(len(kept)):
+        for b in range(a + 1, len(kept)):
+            assert (
+                jac(kept[a], kept[b]) < 0.7 or jac(kept[a], kept[b]) < 0.8
+            )  # LSH may miss 0.7-0.8
+            assert jac(kept[a], kept[b]) < 0.9
+    assert stats.read == stats.kept + stats.removed
+
+
+# ------------------------------------------------------------------ behaviour of a run
+
+
+def run(tmp_path: Path, docs: list[dict], *args: str, runner=None):
+    from click.testing import CliRunner
+
+    src = write_jsonl(tmp_path / "in.jsonl", docs)
+    out = tmp_path / "out"
+    result = (runner or CliRunner()).invoke(main, ["run", str(src), "-o", str(out), *args])
+    return result, out
+
+
+def test_run_writes_every_output_and_counts_add_up(tmp_path: Path) -> None:
+    rng = random.Random(1)
+    a = story(rng, 80)
+    docs = [
+        {"id": "a", "text": a, "date": "2026-01-01"},
+        {"id": "a-copy", "text": a.upper() + "  ", "date": "2026-01-03"},  # exact after normalising
+        {"id": "a-edit", "text": a.replace(a.split()[10], "changed"), "date": "2026-01-02"},
+        {"id": "b", "text": story(rng, 80), "date": "2026-01-01"},
+    ]
+    result, out = run(tmp_path, docs, "-q")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "clusters.jsonl",
+        "kept.jsonl",
+        "removed.jsonl",
+        "repairs.jsonl",
+        "stats.json",
+    ]
+    kept = [r["id"] for r in read_jsonl(out / "kept.jsonl")]
+    removed = {r["id"]: r for r in read_jsonl(out / "removed.jsonl")}
+    assert kept == ["a", "b"]
+    assert removed["a-copy"]["reason"] == "exact" and removed["a-copy"]["duplicate_of"] == "a"
+    assert removed["a-edit"]["reason"] == "near" and 0.7 <= removed["a-edit"]["similarity"] < 1
+    (cluster,) = read_jsonl(out / "clusters.jsonl")
+    assert cluster["kept"] == "a" and cluster["size"] == 3
+    assert {m["id"]: m["reason"] for m in cluster["members"]} == {
+        "a": "kept",
+        "a-copy": "exact",
+        "a-edit": "near",
+    }
+    stats = json.loads((out / "stats.json").read_text())["stats"]
+    assert stats["read"] == stats["kept"] + stats["removed"] + stats["rejected"] == 4
+
+
+@pytest.mark.parametrize(
+    ("policy", "kept"),
+    [("first", "a"), ("longest", "a-long"), ("field:date", "a-new"), ("-field:date", "a-old")],
+)
+def test_keep_policies(tmp_path: Path, policy: str, kept: str) -> None:
+    rng = random.Random(2)
+    base = story(rng, 100)
+    docs = [
+        {"id": "a", "text": base, "date": "2026-02-01"},
+        {"id": "a-old", "text": base + " " + "x", "date": "2025-01-01"},
+        {"id": "a-long", "text": base + " " + story(rng, 6), "date": "2026-01-15"},
+        {"id": "a-new", "text": base + " y", "date": "2026-03-01"},
+    ]
+    result, out = run(tmp_path, docs, "-q", "--keep", policy)
+    assert result.exit_code == 0, result.output
+    assert [r["id"] for r in read_jsonl(out / "kept.jsonl")] == [kept]
+
+
+def test_keep_policy_callable_and_ties_in_input_order() -> None:
+    infos = [DocInfo(i, 10, {"n": n}) for i, n in enumerate([3, 5, 5])]
+    key = keep_policy("field:n")
+    assert min(infos, key=key).index == 1
+    assert min(infos, key=keep_policy(lambda d: -d.index)).index == 2
+    with pytest.raises(ValueError, match="unknown keep policy"):
+        keep_policy("newest")
+
+
+def test_no_chaining_through_a_neighbour() -> None:
+    """A ~ B and B ~ C but A !~ C: C must not be removed as a duplicate of A."""
+    from neardup.dedup import Edge, cluster
+    from neardup.verify import score_pair
+
+    a = np.arange(0, 100, dtype=np.uint32)
+    b = np.arange(15, 115, dtype=np.uint32)  # Jaccard with a: 85/115 = 0.74
+    c = np.arange(30, 130, dtype=np.uint32)  # with b: 0.74; with a: 70/130 = 0.54
+    content = [a, b, c]
+    sigs = minhash_many(content)
+    edges = [
+        Edge(0, 1, "near", score_pair(a, b, sigs[0], sigs[1])),
+        Edge(1, 2, "near", score_pair(b, c, sigs[1], sigs[2])),
+    ]
+    infos = [DocInfo(i, 100, {}) for i in range(3)]
+    config = DedupConfig(threshold=0.6, verify="jaccard")
+    clusters, decisions = cluster(
+        3, [1, 2, 3], edges, content, sigs, infos, keep_policy("first"), config
+    )
+    assert [c.members for c in clusters] == [[0, 1]]
+    assert decisions[1].kept == 0 and 2 not in decisions  # C stays
+    assert clusters[0].tightness == pytest.approx(85 / 115)
+
+
+def test_short_stories_sharing_a_site_footer_are_not_merged(tmp_path: Path) -> None:
+    rng = random.Random(4)
+    footer = story(rng, 150)
+    docs = [{"id": f"s{i}", "text": f"{story(rng, 40)}\n\n{footer}"} for i in range(30)]
+    long_story = "\n\n".join(story(rng, 60) for _ in range(4))
+    docs += [
+        {"id": "wire1", "text": long_story},
+        {"id": "wire2", "text": "New headline\n\n" + long_story},
+    ]
+    result, out = run(tmp_path, docs, "-q")
+    assert result.exit_code == 0, result.output
+    kept = {r["id"] for r in read_jsonl(out / "kept.jsonl")}
+    assert {f"s{i}" for i in range(30)} <= kept  # every short story survives
+    assert "wire2" not in kept  # the republished copy is still found
+    stats = json.loads((out / "stats.json").read_text())["stats"]
+    assert stats["boilerplate_paragraphs"] == 1
+
+
+def test_trimmed_copy_is_contained(tmp_path: Path) -> None:
+    rng = random.Random(5)
+    paras = [story(rng, 50) for _ in range(8)]
+    docs = [
+        {"id": "full", "text": "\n\n".join(paras)},
+        {"id": "teaser", "text": "\n\n".join(paras[:3] + ["Read more at example.org"])},
+    ]
+    result, out = run(tmp_path, docs, "-q")
+    assert result.exit_code == 0, result.output
+    (r,) = read_jsonl(out / "removed.jsonl")
+    assert r["id"] == "teaser" and r["reason"] == "contained" and r["duplicate_of"] == "full"
+
+
+def test_doubled_body_is_repaired_before_comparison(tmp_path: Path) -> None:
+    rng = random.Random(6)
+    body = "\n\n".join(story(rng, 40) + "." for _ in range(4))
+    docs = [{"id": "clean", "text": body}, {"id": "doubled", "text": body + "\n\n" + body}]
+    result, out = run(tmp_path, docs, "-q")
+    removed = read_jsonl(out / "removed.jsonl")
+    assert [(r["id"], r["reason"]) for r in removed] == [("doubled", "exact")]
+    assert len(read_jsonl(out / "repairs.jsonl")) == 1
+
+
+def test_workers_do_not_change_outputs(tmp_path: Path) -> None:
+    texts = _corpus(11, 120, 3)
+    docs = [{"id": str(i), "text": t} for i, t in enumerate(texts)]
+    outs = []
+    for j in ("1", "2"):
+        sub = tmp_path / j
+        sub.mkdir()
+        result, out = run(sub, docs, "-q", "-j", j)
+        assert result.exit_code == 0, result.output
+        outs.append({p.name: p.read_bytes() for p in out.iterdir() if p.name != "stats.json"})
+    assert outs[0] == outs[1]
+
+
+# ------------------------------------------------------------------------- bad input
+
+
+def test_empty_short_and_whitespace_documents(tmp_path: Path) -> None:
+    docs = [
+        {"id": "e1", "text": ""},
+        {"id": "e2", "text": "   \n\t "},
+        {"id": "s1", "text": "Hi there"},
+        {"id": "s2", "text": "Hi there!"},
+        {"id": "s3", "text": "Bye now"},
+    ]
+    result, out = run(tmp_path, docs, "-q")
+    assert result.exit_code == 0, result.output
+    removed = {r["id"]: r for r in read_jsonl(out / "removed.jsonl")}
+    # empty texts are exact duplicates of each other; short texts are compared like any
+    assert removed["e2"]["duplicate_of"] == "e1" and removed["e2"]["reason"] == "exact"
+    assert removed["s2"]["duplicate_of"] == "s1"
+    assert [r["id"] for r in read_jsonl(out / "kept.jsonl")] == ["e1", "s1", "s3"]
+
+
+def test_duplicate_ids_stop_the_run_or_get_renamed(tmp_path: Path) -> None:
+    docs = [
+        {"id": "x", "text": "one two three four five"},
+        {"id": "x", "text": "six seven eight nine"},
+    ]
+    result, out = run(tmp_path, docs)
+    assert result.exit_code == 1
+    assert "duplicate id 'x'" in result.output and ":2:" in result.output and ":1" in result.output
+    result, out = run(tmp_path, docs, "-q", "--dedupe-ids")
+    assert result.exit_code == 0, result.output
+    assert [r["id"] for r in read_jsonl(out / "kept.jsonl")] == ["x", "x#2"]
+
+
+def test_bad_records_go_to_rejects_and_counts_add_up(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(
+        b'{"id": "a", "text": "alpha beta gamma delta"}\n{broken\n{"id": "b", "text": "caf\xe9"}\n'
+        b'{"id": "c", "text": "alpha beta gamma delta"}\n{"id": "d", "body": "x"}\n'
+    )
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main, ["run", str(src), "-o", str(out), "--rejects", str(tmp_path / "rej.jsonl")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "read 5 = kept 1 + removed 1 + rejected 3" in result.output
+    assert [r["line"] for r in read_jsonl(tmp_path / "rej.jsonl")] == [2, 3, 5]
+
+
+def test_mixed_schemas_pass_through(tmp_path: Path) -> None:
+    docs = [
+        {"id": "a", "text": "first document here now", "tags": ["x"]},
+        {"text": "second different document", "id": "b", "score": 3},
+    ]
+    result, out = run(tmp_path, docs, "-q")
+    assert result.exit_code == 0, result.output
+    kept = read_jsonl(out / "kept.jsonl")
+    assert kept[0] == docs[0] and kept[1] == docs[1]
+
+
+def test_large_document(tmp_path: Path) -> None:
+    rng = random.Random(8)
+    big = "\n\n".join(story(rng, 150) + "." for _ in range(17_000))  # about 10 MB
+    assert len(big) > 9_000_000
+    docs = [{"id": "big", "text": big}, {"id": "small", "text": story(rng, 50)}]
+    result, out = run(tmp_path, docs, "-q")
+    assert result.exit_code == 0, result.output
+    assert len(read_jsonl(out / "kept.jsonl")) == 2
+
+
+def test_dedup_command_keeps_records_as_they_came(tmp_path: Path, runner) -> None:
+    rng = random.Random(9)
+    body = "\n\n".join(story(rng, 40) + "." for _ in range(4))
+    docs = [{"id": "d1", "text": body + "\n\n" + body}, {"id": "d2", "text": story(rng, 60)}]
+    src = write_jsonl(tmp_path / "in.jsonl", docs)
+    result = runner.invoke(
+        main,
+        [
+            "dedup",
+            str(src),
+            "-o",
+            str(tmp_path / "kept.jsonl"),
+            "--removed",
+            str(tmp_path / "removed.jsonl"),
+            "--clusters",
+            str(tmp_path / "clusters.jsonl"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert read_jsonl(tmp_path / "kept.jsonl") == docs  # the doubled text is not rewritten
+    assert "read 2 = kept 2 + removed 0 + rejected 0" in result.output
+
+
+def test_invalid_settings_are_usage_errors(runner, tmp_path: Path) -> None:
+    src = write_jsonl(tmp_path / "in.jsonl", [{"text": "a b c"}])
+    result = runner.invoke(main, ["run", str(src), "-o", str(tmp_path / "o"), "--keep", "newest"])
+    assert result.exit_code == 2 and "unknown keep policy" in result.output
+    result = runner.invoke(main, ["run", str(src), "-o", str(tmp_path / "o"), "--threshold", "1.5"])
+    assert result.exit_code == 2
+
+
+def test_input_error_names_file_and_line(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"text": "ok"}\n[1]\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"in.jsonl:2:"):
+        run_dedup([str(src)], kept=str(tmp_path / "k.jsonl"))
