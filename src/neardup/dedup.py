@@ -98,7 +98,7 @@ def boilerplate_paragraphs(
 
     Counted over the ``active`` documents (exact duplicates count once).
     """
-    docs = np.flatnonzero(active)
+    docs = np.flatnonzero(active).tolist()
     if not len(docs):
         return set()
     hashes = [np.unique(feats[i].para_hash) for i in docs]
@@ -422,8 +422,8 @@ def run_dedup(
         stats.boilerplate_paragraphs = len(boiler)
         content, leads = [], []
         for f in feats:
-            c, lead = content_shingles(f, boiler, LEAD_SHINGLES)
-            content.append(c)
+            shingles, lead = content_shingles(f, boiler, LEAD_SHINGLES)
+            content.append(shingles)
             leads.append(lead)
         del feats  # shingles in text order are no longer needed
         stats.seconds["boilerplate"] = round(time.perf_counter() - t1, 3)
@@ -433,7 +433,7 @@ def run_dedup(
         sigs = minhash_many(content, config.num_perm, config.seed)
         bands, rows = lsh_params(config.candidate_threshold, config.num_perm)
         stats.bands, stats.rows = bands, rows
-        skip = ~active | np.array([len(c) == 0 for c in content], dtype=bool)
+        skip = ~active | np.array([len(x) == 0 for x in content], dtype=bool)
         pairs = candidate_pairs(band_keys(sigs, bands, rows), skip=skip)
         if config.verify == "containment":
             # a trimmed copy keeps the lead of its original: candidates from the leads too
