@@ -3,10 +3,13 @@ bucket), so memory stays small at millions of documents."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .errors import ConfigError
 
+_trapezoid = getattr(np, "trapezoid", None) or np.trapz  # type: ignore[attr-defined]  # numpy < 2
 _MIX1 = np.uint64(0xFF51AFD7ED558CCD)
 _MIX2 = np.uint64(0xC4CEB9FE1A85EC53)
 #: buckets larger than this are linked as a chain plus a star from their first member
@@ -19,10 +22,26 @@ def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     chooses them (minimising equal-weighted false positive and negative probability)."""
     if not 0.0 < threshold < 1.0:
         raise ConfigError(f"threshold must be between 0 and 1, got {threshold}")
-    from datasketch.lsh import _optimal_param
+    return _optimal_param(round(threshold, 6), num_perm)
 
-    b, r = _optimal_param(threshold, num_perm, 0.5, 0.5)
-    return int(b), int(r)
+
+@functools.lru_cache(maxsize=64)
+def _optimal_param(threshold: float, num_perm: int) -> tuple[int, int]:
+    """datasketch's rule: the (b, r) with b * r <= num_perm that minimises the integrated
+    false positive probability below the threshold plus the false negative probability
+    above it (equal weights). Integrals by the trapezoid rule on a fine grid (datasketch
+    uses scipy's quad; a test checks both pick the same layout)."""
+    lo = np.linspace(0.0, threshold, 2001)
+    hi = np.linspace(threshold, 1.0, 2001)
+    best, best_err = (1, 1), float("inf")
+    for b in range(1, num_perm + 1):
+        for r in range(1, num_perm // b + 1):
+            fp = _trapezoid(1 - (1 - lo**r) ** b, lo)
+            fn = _trapezoid((1 - hi**r) ** b, hi)
+            err = 0.5 * fp + 0.5 * fn
+            if err < best_err:
+                best, best_err = (b, r), err
+    return best
 
 
 def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:

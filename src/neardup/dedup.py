@@ -17,7 +17,9 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import os
 import tempfile
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -49,9 +51,9 @@ class Features:
     words: int
     length: int  # characters of the repaired text
     shingles: np.ndarray  # uint32 shingle hashes in text order
-    shingle_para: np.ndarray  # paragraph index of each shingle's first word
     para_hash: np.ndarray  # uint64 per paragraph (non-empty lines)
     para_words: np.ndarray  # words per paragraph
+    para_first: np.ndarray  # index of the first shingle that starts in each paragraph
 
 
 def features(text: str, ngram: int) -> Features:
@@ -68,16 +70,65 @@ def features(text: str, ngram: int) -> Features:
         toks.extend(w)
     sh = shingle_hashes(toks, ngram)
     counts = np.array(para_words, dtype=np.int64)
-    first_word_para = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
+    first = np.minimum(np.r_[0, np.cumsum(counts)[:-1]], len(sh)) if len(counts) else counts
     return Features(
         key=exact_key(" ".join(toks)),
         words=len(toks),
         length=len(text),
         shingles=sh,
-        shingle_para=first_word_para[: len(sh)],
         para_hash=np.array(para_hash, dtype=np.uint64),
         para_words=counts,
+        para_first=first,
     )
+
+
+class FeatureStore:
+    """Features of every document, compact: shingles go to a file in the work directory
+    as they arrive (memory mapped afterwards), paragraph data into flat arrays."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._file = path.open("wb")
+        self.keys: list[int] = []
+        self._words = array("q")
+        self._lengths = array("q")
+        self._shingle_off = array("q", [0])
+        self._para_off = array("q", [0])
+        self._para_hash = array("Q")
+        self._para_words = array("q")
+        self._para_first = array("q")
+
+    def add(self, f: Features) -> int:
+        self._file.write(f.shingles.astype(np.uint32).tobytes())
+        self.keys.append(f.key)
+        self._words.append(f.words)
+        self._lengths.append(f.length)
+        self._shingle_off.append(self._shingle_off[-1] + len(f.shingles))
+        self._para_off.append(self._para_off[-1] + len(f.para_hash))
+        self._para_hash.extend(f.para_hash.tolist())
+        self._para_words.extend(f.para_words.tolist())
+        self._para_first.extend(f.para_first.tolist())
+        return len(self.keys) - 1
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def finish(self) -> None:
+        self._file.close()
+        self._reader = _ArrayFile(self.path)
+        self.words = np.frombuffer(self._words, dtype=np.int64)
+        self.shingle_off = np.frombuffer(self._shingle_off, dtype=np.int64)
+        self.para_off = np.frombuffer(self._para_off, dtype=np.int64)
+        self.para_hash = np.frombuffer(self._para_hash, dtype=np.uint64)
+        self.para_words = np.frombuffer(self._para_words, dtype=np.int64)
+        self.para_first = np.frombuffer(self._para_first, dtype=np.int64)
+
+    def doc_shingles(self, i: int) -> np.ndarray:
+        return self._reader.read(self.shingle_off[i], self.shingle_off[i + 1])
+
+    def doc_paras(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        a, b = self.para_off[i], self.para_off[i + 1]
+        return self.para_hash[a:b], self.para_words[a:b], self.para_first[a:b]
 
 
 def features_batch(
@@ -92,16 +143,16 @@ def features_batch(
 
 
 def boilerplate_paragraphs(
-    feats: Sequence[Features], active: np.ndarray, config: DedupConfig
+    store: FeatureStore, active: np.ndarray, config: DedupConfig
 ) -> set[int]:
     """Hashes of paragraphs that are site boilerplate (see :class:`DedupConfig`).
 
     Counted over the ``active`` documents (exact duplicates count once).
     """
     docs = np.flatnonzero(active).tolist()
-    if not len(docs):
+    if not docs:
         return set()
-    hashes = [np.unique(feats[i].para_hash) for i in docs]
+    hashes = [np.unique(store.doc_paras(i)[0]) for i in docs]
     flat = np.concatenate(hashes) if hashes else np.zeros(0, np.uint64)
     if not len(flat):
         return set()
@@ -115,12 +166,13 @@ def boilerplate_paragraphs(
     # for every occurrence of a common paragraph: the words of the document outside the
     # run of common paragraphs it belongs to
     rest: dict[int, list[int]] = {}
-    for i in docs:
-        f = feats[i]
-        ph = f.para_hash.tolist()
-        if not common.intersection(ph):
+    for i, doc_hashes in zip(docs, hashes, strict=True):
+        if common.isdisjoint(doc_hashes.tolist()):
             continue
-        pw = f.para_words.tolist()
+        para_hash, para_words, _ = store.doc_paras(i)
+        ph = para_hash.tolist()
+        pw = para_words.tolist()
+        total = int(store.words[i])
         j = 0
         while j < len(ph):
             if ph[j] not in common:
@@ -129,7 +181,7 @@ def boilerplate_paragraphs(
             k = j
             while k < len(ph) and ph[k] in common:
                 k += 1
-            outside = f.words - sum(pw[j:k])
+            outside = total - sum(pw[j:k])
             for h in set(ph[j:k]):
                 rest.setdefault(h, []).append(outside)
             j = k
@@ -141,17 +193,56 @@ def boilerplate_paragraphs(
 
 
 def content_shingles(
-    f: Features, boilerplate: set[int], lead: int
+    store: FeatureStore, i: int, boilerplate: set[int], lead: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted unique shingles of ``f`` outside boilerplate paragraphs (all of them when
-    the document is nothing but boilerplate), and the same for its first ``lead``
-    content shingles (the lead a trimmed copy keeps)."""
-    shingles = f.shingles
-    if boilerplate and len(f.para_hash):
-        mask = np.fromiter((h in boilerplate for h in f.para_hash.tolist()), dtype=bool)
+    """Sorted unique shingles of document ``i`` outside boilerplate paragraphs (all of
+    them when the document is nothing but boilerplate), and the same for its first
+    ``lead`` content shingles (the lead a trimmed copy keeps)."""
+    shingles = store.doc_shingles(i)
+    if boilerplate:
+        para_hash, _, para_first = store.doc_paras(i)
+        mask = np.fromiter(
+            (h in boilerplate for h in para_hash.tolist()), dtype=bool, count=len(para_hash)
+        )
         if mask.any() and not mask.all():
-            shingles = shingles[~mask[f.shingle_para]]
+            keep = np.ones(len(shingles), dtype=bool)
+            ends = np.r_[para_first[1:], len(shingles)]
+            for j in np.flatnonzero(mask).tolist():
+                keep[para_first[j] : ends[j]] = False
+            shingles = shingles[keep]
     return np.unique(shingles), np.unique(shingles[:lead])
+
+
+class _ArrayFile:
+    """Random access to a file of uint32 values with positioned reads (no memory map:
+    the pages stay in the kernel's cache, not in this process)."""
+
+    def __init__(self, path: Path):
+        self._fd = os.open(path, os.O_RDONLY)
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        if stop <= start:
+            return np.zeros(0, dtype=np.uint32)
+        data = os.pread(self._fd, 4 * (int(stop) - int(start)), 4 * int(start))
+        return np.frombuffer(data, dtype=np.uint32)
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+class _ContentStore(Sequence[np.ndarray]):
+    """Sorted unique content shingles of every document, in one file on disk, indexed
+    like a list."""
+
+    def __init__(self, path: Path, offsets: np.ndarray):
+        self.offsets = offsets
+        self._reader = _ArrayFile(path)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return self._reader.read(self.offsets[i], self.offsets[i + 1])
 
 
 @dataclass
@@ -338,7 +429,25 @@ def run_dedup(
 
     config = config or DedupConfig()
     clean = clean or CleanConfig()
-    policy = keep_policy(keep if keep is not None else config.keep)
+    keep_spec = keep if keep is not None else config.keep
+    policy = keep_policy(keep_spec)
+    # what of each record the keep policy may look at (records are not kept in memory)
+    if callable(keep_spec):
+
+        def _policy_fields(record: dict) -> dict:
+            return {k: v for k, v in record.items() if k != text_field}
+
+    elif isinstance(keep_spec, str) and ":" in keep_spec:
+        name = keep_spec.split(":", 1)[1]
+
+        def _policy_fields(record: dict) -> dict:
+            return {name: record[name]} if name in record else {}
+
+    else:
+
+        def _policy_fields(record: dict) -> dict:
+            return {}
+
     stats = DedupStats()
     tmp_ctx = tempfile.TemporaryDirectory(prefix="neardup-") if workdir is None else None
     work = Path(tmp_ctx.name if tmp_ctx else workdir)  # type: ignore[arg-type]
@@ -352,7 +461,7 @@ def run_dedup(
     try:
         # ---- stage 1: read, repair, features; spool records to the work directory
         spool_path = work / "records.jsonl"
-        feats: list[Features] = []
+        store = FeatureStore(work / "shingles.u32")
         infos: list[DocInfo] = []
         ids: dict[str, tuple[str, int]] = {}
         doc_ids: list[str] = []
@@ -382,9 +491,8 @@ def run_dedup(
                         if doc_id != item.id and id_field in item.record:
                             item.record[id_field] = doc_id  # renamed by --dedupe-ids
                         doc_ids.append(doc_id)
-                        index = len(feats)
-                        feats.append(f)
-                        infos.append(DocInfo(index, f.length, item.record))
+                        index = store.add(f)
+                        infos.append(DocInfo(index, f.length, _policy_fields(item.record)))
                         if rep.removed:
                             stats.repaired += 1
                             if repairs_w is not None:
@@ -407,25 +515,30 @@ def run_dedup(
                     if progress is not None:
                         progress(1)
         stats.seconds["read_clean_features"] = round(time.perf_counter() - t0, 3)
-        n = len(feats)
+        store.finish()
+        n = len(store)
 
         # ---- stage 2: exact keys, boilerplate, content shingles
         t1 = time.perf_counter()
-        keys = [f.key for f in feats]
+        keys = store.keys
         first_of_key: dict[int, int] = {}
         active = np.zeros(n, dtype=bool)
         for i, k in enumerate(keys):
             if k not in first_of_key:
                 first_of_key[k] = i
                 active[i] = True
-        boiler = boilerplate_paragraphs(feats, active, config)
+        boiler = boilerplate_paragraphs(store, active, config)
         stats.boilerplate_paragraphs = len(boiler)
-        content, leads = [], []
-        for f in feats:
-            shingles, lead = content_shingles(f, boiler, LEAD_SHINGLES)
-            content.append(shingles)
-            leads.append(lead)
-        del feats  # shingles in text order are no longer needed
+        content_file = work / "content.u32"
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        leads = []
+        with content_file.open("wb") as cf:
+            for i in range(n):
+                shingles, lead = content_shingles(store, i, boiler, LEAD_SHINGLES)
+                cf.write(shingles.tobytes())
+                offsets[i + 1] = offsets[i] + len(shingles)
+                leads.append(lead)
+        content = _ContentStore(content_file, offsets)
         stats.seconds["boilerplate"] = round(time.perf_counter() - t1, 3)
 
         # ---- stage 3: signatures, bands, candidates
@@ -433,12 +546,13 @@ def run_dedup(
         sigs = minhash_many(content, config.num_perm, config.seed)
         bands, rows = lsh_params(config.candidate_threshold, config.num_perm)
         stats.bands, stats.rows = bands, rows
-        skip = ~active | np.array([len(x) == 0 for x in content], dtype=bool)
+        skip = ~active | (np.diff(content.offsets) == 0)
         pairs = candidate_pairs(band_keys(sigs, bands, rows), skip=skip)
         if config.verify == "containment":
             # a trimmed copy keeps the lead of its original: candidates from the leads too
             lead_sigs = minhash_many(leads, config.num_perm, config.seed)
             lead_pairs = candidate_pairs(band_keys(lead_sigs, bands, rows), skip=skip)
+            del lead_sigs
             pairs = np.unique(np.concatenate([pairs, lead_pairs]), axis=0)
         del leads
         stats.candidate_pairs = len(pairs)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -24,11 +25,13 @@ _C2 = np.uint32(0xC2B2AE35)
 
 @functools.lru_cache(maxsize=8)
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """datasketch's affine32 permutation parameters (a, b) for ``num_perm`` and ``seed``."""
-    from datasketch import MinHash
-
-    a, b = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME).permutations
-    return a.astype(np.uint32).reshape(1, -1), b.astype(np.uint32).reshape(1, -1)
+    """datasketch's affine32 permutation parameters (a, b) for ``num_perm`` and ``seed``:
+    the same draws from ``numpy.random.RandomState(seed)`` (a test compares them with
+    datasketch's own; datasketch itself is not imported, it pulls in scipy)."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a.reshape(1, -1), b.reshape(1, -1)
 
 
 def fmix32(h: np.ndarray) -> np.ndarray:
@@ -51,7 +54,7 @@ def minhash(hashes: np.ndarray, num_perm: int = 128, seed: int = 1) -> np.ndarra
 
 
 def minhash_many(
-    hashes: list[np.ndarray], num_perm: int = 128, seed: int = 1, chunk: int = 4096
+    hashes: Sequence[np.ndarray], num_perm: int = 128, seed: int = 1, chunk: int = 4096
 ) -> np.ndarray:
     """Signatures of many sets at once: an array of shape (len(hashes), num_perm).
 
@@ -68,7 +71,7 @@ def minhash_many(
         while stop < len(hashes) and (total == 0 or total + len(hashes[stop]) <= chunk):
             total += len(hashes[stop])
             stop += 1
-        sizes = np.fromiter((len(h) for h in hashes[start:stop]), dtype=np.int64)
+        sizes = np.fromiter((len(hashes[i]) for i in range(start, stop)), dtype=np.int64)
         nonempty = np.flatnonzero(sizes)
         if len(nonempty):
             flat = np.concatenate([hashes[start + i] for i in nonempty]).astype(np.uint32)

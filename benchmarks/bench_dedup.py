@@ -1,0 +1,76 @@
+"""Throughput, memory and time per stage of ``neardup run`` on the labelled dedup corpora.
+
+    python benchmarks/bench_dedup.py --sizes 10000 100000 --workers 1 2
+
+Each run is the whole command (``python -m neardup run CORPUS -o OUT -j N``), one at a
+time; peak RSS is summed over the process and its workers (sampled every 50 ms); the
+time per stage comes from ``OUT/stats.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+from datetime import date
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import dedup_corpus  # noqa: E402
+from measure import run  # noqa: E402
+
+DATA = HERE / "data"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", nargs="+", type=int, default=[10000, 100000])
+    ap.add_argument("--workers", nargs="+", type=int, default=[1, 2])
+    ap.add_argument("--json", type=Path, default=HERE / "results" / "dedup-speed.json")
+    args = ap.parse_args()
+    rows = []
+    for size in args.sizes:
+        corpus = dedup_corpus.write(size, DATA / f"dedup-{size}-s0.jsonl")
+        mb = corpus.stat().st_size / 1e6
+        for workers in args.workers:
+            out = DATA / f"bench-run-{size}-{workers}"
+            shutil.rmtree(out, ignore_errors=True)
+            cmd = [sys.executable, "-m", "neardup", "run", str(corpus), "-o", str(out), "-j", str(workers)]
+            m = run(cmd)
+            if m.returncode != 0:
+                raise SystemExit(f"failed: {' '.join(cmd)}\n{m.stderr}")
+            stats = json.loads((out / "stats.json").read_text())["stats"]
+            row = {
+                "docs": size,
+                "mb": round(mb, 1),
+                "workers": workers,
+                "seconds": round(m.seconds, 2),
+                "docs_per_s": round(size / m.seconds),
+                "peak_rss_mb": round(m.peak_rss_mb),
+                "stages": stats["seconds"],
+                "removed": stats["removed"],
+                "candidate_pairs": stats["candidate_pairs"],
+            }
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+            shutil.rmtree(out)
+    args.json.parent.mkdir(exist_ok=True)
+    meta = {"date": date.today().isoformat(),
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"}
+    args.json.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
+    print("\n| docs | workers | seconds | docs/s | peak RSS MB | read+repair+features | boilerplate | signatures+LSH | verify | cluster | write |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        s = r["stages"]
+        print(f"| {r['docs']:,} | {r['workers']} | {r['seconds']} | {r['docs_per_s']:,} | {r['peak_rss_mb']} | "
+              f"{s['read_clean_features']} | {s['boilerplate']} | {s['signatures_candidates']} | "
+              f"{s['verify']} | {s['cluster']} | {s['write']} |")
+
+
+if __name__ == "__main__":
+    main()
