@@ -505,13 +505,9 @@ def run_dedup(
                                         "normalized": list(rep.normalized),
                                     }
                                 )
-                        spool.write(
-                            json.dumps(
-                                [item.record, rep.text if write_repaired else None],
-                                ensure_ascii=False,
-                            )
-                            + "\n"
-                        )
+                        if write_repaired:
+                            item.record[text_field] = rep.text
+                        spool.write(json.dumps(item.record, ensure_ascii=False) + "\n")
                     if progress is not None:
                         progress(1)
         stats.seconds["read_clean_features"] = round(time.perf_counter() - t0, 3)
@@ -590,10 +586,8 @@ def run_dedup(
                 entry = json.loads(line)
                 if entry is None:
                     continue
-                record, text = entry
+                record = entry
                 doc_id = doc_ids[index]
-                if text is not None:
-                    record[text_field] = text
                 d = decisions.get(index)
                 if d is None:
                     kept_w.write(record, text_field, doc_id)
