@@ -99,12 +99,18 @@ def main() -> None:
     ap.add_argument("--ngram", type=int, default=DedupConfig.ngram)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--score-only", type=Path, metavar="REMOVED_JSONL",
+                    help="score another tool's removed.jsonl (id, duplicate_of) instead of running neardup")
     args = ap.parse_args()
     data = HERE / "data"
     corpus = dedup_corpus.write(
         args.size, data / f"dedup-{args.size}-s{args.seed}.jsonl", args.seed
     )
     docs = [json.loads(line) for line in corpus.open(encoding="utf-8")]
+    if args.score_only:
+        root = predicted_clusters([d["id"] for d in docs], args.score_only)
+        print(json.dumps(score(docs, root), indent=1))
+        return
     config = DedupConfig(
         threshold=args.threshold, containment=args.containment, verify=args.verify, ngram=args.ngram
     )

@@ -397,3 +397,14 @@ def test_input_error_names_file_and_line(tmp_path: Path) -> None:
     src.write_text('{"text": "ok"}\n[1]\n', encoding="utf-8")
     with pytest.raises(InputError, match=r"in.jsonl:2:"):
         run_dedup([str(src)], kept=str(tmp_path / "k.jsonl"))
+
+
+def test_fuzzy_verification_scores_the_texts(tmp_path: Path) -> None:
+    rng = random.Random(12)
+    base = story(rng, 120)
+    docs = [{"id": "a", "text": base}, {"id": "b", "text": base.replace(base.split()[5], "zzz")}]
+    result, out = run(tmp_path, docs, "-q", "--verify", "fuzzy")
+    assert result.exit_code == 0, result.output
+    (cluster,) = read_jsonl(out / "clusters.jsonl")
+    member = next(m for m in cluster["members"] if m["id"] == "b")
+    assert 0.95 < member["scores"]["fuzzy"] < 1.0 and member["reason"] == "near"

@@ -73,7 +73,7 @@ class CleanConfig:
     repair: RepairConfig = RepairConfig()
 
 
-VERIFY_METHODS = ("containment", "jaccard", "estimated")
+VERIFY_METHODS = ("containment", "jaccard", "fuzzy", "estimated")
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ class DedupConfig:
         """The Jaccard level LSH bands are tuned for. A copy trimmed to half its
         original, fully contained in it, has Jaccard about 0.5 with it: with containment
         verification, candidates are gathered from 0.5 (or the threshold, if lower)."""
-        if self.verify == "containment":
+        if self.verify in ("containment", "fuzzy"):
             return min(self.threshold, 0.5)
         return self.threshold
 

@@ -23,6 +23,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -36,7 +37,7 @@ from .io import Reject, detect_format, open_writer, read_documents
 from .repair import Repair, repair_text
 from .shingles import shingle_hashes, words
 from .signatures import exact_key, minhash_many
-from .verify import PairScore, decide, score_pair
+from .verify import PairScore, decide, score_pair, with_fuzzy
 
 BATCH_SIZE = 256
 #: shingles at the start of a document that a trimmed copy is expected to keep
@@ -54,10 +55,12 @@ class Features:
     para_hash: np.ndarray  # uint64 per paragraph (non-empty lines)
     para_words: np.ndarray  # words per paragraph
     para_first: np.ndarray  # index of the first shingle that starts in each paragraph
+    key_text: str | None = None  # the comparison key, kept only for --verify fuzzy
 
 
-def features(text: str, ngram: int) -> Features:
-    """Exact key, paragraph hashes and shingles of one (repaired) text."""
+def features(text: str, ngram: int, keep_key: bool = False) -> Features:
+    """Exact key, paragraph hashes and shingles of one (repaired) text (and the
+    comparison key itself with ``keep_key``)."""
     toks: list[str] = []
     para_hash: list[int] = []
     para_words: list[int] = []
@@ -71,14 +74,16 @@ def features(text: str, ngram: int) -> Features:
     sh = shingle_hashes(toks, ngram)
     counts = np.array(para_words, dtype=np.int64)
     first = np.minimum(np.r_[0, np.cumsum(counts)[:-1]], len(sh)) if len(counts) else counts
+    key_text = " ".join(toks)
     return Features(
-        key=exact_key(" ".join(toks)),
+        key=exact_key(key_text),
         words=len(toks),
         length=len(text),
         shingles=sh,
         para_hash=np.array(para_hash, dtype=np.uint64),
         para_words=counts,
         para_first=first,
+        key_text=key_text if keep_key else None,
     )
 
 
@@ -97,8 +102,17 @@ class FeatureStore:
         self._para_hash = array("Q")
         self._para_words = array("q")
         self._para_first = array("q")
+        self._keys_file: BinaryIO | None = None
+        self._keys_fd = -1
+        self._key_off = array("q", [0])
 
     def add(self, f: Features) -> int:
+        if f.key_text is not None:
+            if self._keys_file is None:
+                self._keys_file = self.path.with_suffix(".keys").open("wb")
+            data = f.key_text.encode("utf-8")
+            self._keys_file.write(data)
+            self._key_off.append(self._key_off[-1] + len(data))
         self._file.write(f.shingles.astype(np.uint32).tobytes())
         self.keys.append(f.key)
         self._words.append(f.words)
@@ -116,12 +130,20 @@ class FeatureStore:
     def finish(self) -> None:
         self._file.close()
         self._reader = _ArrayFile(self.path)
+        if self._keys_file is not None:
+            self._keys_file.close()
+            self._keys_fd = os.open(self.path.with_suffix(".keys"), os.O_RDONLY)
         self.words = np.frombuffer(self._words, dtype=np.int64)
         self.shingle_off = np.frombuffer(self._shingle_off, dtype=np.int64)
         self.para_off = np.frombuffer(self._para_off, dtype=np.int64)
         self.para_hash = np.frombuffer(self._para_hash, dtype=np.uint64)
         self.para_words = np.frombuffer(self._para_words, dtype=np.int64)
         self.para_first = np.frombuffer(self._para_first, dtype=np.int64)
+
+    def key_text(self, i: int) -> str:
+        """The comparison key of document ``i`` (only with ``--verify fuzzy``)."""
+        a, b = self._key_off[i], self._key_off[i + 1]
+        return os.pread(self._keys_fd, b - a, a).decode("utf-8")
 
     def doc_shingles(self, i: int) -> np.ndarray:
         return self._reader.read(self.shingle_off[i], self.shingle_off[i + 1])
@@ -132,13 +154,13 @@ class FeatureStore:
 
 
 def features_batch(
-    texts: Sequence[str], clean: CleanConfig, ngram: int
+    texts: Sequence[str], clean: CleanConfig, ngram: int, keep_key: bool = False
 ) -> list[tuple[Repair, Features]]:
     """Stage 1 over one batch: repair, then features of the repaired text."""
     out = []
     for text in texts:
         rep = repair_text(text, clean)
-        out.append((rep, features(rep.text, ngram)))
+        out.append((rep, features(rep.text, ngram, keep_key)))
     return out
 
 
@@ -213,6 +235,20 @@ def content_shingles(
     return np.unique(shingles), np.unique(shingles[:lead])
 
 
+class _DocInfos(Sequence[DocInfo]):
+    """DocInfo of document i, made on demand (only cluster members need one)."""
+
+    def __init__(self, lengths: array, records: list[dict] | None):
+        self._lengths = lengths
+        self._records = records
+
+    def __len__(self) -> int:
+        return len(self._lengths)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return DocInfo(i, self._lengths[i], self._records[i] if self._records is not None else {})
+
+
 class _ArrayFile:
     """Random access to a file of uint32 values with positioned reads (no memory map:
     the pages stay in the kernel's cache, not in this process)."""
@@ -258,12 +294,17 @@ def verify_pairs(
     content: Sequence[np.ndarray],
     sigs: np.ndarray,
     config: DedupConfig,
+    key_text: Callable[[int], str] | None = None,
 ) -> tuple[list[Edge], int]:
-    """Score every candidate pair; returns the verified edges and the number rejected."""
+    """Score every candidate pair; returns the verified edges and the number rejected.
+    With ``key_text`` (``verify="fuzzy"``) the rapidfuzz ratio of the two comparison
+    keys is scored too."""
     edges = []
     rejected = 0
     for a, b in pairs.tolist():
         score = score_pair(content[a], content[b], sigs[a], sigs[b])
+        if key_text is not None:
+            score = with_fuzzy(score, key_text(a), key_text(b))
         reason = decide(score, config.threshold, config.containment, config.verify)
         if reason is None:
             rejected += 1
@@ -432,6 +473,7 @@ def run_dedup(
     keep_spec = keep if keep is not None else config.keep
     policy = keep_policy(keep_spec)
     # what of each record the keep policy may look at (records are not kept in memory)
+    needs_fields = callable(keep_spec) or (isinstance(keep_spec, str) and ":" in keep_spec)
     if callable(keep_spec):
 
         def _policy_fields(record: dict) -> dict:
@@ -462,7 +504,8 @@ def run_dedup(
         # ---- stage 1: read, repair, features; spool records to the work directory
         spool_path = work / "records.jsonl"
         store = FeatureStore(work / "shingles.u32")
-        infos: list[DocInfo] = []
+        lengths = array("q")
+        policy_records: list[dict] | None = [] if needs_fields else None
         ids: dict[str, tuple[str, int]] = {}
         doc_ids: list[str] = []
         reject_out = open_writer(rejects, "jsonl") if rejects else None
@@ -471,7 +514,8 @@ def run_dedup(
         items = itertools.chain.from_iterable(
             read_documents(p, input_format, text_field, id_field) for p in inputs
         )
-        func = functools.partial(features_batch, clean=clean, ngram=config.ngram)
+        fuzzy = config.verify == "fuzzy"
+        func = functools.partial(features_batch, clean=clean, ngram=config.ngram, keep_key=fuzzy)
         with spool_path.open("w", encoding="utf-8") as spool:
             for batch, results in map_ordered(
                 func, _batched(items, BATCH_SIZE), workers, with_input=True, arg=_texts
@@ -492,7 +536,9 @@ def run_dedup(
                             item.record[id_field] = doc_id  # renamed by --dedupe-ids
                         doc_ids.append(doc_id)
                         index = store.add(f)
-                        infos.append(DocInfo(index, f.length, _policy_fields(item.record)))
+                        lengths.append(f.length)
+                        if policy_records is not None:
+                            policy_records.append(_policy_fields(item.record))
                         if rep.removed:
                             stats.repaired += 1
                             if repairs_w is not None:
@@ -527,13 +573,21 @@ def run_dedup(
         stats.boilerplate_paragraphs = len(boiler)
         content_file = work / "content.u32"
         offsets = np.zeros(n + 1, dtype=np.int64)
-        leads = []
+        lead_on = config.verify in ("containment", "fuzzy")
+        lead_sigs = np.zeros((n if lead_on else 0, config.num_perm), dtype=np.uint32)
+        chunk: list[np.ndarray] = []
         with content_file.open("wb") as cf:
             for i in range(n):
                 shingles, lead = content_shingles(store, i, boiler, LEAD_SHINGLES)
                 cf.write(shingles.tobytes())
                 offsets[i + 1] = offsets[i] + len(shingles)
-                leads.append(lead)
+                if lead_on:
+                    chunk.append(lead)
+                    if len(chunk) == 4096 or i == n - 1:
+                        lead_sigs[i + 1 - len(chunk) : i + 1] = minhash_many(
+                            chunk, config.num_perm, config.seed
+                        )
+                        chunk = []
         content = _ContentStore(content_file, offsets)
         stats.seconds["boilerplate"] = round(time.perf_counter() - t1, 3)
 
@@ -544,13 +598,11 @@ def run_dedup(
         stats.bands, stats.rows = bands, rows
         skip = ~active | (np.diff(content.offsets) == 0)
         pairs = candidate_pairs(band_keys(sigs, bands, rows), skip=skip)
-        if config.verify == "containment":
+        if lead_on:
             # a trimmed copy keeps the lead of its original: candidates from the leads too
-            lead_sigs = minhash_many(leads, config.num_perm, config.seed)
             lead_pairs = candidate_pairs(band_keys(lead_sigs, bands, rows), skip=skip)
-            del lead_sigs
             pairs = np.unique(np.concatenate([pairs, lead_pairs]), axis=0)
-        del leads
+        del lead_sigs
         stats.candidate_pairs = len(pairs)
         np.save(work / "signatures.npy", sigs)
         np.save(work / "candidate_pairs.npy", pairs)
@@ -558,7 +610,9 @@ def run_dedup(
 
         # ---- stage 4: verification
         t3 = time.perf_counter()
-        edges, rejected_pairs = verify_pairs(pairs, content, sigs, config)
+        edges, rejected_pairs = verify_pairs(
+            pairs, content, sigs, config, store.key_text if fuzzy else None
+        )
         stats.verified_pairs, stats.rejected_pairs = len(edges), rejected_pairs
         with (work / "edges.jsonl").open("w", encoding="utf-8") as f:
             for e in edges:
@@ -569,6 +623,7 @@ def run_dedup(
 
         # ---- stage 5: clusters and decisions
         t4 = time.perf_counter()
+        infos = _DocInfos(lengths, policy_records)
         clusters, decisions = cluster(n, keys, edges, content, sigs, infos, policy, config)
         stats.clusters = len(clusters)
         stats.seconds["cluster"] = round(time.perf_counter() - t4, 3)

@@ -25,14 +25,18 @@ class PairScore:
     containment: float
     estimated: float
     sizes: tuple[int, int] = (0, 0)  # shingles of each document
+    fuzzy: float | None = None  # rapidfuzz ratio of the comparison keys (verify="fuzzy")
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "jaccard": round(self.jaccard, 4),
             "containment": round(self.containment, 4),
             "estimated": round(self.estimated, 4),
             "shingles": list(self.sizes),
         }
+        if self.fuzzy is not None:
+            out["fuzzy"] = round(self.fuzzy, 4)
+        return out
 
 
 def score_pair(a: np.ndarray, b: np.ndarray, sig_a: np.ndarray, sig_b: np.ndarray) -> PairScore:
@@ -46,19 +50,37 @@ def score_pair(a: np.ndarray, b: np.ndarray, sig_a: np.ndarray, sig_b: np.ndarra
     return PairScore(inter / union, inter / min(sizes), estimated, sizes)
 
 
+def with_fuzzy(score: PairScore, key_a: str, key_b: str) -> PairScore:
+    """``score`` with the rapidfuzz ratio (normalised Indel similarity, 0-1) of the two
+    comparison keys (case-folded words joined by spaces)."""
+    from rapidfuzz.distance import Indel
+
+    return PairScore(
+        score.jaccard,
+        score.containment,
+        score.estimated,
+        score.sizes,
+        Indel.normalized_similarity(key_a, key_b),
+    )
+
+
 def decide(score: PairScore, threshold: float, containment: float, method: str) -> str | None:
     """The reason two documents are duplicates ("near" or "contained"), or None.
 
     ``method``: ``jaccard`` (true Jaccard >= threshold), ``containment`` (also accept a
-    document whose shingles are at least ``containment`` contained in the other's), or
+    document whose shingles are at least ``containment`` contained in the other's),
+    ``fuzzy`` (rapidfuzz ratio of the normalised texts >= threshold, or containment), or
     ``estimated`` (MinHash estimate >= threshold, what MinHashLSH scripts do).
     """
     if method == "estimated":
         return "near" if score.estimated >= threshold else None
-    if score.jaccard >= threshold:
+    if method == "fuzzy" and score.fuzzy is not None:
+        if score.fuzzy >= threshold:
+            return "near"
+    elif score.jaccard >= threshold:
         return "near"
     if (
-        method == "containment"
+        method in ("containment", "fuzzy")
         and score.containment >= containment
         and min(score.sizes) >= MIN_CONTAINED_SHINGLES
     ):
