@@ -163,7 +163,10 @@ def build(size: int, seed: int = 0) -> Iterator[dict]:
     n_footer = max(10, size // 20)
     # footer stories draw from their own share of the sentences, without replacement, so
     # that no two hard negatives (and no synthetic story) say the same thing
-    reserved, sentences = sentences[: 3 * n_footer], sentences[3 * n_footer :]
+    # (at most a third of all sentences; past that, footer stories combine them anew)
+    n_reserved = min(3 * n_footer, len(sentences) // 3)
+    reserved, sentences = sentences[:n_reserved], sentences[n_reserved:]
+    spare = list(reserved)
     # (sentences from the third paragraph on, of 8 words or more: a footer story is never
     # mostly one article's lead)
     docs: list[dict] = []
@@ -171,7 +174,10 @@ def build(size: int, seed: int = 0) -> Iterator[dict]:
     for i in range(n_footer):
         site = rng.randrange(len(SITES))
         # 2-3 sentences from different articles: a short story found nowhere else
-        short = [reserved.pop() for _ in range(3) if reserved]
+        if len(reserved) >= 3:
+            short = [reserved.pop() for _ in range(3)]
+        else:  # a new combination of three reserved sentences
+            short = [spare[(3 * i + j * (1 + i // len(spare))) % len(spare)] for j in range(3)]
         headline = " ".join(short[0].split()[:6])
         docs.append(
             {
