@@ -279,16 +279,24 @@ def dedup_options(func: Callable) -> Callable:
     return func
 
 
-def _dedup_config(threshold, containment, verify, ngram, num_perm, seed, keep) -> DedupConfig:
-    return DedupConfig(
-        threshold=threshold,
-        containment=containment,
-        verify=verify,
-        ngram=ngram,
-        num_perm=num_perm,
-        seed=seed,
-        keep=keep,
-    )
+def _run_dedup_command(command: str, opts: dict, **outputs) -> None:
+    """What `dedup` and `run` share: build the settings from the options, run, summarise."""
+    from .dedup import run_dedup
+
+    config = DedupConfig(
+        threshold=opts["threshold"], containment=opts["containment"], verify=opts["verify"],
+        ngram=opts["ngram"], num_perm=opts["num_perm"], seed=opts["seed"], keep=opts["keep"],
+    )  # fmt: skip
+    with _progress(opts["quiet"], command) as bar:
+        stats = run_dedup(
+            opts["inputs"], config=config, input_format=opts["input_format"],
+            text_field=opts["text_field"], id_field=opts["id_field"],
+            workers=opts["workers"] or os.cpu_count() or 1, rejects=opts["rejects"],
+            dedupe_ids=opts["dedupe_ids"], workdir=opts["workdir"], progress=bar.update,
+            **outputs,
+        )  # fmt: skip
+    if not opts["quiet"]:
+        click.echo(_dedup_summary(command, stats), err=True)
 
 
 def _dedup_summary(command: str, stats) -> str:
@@ -334,29 +342,7 @@ def _dedup_summary(command: str, stats) -> str:
     help="Counters, timings per stage and settings (JSON).",
 )
 @_fail_on_library_errors
-def dedup(
-    inputs,
-    input_format,
-    text_field,
-    id_field,
-    workers,
-    rejects,
-    quiet,
-    threshold,
-    containment,
-    verify,
-    ngram,
-    num_perm,
-    seed,
-    keep,
-    workdir,
-    dedupe_ids,
-    output,
-    output_format,
-    removed,
-    clusters_out,
-    stats_out,
-) -> None:
+def dedup(output, output_format, removed, clusters_out, stats_out, **opts) -> None:
     """Find exact and near-duplicate documents of INPUT... and keep one per cluster.
 
     Documents are compared on their repaired text (see `neardup clean`), so a copy
@@ -368,29 +354,10 @@ def dedup(
     Example:
       neardup dedup crawl.jsonl -o kept.jsonl --removed removed.jsonl --clusters clusters.jsonl
     """
-    from .dedup import run_dedup
-
-    config = _dedup_config(threshold, containment, verify, ngram, num_perm, seed, keep)
-    with _progress(quiet, "dedup") as bar:
-        stats = run_dedup(
-            inputs,
-            kept=output,
-            removed=removed,
-            clusters_out=clusters_out,
-            stats_out=stats_out,
-            config=config,
-            input_format=input_format,
-            output_format=output_format,
-            text_field=text_field,
-            id_field=id_field,
-            workers=workers or os.cpu_count() or 1,
-            rejects=rejects,
-            dedupe_ids=dedupe_ids,
-            workdir=workdir,
-            progress=bar.update,
-        )
-    if not quiet:
-        click.echo(_dedup_summary("dedup", stats), err=True)
+    _run_dedup_command(
+        "dedup", opts, kept=output, output_format=output_format, removed=removed,
+        clusters_out=clusters_out, stats_out=stats_out,
+    )  # fmt: skip
 
 
 @main.command()
@@ -404,25 +371,7 @@ def dedup(
     help="Output folder: kept, removed, clusters, repairs and stats files.",
 )
 @_fail_on_library_errors
-def run(
-    inputs,
-    input_format,
-    text_field,
-    id_field,
-    workers,
-    rejects,
-    quiet,
-    threshold,
-    containment,
-    verify,
-    ngram,
-    num_perm,
-    seed,
-    keep,
-    workdir,
-    dedupe_ids,
-    output,
-) -> None:
+def run(output, **opts) -> None:
     """The main job: repair every document of INPUT..., deduplicate, write OUTPUT/.
 
     \b
@@ -432,7 +381,7 @@ def run(
     OUTPUT/clusters.jsonl  one line per cluster of two or more
     OUTPUT/repairs.jsonl   one line per repaired document: the spans removed
     OUTPUT/stats.json      counters, timings per stage, settings
-    OUTPUT/rejects.jsonl   unreadable records (with --rejects, or always here when given)
+    (unreadable records go to --rejects FILE when given; otherwise the first one stops the run)
 
     \b
     Example:
@@ -440,35 +389,18 @@ def run(
     """
     from pathlib import Path
 
-    from .dedup import run_dedup
     from .io import detect_format
 
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
-    formats = {detect_format(p, input_format) for p in inputs}
+    formats = {detect_format(p, opts["input_format"]) for p in opts["inputs"]}
     family = formats.pop() if len(formats) == 1 else "jsonl"
     suffix = {"csv": "csv", "parquet": "parquet"}.get(family, "jsonl")
-    config = _dedup_config(threshold, containment, verify, ngram, num_perm, seed, keep)
-    with _progress(quiet, "run") as bar:
-        stats = run_dedup(
-            inputs,
-            kept=str(out / f"kept.{suffix}"),
-            removed=str(out / "removed.jsonl"),
-            clusters_out=str(out / "clusters.jsonl"),
-            repairs_out=str(out / "repairs.jsonl"),
-            stats_out=str(out / "stats.json"),
-            config=config,
-            write_repaired=True,
-            input_format=input_format,
-            output_format=suffix,
-            text_field=text_field,
-            id_field=id_field,
-            workers=workers or os.cpu_count() or 1,
-            rejects=rejects,
-            dedupe_ids=dedupe_ids,
-            workdir=workdir,
-            progress=bar.update,
-        )
-    if not quiet:
-        click.echo(_dedup_summary("run", stats), err=True)
+    _run_dedup_command(
+        "run", opts, kept=str(out / f"kept.{suffix}"), output_format=suffix,
+        removed=str(out / "removed.jsonl"), clusters_out=str(out / "clusters.jsonl"),
+        repairs_out=str(out / "repairs.jsonl"), stats_out=str(out / "stats.json"),
+        write_repaired=True,
+    )  # fmt: skip
+    if not opts["quiet"]:
         click.echo(f"neardup run: outputs in {out}/", err=True)
