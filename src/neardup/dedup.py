@@ -20,7 +20,7 @@ import json
 import os
 import tempfile
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -34,6 +34,7 @@ from .document import Document
 from .engines import map_ordered
 from .errors import InputError, NeardupError
 from .io import Reject, detect_format, open_writer, read_documents
+from .pipeline import _batched, _texts, audit_record
 from .repair import Repair, repair_text
 from .shingles import shingle_hashes, words
 from .signatures import exact_key, minhash_many
@@ -542,15 +543,7 @@ def run_dedup(
                         if rep.removed:
                             stats.repaired += 1
                             if repairs_w is not None:
-                                repairs_w.write(
-                                    {
-                                        "id": doc_id,
-                                        "file": item.path,
-                                        "line": item.line,
-                                        "removed": [s.to_dict() for s in rep.removed],
-                                        "normalized": list(rep.normalized),
-                                    }
-                                )
+                                repairs_w.write(audit_record(item, rep, doc_id))
                         if write_repaired:
                             item.record[text_field] = rep.text
                         spool.write(json.dumps(item.record, ensure_ascii=False) + "\n")
@@ -719,13 +712,3 @@ def _unique_id(item: Document, ids: dict[str, tuple[str, int]], dedupe: bool) ->
         doc_id = f"{doc_id}#{n}"
     ids[doc_id] = (item.path, item.line)
     return doc_id
-
-
-def _batched(items: Iterable, size: int) -> Iterator[list]:
-    it = iter(items)
-    while batch := list(itertools.islice(it, size)):
-        yield batch
-
-
-def _texts(batch: list) -> list[str]:
-    return [i.text for i in batch if isinstance(i, Document)]

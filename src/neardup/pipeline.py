@@ -144,10 +144,10 @@ def run_clean(
     return stats
 
 
-def audit_record(doc: Document, rep: Repair) -> dict:
-    """The audit line of one repaired document."""
+def audit_record(doc: Document, rep: Repair, doc_id: str | None = None) -> dict:
+    """The audit line of one repaired document (``doc_id`` when it was renamed)."""
     return {
-        "id": doc.id,
+        "id": doc_id or doc.id,
         "file": doc.path,
         "line": doc.line,
         "removed": [s.to_dict() for s in rep.removed],
