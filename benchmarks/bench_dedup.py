@@ -40,7 +40,17 @@ def main() -> None:
         for workers in args.workers:
             out = DATA / f"bench-run-{size}-{workers}"
             shutil.rmtree(out, ignore_errors=True)
-            cmd = [sys.executable, "-m", "neardup", "run", str(corpus), "-o", str(out), "-j", str(workers)]
+            cmd = [
+                sys.executable,
+                "-m",
+                "neardup",
+                "run",
+                str(corpus),
+                "-o",
+                str(out),
+                "-j",
+                str(workers),
+            ]
             m = run(cmd)
             if m.returncode != 0:
                 raise SystemExit(f"failed: {' '.join(cmd)}\n{m.stderr}")
@@ -60,16 +70,22 @@ def main() -> None:
             print(json.dumps(row), flush=True)
             shutil.rmtree(out)
     args.json.parent.mkdir(exist_ok=True)
-    meta = {"date": date.today().isoformat(),
-            "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"}
+    meta = {
+        "date": date.today().isoformat(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+    }
     args.json.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
-    print("\n| docs | workers | seconds | docs/s | peak RSS MB | read+repair+features | boilerplate | signatures+LSH | verify | cluster | write |")
+    print(
+        "\n| docs | workers | seconds | docs/s | peak RSS MB | read+repair+features | boilerplate | signatures+LSH | verify | cluster | write |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         s = r["stages"]
-        print(f"| {r['docs']:,} | {r['workers']} | {r['seconds']} | {r['docs_per_s']:,} | {r['peak_rss_mb']} | "
-              f"{s['read_clean_features']} | {s['boilerplate']} | {s['signatures_candidates']} | "
-              f"{s['verify']} | {s['cluster']} | {s['write']} |")
+        print(
+            f"| {r['docs']:,} | {r['workers']} | {r['seconds']} | {r['docs_per_s']:,} | {r['peak_rss_mb']} | "
+            f"{s['read_clean_features']} | {s['boilerplate']} | {s['signatures_candidates']} | "
+            f"{s['verify']} | {s['cluster']} | {s['write']} |"
+        )
 
 
 if __name__ == "__main__":

@@ -99,8 +99,12 @@ def main() -> None:
     ap.add_argument("--ngram", type=int, default=DedupConfig.ngram)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--json", type=Path)
-    ap.add_argument("--score-only", type=Path, metavar="REMOVED_JSONL",
-                    help="score another tool's removed.jsonl (id, duplicate_of) instead of running neardup")
+    ap.add_argument(
+        "--score-only",
+        type=Path,
+        metavar="REMOVED_JSONL",
+        help="score another tool's removed.jsonl (id, duplicate_of) instead of running neardup",
+    )
     args = ap.parse_args()
     data = HERE / "data"
     corpus = dedup_corpus.write(

@@ -65,7 +65,11 @@ def main() -> None:
             if root != i:
                 f.write(json.dumps({"id": doc_id, "duplicate_of": ids[root]}) + "\n")
                 removed += 1
-    print(json.dumps({"docs": len(ids), "removed": removed, "seconds": round(time.perf_counter() - t0, 2)}))
+    print(
+        json.dumps(
+            {"docs": len(ids), "removed": removed, "seconds": round(time.perf_counter() - t0, 2)}
+        )
+    )
 
 
 if __name__ == "__main__":
