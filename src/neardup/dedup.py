@@ -35,8 +35,8 @@ from .engines import map_ordered
 from .errors import InputError, NeardupError
 from .io import Reject, detect_format, open_writer, read_documents
 from .pipeline import _batched, _texts, audit_record
-from .repair import Repair, repair_text
-from .shingles import shingle_hashes, words
+from .repair import Repair, repair_with_words
+from .shingles import line_words, shingle_hashes
 from .signatures import exact_key, minhash_many
 from .verify import PairScore, decide, score_pair, with_fuzzy
 
@@ -59,16 +59,15 @@ class Features:
     key_text: str | None = None  # the comparison key, kept only for --verify fuzzy
 
 
-def features(text: str, ngram: int, keep_key: bool = False) -> Features:
+def features(
+    text: str, ngram: int, keep_key: bool = False, lines: list[list[str]] | None = None
+) -> Features:
     """Exact key, paragraph hashes and shingles of one (repaired) text (and the
-    comparison key itself with ``keep_key``)."""
+    comparison key itself with ``keep_key``). ``lines`` may pass ``line_words(text)``."""
     toks: list[str] = []
     para_hash: list[int] = []
     para_words: list[int] = []
-    for line in text.split("\n"):
-        w = words(line)
-        if not w:
-            continue
+    for w in line_words(text) if lines is None else lines:
         para_hash.append(exact_key(" ".join(w)) & 0x7FFFFFFFFFFFFFFF)
         para_words.append(len(w))
         toks.extend(w)
@@ -160,8 +159,8 @@ def features_batch(
     """Stage 1 over one batch: repair, then features of the repaired text."""
     out = []
     for text in texts:
-        rep = repair_text(text, clean)
-        out.append((rep, features(rep.text, ngram, keep_key)))
+        rep, lines = repair_with_words(text, clean)
+        out.append((rep, features(rep.text, ngram, keep_key, lines)))
     return out
 
 

@@ -37,7 +37,7 @@ from rapidfuzz.distance import Indel
 
 from .config import CleanConfig, RepairConfig
 from .normalize import collapse_whitespace, normalize_and_explain
-from .shingles import words, words_with_spans
+from .shingles import line_words, words, words_with_spans
 
 # a sentence ends at one of these, possibly followed by closing quotes or brackets
 _SENTENCE_END_RE = re.compile(
@@ -110,22 +110,36 @@ def repair_text(text: str, config: CleanConfig | None = None) -> Repair:
     >>> r.text
     'Lead.\\nA paragraph that was scraped twice.'
     """
+    return repair_with_words(text, config)[0]
+
+
+def repair_with_words(
+    text: str, config: CleanConfig | None = None
+) -> tuple[Repair, list[list[str]] | None]:
+    """:func:`repair_text`, also returning the words of each line of the result when they
+    were computed on the way (the text needed no repair), so that a later stage need not
+    cut the text into words again; None otherwise."""
     config = config or CleanConfig()
     normalized, steps = normalize_and_explain(text, config.normalize)
     if not config.repair.enabled:
-        return Repair(normalized, (), tuple(steps))
-    out, removed = remove_repeats(normalized, config.repair)
-    if removed and config.normalize.collapse_whitespace:
+        return Repair(normalized, (), tuple(steps)), None
+    lines = line_words(normalized)
+    out, removed = remove_repeats(normalized, config.repair, [w for ws in lines for w in ws])
+    if not removed:
+        return Repair(normalized, (), tuple(steps)), lines
+    if config.normalize.collapse_whitespace:
         out = collapse_whitespace(out)
-    return Repair(out, tuple(removed), tuple(steps))
+    return Repair(out, tuple(removed), tuple(steps)), None
 
 
-def remove_repeats(text: str, config: RepairConfig | None = None) -> tuple[str, list[RemovedSpan]]:
+def remove_repeats(
+    text: str, config: RepairConfig | None = None, toks: list[str] | None = None
+) -> tuple[str, list[RemovedSpan]]:
     """Remove repeated runs from ``text`` (no normalisation). Returns the text with the
     spans cut out (whitespace at the cuts left as it is) and the removed spans, with
-    offsets into ``text``."""
+    offsets into ``text``. ``toks`` may pass ``words(text)`` when already known."""
     config = config or RepairConfig()
-    if not _may_repeat(text, config):
+    if not _may_repeat(text, config, toks):
         return text, []
     removed: list[RemovedSpan] = []
     cuts: list[tuple[int, int]] = []  # removed intervals, in coordinates of ``text``
@@ -164,9 +178,10 @@ def _to_original(pos: int, cuts: list[tuple[int, int]], end: bool = False) -> in
     return pos
 
 
-def _may_repeat(text: str, config: RepairConfig) -> bool:
+def _may_repeat(text: str, config: RepairConfig, toks: list[str] | None = None) -> bool:
     """Cheap test: can ``text`` hold a repeat of ``min_words`` words at all?"""
-    toks = words(text)
+    if toks is None:
+        toks = words(text)
     k = config.ngram
     if len(toks) < config.min_words + k:
         return False

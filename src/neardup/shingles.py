@@ -41,6 +41,17 @@ def words(text: str) -> list[str]:
     return "\x00".join(toks).casefold().split("\x00")
 
 
+def line_words(text: str) -> list[list[str]]:
+    """:func:`words` of every non-empty line of ``text`` (words never span a line break,
+    so their concatenation is ``words(text)``)."""
+    out = []
+    for line in text.split("\n"):
+        w = words(line)
+        if w:
+            out.append(w)
+    return out
+
+
 def words_with_spans(text: str) -> tuple[list[str], list[int], list[int]]:
     """Tokens of ``text`` (as :func:`words` gives them) with the start and end offset of
     each in ``text``."""

@@ -11,10 +11,10 @@ those hashes, so users can load them into datasketch (``LeanMinHash``/``MinHashL
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Sequence
 
 import numpy as np
+import xxhash
 
 SCHEME = "affine32"
 EMPTY = np.uint32(0xFFFFFFFF)  # datasketch's value for an empty MinHash
@@ -90,5 +90,5 @@ def minhash_many(
 
 
 def exact_key(key: str) -> int:
-    """64-bit hash of a comparison key, for exact-duplicate detection."""
-    return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "little")
+    """64-bit hash (xxh3) of a comparison key, for exact-duplicate detection."""
+    return xxhash.xxh3_64_intdigest(key.encode("utf-8"))
