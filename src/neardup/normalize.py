@@ -124,19 +124,25 @@ def normalize_and_explain(
     config = config or NormalizeConfig()
     changed: list[str] = []
     steps = [(name, func) for name, func in NORMALIZERS.items() if getattr(config, name)]
-    # a step can expose work for an earlier one (an entity that decodes to mojibake), so
-    # the steps repeat until the text stops changing (at most three rounds)
+    # a step can expose work for an earlier one (an entity that decodes to mojibake, a
+    # control character removed from between mojibake bytes), so the steps repeat while
+    # one of those changes the text (at most three rounds)
     for _ in range(3):
-        before = text
+        again = False
         for name, func in steps:
             new = func(text)
             if new != text:
                 if name not in changed:
                     changed.append(name)
+                again = again or name in _EXPOSING
                 text = new
-        if text == before:
+        if not again:
             break
     return text, changed
+
+
+#: steps whose changes can give an earlier step new work
+_EXPOSING = frozenset({"unescape_html", "strip_control"})
 
 
 def comparison_key(text: str) -> str:
