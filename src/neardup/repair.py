@@ -110,7 +110,22 @@ def repair_text(text: str, config: CleanConfig | None = None) -> Repair:
     >>> r.text
     'Lead.\\nA paragraph that was scraped twice.'
     """
-    return repair_with_words(text, config)[0]
+    config = config or CleanConfig()
+    normalized, steps = normalize_and_explain(text, config.normalize)
+    if not config.repair.enabled:
+        return Repair(normalized, (), tuple(steps))
+    return _repair_normalized(normalized, steps, config, None)
+
+
+def _repair_normalized(
+    normalized: str, steps: list[str], config: CleanConfig, toks: list[str] | None
+) -> Repair:
+    out, removed = remove_repeats(normalized, config.repair, toks)
+    if not removed:
+        return Repair(normalized, (), tuple(steps))
+    if config.normalize.collapse_whitespace:
+        out = collapse_whitespace(out)
+    return Repair(out, tuple(removed), tuple(steps))
 
 
 def repair_with_words(
@@ -124,12 +139,8 @@ def repair_with_words(
     if not config.repair.enabled:
         return Repair(normalized, (), tuple(steps)), None
     lines = line_words(normalized)
-    out, removed = remove_repeats(normalized, config.repair, [w for ws in lines for w in ws])
-    if not removed:
-        return Repair(normalized, (), tuple(steps)), lines
-    if config.normalize.collapse_whitespace:
-        out = collapse_whitespace(out)
-    return Repair(out, tuple(removed), tuple(steps)), None
+    rep = _repair_normalized(normalized, steps, config, [w for ws in lines for w in ws])
+    return rep, (None if rep.removed else lines)
 
 
 def remove_repeats(
