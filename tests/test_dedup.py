@@ -408,3 +408,12 @@ def test_fuzzy_verification_scores_the_texts(tmp_path: Path) -> None:
     (cluster,) = read_jsonl(out / "clusters.jsonl")
     member = next(m for m in cluster["members"] if m["id"] == "b")
     assert 0.95 < member["scores"]["fuzzy"] < 1.0 and member["reason"] == "near"
+
+
+def test_exact_key_is_the_hash_of_the_comparison_key() -> None:
+    from neardup import comparison_key
+    from neardup.signatures import exact_key
+
+    text = "The  Market\u2019s caf\u00e9 &amp; \u201cfish\u201d!\n\nOpen at 7."
+    assert features(text, 3).key == exact_key(comparison_key(text))
+    assert comparison_key(text) == "the market s caf\u00e9 amp fish open at 7"

@@ -20,8 +20,3 @@ class Document:
     record: dict[str, Any] = field(default_factory=dict)
     path: str = ""
     line: int = 0
-
-    @property
-    def source(self) -> str:
-        """``path:line`` of the record, for messages."""
-        return f"{self.path}:{self.line}"

@@ -146,9 +146,10 @@ _EXPOSING = frozenset({"unescape_html", "strip_control"})
 
 
 def comparison_key(text: str) -> str:
-    """The aggressive key two texts are compared on: NFKC, case-folded words joined by
-    single spaces (punctuation, quotes and whitespace ignored)."""
-    return " ".join(words(unicodedata.normalize("NFKC", text)))
+    """The aggressive key two texts are compared on: case-folded words joined by single
+    spaces (punctuation, quotes and whitespace ignored). Repair and dedup compare these
+    words; dedup's exact-duplicate key is a hash of this string."""
+    return " ".join(words(text))
 
 
 @functools.lru_cache(maxsize=1)
