@@ -417,3 +417,17 @@ def test_exact_key_is_the_hash_of_the_comparison_key() -> None:
     text = "The  Market\u2019s caf\u00e9 &amp; \u201cfish\u201d!\n\nOpen at 7."
     assert features(text, 3).key == exact_key(comparison_key(text))
     assert comparison_key(text) == "the market s caf\u00e9 amp fish open at 7"
+
+
+def test_workdir_signatures_load_into_datasketch(tmp_path: Path) -> None:
+    rng = random.Random(13)
+    base = story(rng, 80)
+    src = write_jsonl(
+        tmp_path / "in.jsonl", [{"id": "a", "text": base}, {"id": "b", "text": base + " extra"}]
+    )
+    run_dedup([str(src)], kept=str(tmp_path / "k.jsonl"), workdir=str(tmp_path / "work"))
+    sigs = np.load(tmp_path / "work" / "signatures.npy")
+    a, b = (MinHash(num_perm=128, seed=1, hashvalues=row, scheme="affine32") for row in sigs)
+    lsh = MinHashLSH(threshold=0.7, num_perm=128)
+    lsh.insert("a", a)
+    assert lsh.query(b) == ["a"] and a.jaccard(b) > 0.8
