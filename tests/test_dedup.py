@@ -431,3 +431,35 @@ def test_workdir_signatures_load_into_datasketch(tmp_path: Path) -> None:
     lsh = MinHashLSH(threshold=0.7, num_perm=128)
     lsh.insert("a", a)
     assert lsh.query(b) == ["a"] and a.jaccard(b) > 0.8
+
+
+def test_run_resumes_from_the_work_directory(tmp_path: Path) -> None:
+    texts = _corpus(21, 60, 2)
+    src = write_jsonl(
+        tmp_path / "in.jsonl", [{"id": str(i), "text": t} for i, t in enumerate(texts)]
+    )
+    work = tmp_path / "work"
+
+    def go(tag: str, **kw):
+        out = tmp_path / tag
+        stats = run_dedup(
+            [str(src)],
+            kept=str(out / "kept.jsonl"),
+            removed=str(out / "removed.jsonl"),
+            clusters_out=str(out / "clusters.jsonl"),
+            repairs_out=str(out / "repairs.jsonl"),
+            workdir=str(work),
+            **kw,
+        )
+        return stats, {p.name: p.read_bytes() for p in out.iterdir()}
+
+    first, out1 = go("one")
+    again, out2 = go("two")
+    assert not first.resumed and again.resumed
+    assert out1 == out2 and again.read == first.read and again.removed == first.removed
+    # settings after stage 1 reuse it; settings of stage 1 do not
+    assert go("three", config=DedupConfig(threshold=0.8))[0].resumed
+    assert not go("four", config=DedupConfig(ngram=4))[0].resumed
+    src.write_text(src.read_text() + json.dumps({"id": "new", "text": "a new document"}) + "\n")
+    changed, _ = go("five")
+    assert not changed.resumed and changed.read == first.read + 1

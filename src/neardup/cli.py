@@ -266,7 +266,8 @@ def dedup_options(func: Callable) -> Callable:
             "--workdir",
             type=click.Path(file_okay=False),
             help="Folder for the intermediate files (default: a temporary folder, removed "
-            "at the end).",
+            "at the end). A later run on the same inputs with the same reading and repair "
+            "settings resumes from it after the read + repair pass.",
         ),
         click.option(
             "--dedupe-ids",

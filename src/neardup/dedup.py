@@ -134,11 +134,36 @@ class FeatureStore:
             self._keys_file.close()
             self._keys_fd = os.open(self.path.with_suffix(".keys"), os.O_RDONLY)
         self.words = np.frombuffer(self._words, dtype=np.int64)
+        self.lengths = np.frombuffer(self._lengths, dtype=np.int64)
+        self.key_off = np.frombuffer(self._key_off, dtype=np.int64)
         self.shingle_off = np.frombuffer(self._shingle_off, dtype=np.int64)
         self.para_off = np.frombuffer(self._para_off, dtype=np.int64)
         self.para_hash = np.frombuffer(self._para_hash, dtype=np.uint64)
         self.para_words = np.frombuffer(self._para_words, dtype=np.int64)
         self.para_first = np.frombuffer(self._para_first, dtype=np.int64)
+
+    _ARRAYS = ("words", "lengths", "shingle_off", "para_off", "para_hash", "para_words",
+               "para_first", "key_off")  # fmt: skip
+
+    def save(self, path: Path) -> None:
+        """Write what :meth:`load` needs (the shingles file is already on disk)."""
+        arrays = {name: np.asarray(getattr(self, name)) for name in self._ARRAYS}
+        arrays["keys"] = np.array(self.keys, dtype=np.uint64)
+        np.savez(path, **arrays)  # type: ignore[arg-type]
+
+    @classmethod
+    def load(cls, shingles: Path, saved: Path) -> FeatureStore:
+        store = cls.__new__(cls)
+        store.path = shingles
+        data = np.load(saved)
+        store.keys = data["keys"].tolist()
+        for name in cls._ARRAYS:
+            setattr(store, name, data[name])
+        store._key_off = store.key_off  # type: ignore[assignment]
+        store._reader = _ArrayFile(shingles)
+        keys_path = shingles.with_suffix(".keys")
+        store._keys_fd = os.open(keys_path, os.O_RDONLY) if keys_path.exists() else -1
+        return store
 
     def key_text(self, i: int) -> str:
         """The comparison key of document ``i`` (only with ``--verify fuzzy``)."""
@@ -238,7 +263,7 @@ def content_shingles(
 class _DocInfos(Sequence[DocInfo]):
     """DocInfo of document i, made on demand (only cluster members need one)."""
 
-    def __init__(self, lengths: array, records: list[dict] | None):
+    def __init__(self, lengths: np.ndarray, records: list[dict] | None):
         self._lengths = lengths
         self._records = records
 
@@ -246,7 +271,9 @@ class _DocInfos(Sequence[DocInfo]):
         return len(self._lengths)
 
     def __getitem__(self, i):  # type: ignore[override]
-        return DocInfo(i, self._lengths[i], self._records[i] if self._records is not None else {})
+        return DocInfo(
+            i, int(self._lengths[i]), self._records[i] if self._records is not None else {}
+        )
 
 
 class _ArrayFile:
@@ -421,6 +448,7 @@ class DedupStats:
     verified_pairs: int = 0
     rejected_pairs: int = 0
     boilerplate_paragraphs: int = 0
+    resumed: bool = False  # stage 1 was read back from the work directory
     bands: int = 0
     rows: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
@@ -499,58 +527,76 @@ def run_dedup(
     if default_out in ("txt", "txtdir"):
         default_out = "jsonl"
     t0 = time.perf_counter()
-    writers = []
+    writers: list = []
     try:
         # ---- stage 1: read, repair, features; spool records to the work directory
         spool_path = work / "records.jsonl"
-        store = FeatureStore(work / "shingles.u32")
-        lengths = array("q")
-        policy_records: list[dict] | None = [] if needs_fields else None
-        ids: dict[str, tuple[str, int]] = {}
-        doc_ids: list[str] = []
-        reject_out = open_writer(rejects, "jsonl") if rejects else None
-        repairs_w = open_writer(repairs_out, "jsonl") if repairs_out else None
-        writers += [w for w in (reject_out, repairs_w) if w is not None]
-        items = itertools.chain.from_iterable(
-            read_documents(p, input_format, text_field, id_field) for p in inputs
-        )
+        work_rejects, work_repairs = work / "rejects.jsonl", work / "repairs.jsonl"
         fuzzy = config.verify == "fuzzy"
-        func = functools.partial(features_batch, clean=clean, ngram=config.ngram, keep_key=fuzzy)
-        with spool_path.open("w", encoding="utf-8") as spool:
-            for batch, results in map_ordered(
-                func, _batched(items, BATCH_SIZE), workers, with_input=True, arg=_texts
+        fingerprint = _fingerprint(
+            inputs, input_format, text_field, id_field, dedupe_ids, clean, config.ngram,
+            fuzzy, write_repaired, keep_spec,
+        )  # fmt: skip
+        resumed = _load_stage1(work, fingerprint) if tmp_ctx is None else None
+        if resumed is not None:
+            store, doc_ids, policy_records, counters = resumed
+            stats.read, stats.rejected, stats.repaired = counters
+            stats.resumed = True
+        else:
+            store = FeatureStore(work / "shingles.u32")
+            policy_records = [] if needs_fields else None
+            ids: dict[str, tuple[str, int]] = {}
+            doc_ids = []
+            items = itertools.chain.from_iterable(
+                read_documents(p, input_format, text_field, id_field) for p in inputs
+            )
+            func = functools.partial(
+                features_batch, clean=clean, ngram=config.ngram, keep_key=fuzzy
+            )
+            with (
+                spool_path.open("w", encoding="utf-8") as spool,
+                work_rejects.open("w", encoding="utf-8") as reject_out,
+                work_repairs.open("w", encoding="utf-8") as repairs_w,
             ):
-                it = iter(results)
-                for item in batch:
-                    stats.read += 1
-                    if isinstance(item, Reject):
-                        if reject_out is None:
-                            raise item.error()
-                        reject_out.write(item.to_dict())
-                        stats.rejected += 1
-                        spool.write("null\n")
-                    else:
-                        rep, f = next(it)
-                        doc_id = _unique_id(item, ids, dedupe_ids)
-                        if doc_id != item.id and id_field in item.record:
-                            item.record[id_field] = doc_id  # renamed by --dedupe-ids
-                        doc_ids.append(doc_id)
-                        index = store.add(f)
-                        lengths.append(f.length)
-                        if policy_records is not None:
-                            policy_records.append(_policy_fields(item.record))
-                        if rep.removed:
-                            stats.repaired += 1
-                            if repairs_w is not None:
-                                repairs_w.write(audit_record(item, rep, doc_id))
-                        if write_repaired:
-                            item.record[text_field] = rep.text
-                        spool.write(json.dumps(item.record, ensure_ascii=False) + "\n")
-                    if progress is not None:
-                        progress(1)
+                for batch, results in map_ordered(
+                    func, _batched(items, BATCH_SIZE), workers, with_input=True, arg=_texts
+                ):
+                    it = iter(results)
+                    for item in batch:
+                        stats.read += 1
+                        if isinstance(item, Reject):
+                            if rejects is None:
+                                raise item.error()
+                            reject_out.write(_jsonl(item.to_dict()))
+                            stats.rejected += 1
+                            spool.write("null\n")
+                        else:
+                            rep, f = next(it)
+                            doc_id = _unique_id(item, ids, dedupe_ids)
+                            if doc_id != item.id and id_field in item.record:
+                                item.record[id_field] = doc_id  # renamed by --dedupe-ids
+                            doc_ids.append(doc_id)
+                            store.add(f)
+                            if policy_records is not None:
+                                policy_records.append(_policy_fields(item.record))
+                            if rep.removed:
+                                stats.repaired += 1
+                                repairs_w.write(_jsonl(audit_record(item, rep, doc_id)))
+                            if write_repaired:
+                                item.record[text_field] = rep.text
+                            spool.write(_jsonl(item.record))
+                        if progress is not None:
+                            progress(1)
+            store.finish()
+            _save_stage1(work, fingerprint, store, doc_ids, policy_records,
+                         (stats.read, stats.rejected, stats.repaired))  # fmt: skip
+        for target, source in ((rejects, work_rejects), (repairs_out, work_repairs)):
+            if target:
+                copy = _CopyWriter(target, source)
+                writers.append(copy)
         stats.seconds["read_clean_features"] = round(time.perf_counter() - t0, 3)
-        store.finish()
         n = len(store)
+        lengths = store.lengths
 
         # ---- stage 2: exact keys, boilerplate, content shingles
         t1 = time.perf_counter()
@@ -711,3 +757,80 @@ def _unique_id(item: Document, ids: dict[str, tuple[str, int]], dedupe: bool) ->
         doc_id = f"{doc_id}#{n}"
     ids[doc_id] = (item.path, item.line)
     return doc_id
+
+
+_STAGE1_FORMAT = 1
+
+
+def _jsonl(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False) + "\n"
+
+
+def _fingerprint(inputs, input_format, text_field, id_field, dedupe_ids, clean, ngram, fuzzy,
+                 write_repaired, keep_spec) -> str | None:  # fmt: skip
+    """What stage 1's results depend on; None when they cannot be reused (stdin)."""
+    from . import __version__
+
+    files = []
+    for p in inputs:
+        if p == "-":
+            return None
+        st = os.stat(p)
+        files.append([os.path.abspath(p), st.st_size, st.st_mtime_ns])
+    return json.dumps(
+        {
+            "format": _STAGE1_FORMAT, "neardup": __version__, "inputs": files,
+            "input_format": input_format, "text_field": text_field, "id_field": id_field,
+            "dedupe_ids": dedupe_ids, "clean": asdict(clean), "ngram": ngram, "fuzzy": fuzzy,
+            "write_repaired": write_repaired,
+            "keep": keep_spec if isinstance(keep_spec, str) else "callable",
+        },
+        sort_keys=True,
+    )  # fmt: skip
+
+
+def _save_stage1(work: Path, fingerprint, store, doc_ids, policy_records, counters) -> None:
+    if fingerprint is None:
+        return
+    store.save(work / "stage1.npz")
+    manifest = {"fingerprint": fingerprint, "doc_ids": doc_ids,
+                "policy_records": policy_records, "counters": list(counters)}  # fmt: skip
+    tmp = work / "stage1.json.part"
+    tmp.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, work / "stage1.json")  # written last: its presence marks stage 1 done
+
+
+def _load_stage1(work: Path, fingerprint):
+    """Stage 1's results from an earlier run with the same inputs and settings, or None."""
+    manifest_path = work / "stage1.json"
+    if fingerprint is None or not manifest_path.exists():
+        return None
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    needed = ("records.jsonl", "shingles.u32", "stage1.npz", "rejects.jsonl", "repairs.jsonl")
+    if manifest.get("fingerprint") != fingerprint or not all((work / f).exists() for f in needed):
+        return None
+    store = FeatureStore.load(work / "shingles.u32", work / "stage1.npz")
+    return store, manifest["doc_ids"], manifest["policy_records"], tuple(manifest["counters"])
+
+
+class _CopyWriter:
+    """Puts a finished work-directory file at its output path when the run succeeds
+    (same temporary-name-then-rename rule as the other outputs)."""
+
+    def __init__(self, target: str, source: Path):
+        self.target, self.source = target, source
+
+    def close(self) -> None:
+        import shutil
+
+        target = Path(self.target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.part-{os.getpid()}")
+        shutil.copyfile(self.source, tmp)
+        os.replace(tmp, target)
+
+    def abort(self) -> None:
+        pass
