@@ -76,8 +76,8 @@ def candidate_pairs(keys: np.ndarray, skip: np.ndarray | None = None) -> np.ndar
         if not same.any():
             continue
         # bucket starts and sizes
-        starts = np.flatnonzero(np.r_[True, ~same])
-        sizes = np.diff(np.r_[starts, len(docs)])
+        starts = np.flatnonzero(np.concatenate(([True], ~same)))
+        sizes = np.diff(np.append(starts, len(docs)))
         multi = sizes >= 2
         starts, sizes = starts[multi], sizes[multi]
         # pairs of consecutive members (every bucket) ...

@@ -73,7 +73,10 @@ def features(
         toks.extend(w)
     sh = shingle_hashes(toks, ngram)
     counts = np.array(para_words, dtype=np.int64)
-    first = np.minimum(np.r_[0, np.cumsum(counts)[:-1]], len(sh)) if len(counts) else counts
+    first = np.array(
+        list(itertools.accumulate(para_words[:-1], initial=0)) if para_words else [], dtype=np.int64
+    )
+    np.minimum(first, len(sh), out=first)
     key_text = " ".join(toks)
     return Features(
         key=exact_key(key_text),
@@ -253,7 +256,7 @@ def content_shingles(
         )
         if mask.any() and not mask.all():
             keep = np.ones(len(shingles), dtype=bool)
-            ends = np.r_[para_first[1:], len(shingles)]
+            ends = np.append(para_first[1:], len(shingles))
             for j in np.flatnonzero(mask).tolist():
                 keep[para_first[j] : ends[j]] = False
             shingles = shingles[keep]

@@ -225,8 +225,8 @@ def _seeds(seq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]
         p = order[lag:][same]
         ps.append(p)
         ds.append(p - order[:-lag][same])
-    starts = np.flatnonzero(np.r_[True, sorted_gram[1:] != sorted_gram[:-1]])
-    sizes = np.diff(np.r_[starts, m])
+    starts = np.flatnonzero(np.concatenate(([True], sorted_gram[1:] != sorted_gram[:-1])))
+    sizes = np.diff(np.append(starts, m))
     count = np.empty(m, dtype=np.int64)
     count[order] = np.repeat(sizes, sizes)
     if not ps:
@@ -240,8 +240,8 @@ def _runs(p: np.ndarray, d: np.ndarray) -> list[tuple[int, int, int]]:
     order = np.lexsort((p, d))
     p, d = p[order], d[order]
     breaks = np.flatnonzero((np.diff(p) != 1) | (np.diff(d) != 0)) + 1
-    first = np.r_[0, breaks]
-    last = np.r_[breaks - 1, len(p) - 1]
+    first = np.concatenate(([0], breaks))
+    last = np.append(breaks - 1, len(p) - 1)
     return sorted(zip(p[first].tolist(), p[last].tolist(), d[first].tolist(), strict=True))
 
 

@@ -75,7 +75,7 @@ def minhash_many(
         nonempty = np.flatnonzero(sizes)
         if len(nonempty):
             flat = np.concatenate([hashes[start + i] for i in nonempty]).astype(np.uint32)
-            offsets = np.r_[0, np.cumsum(sizes[nonempty])[:-1]]
+            offsets = np.concatenate(([0], np.cumsum(sizes[nonempty])[:-1]))
             buf = (
                 work[:, : len(flat)]
                 if len(flat) <= chunk
