@@ -43,6 +43,8 @@ from .verify import PairScore, decide, score_pair, with_fuzzy
 BATCH_SIZE = 256
 #: shingles at the start of a document that a trimmed copy is expected to keep
 LEAD_SHINGLES = 48
+#: documents per block when signatures are computed (bounds the memory of that stage)
+_SIG_CHUNK = 4096
 
 
 @dataclass(slots=True)
@@ -296,6 +298,22 @@ class _ArrayFile:
         os.close(self._fd)
 
 
+class _SignatureFile(Sequence[np.ndarray]):
+    """Rows of ``signatures.npy`` read on demand (positioned reads)."""
+
+    def __init__(self, path: Path, header: int, num_perm: int):
+        self._fd = os.open(path, os.O_RDONLY)
+        self._header, self._row = header, 4 * num_perm
+        self._n = (os.fstat(self._fd).st_size - header) // self._row
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i):  # type: ignore[override]
+        data = os.pread(self._fd, self._row, self._header + int(i) * self._row)
+        return np.frombuffer(data, dtype="<u4")
+
+
 class _ContentStore(Sequence[np.ndarray]):
     """Sorted unique content shingles of every document, in one file on disk, indexed
     like a list."""
@@ -322,7 +340,7 @@ class Edge:
 def verify_pairs(
     pairs: np.ndarray,
     content: Sequence[np.ndarray],
-    sigs: np.ndarray,
+    sigs: Sequence[np.ndarray],
     config: DedupConfig,
     key_text: Callable[[int], str] | None = None,
 ) -> tuple[list[Edge], int]:
@@ -367,7 +385,7 @@ def cluster(
     keys: Sequence[int],
     edges: Sequence[Edge],
     content: Sequence[np.ndarray],
-    sigs: np.ndarray,
+    sigs: Sequence[np.ndarray],
     infos: Sequence[DocInfo],
     policy: KeyFunc,
     config: DedupConfig,
@@ -614,8 +632,11 @@ def run_dedup(
         stats.boilerplate_paragraphs = len(boiler)
         content_file = work / "content.u32"
         offsets = np.zeros(n + 1, dtype=np.int64)
+        bands, rows = lsh_params(config.candidate_threshold, config.num_perm)
+        stats.bands, stats.rows = bands, rows
         lead_on = config.verify in ("containment", "fuzzy")
-        lead_sigs = np.zeros((n if lead_on else 0, config.num_perm), dtype=np.uint32)
+        # only the band keys of the leads are kept, computed a chunk at a time
+        lead_keys = np.zeros((n if lead_on else 0, bands), dtype=np.uint64)
         chunk: list[np.ndarray] = []
         with content_file.open("wb") as cf:
             for i in range(n):
@@ -624,28 +645,40 @@ def run_dedup(
                 offsets[i + 1] = offsets[i] + len(shingles)
                 if lead_on:
                     chunk.append(lead)
-                    if len(chunk) == 4096 or i == n - 1:
-                        lead_sigs[i + 1 - len(chunk) : i + 1] = minhash_many(
-                            chunk, config.num_perm, config.seed
+                    if len(chunk) == _SIG_CHUNK or i == n - 1:
+                        lead_keys[i + 1 - len(chunk) : i + 1] = band_keys(
+                            minhash_many(chunk, config.num_perm, config.seed), bands, rows
                         )
                         chunk = []
         content = _ContentStore(content_file, offsets)
         stats.seconds["boilerplate"] = round(time.perf_counter() - t1, 3)
 
-        # ---- stage 3: signatures, bands, candidates
+        # ---- stage 3: signatures (to the work directory), bands, candidates
         t2 = time.perf_counter()
-        sigs = minhash_many(content, config.num_perm, config.seed)
-        bands, rows = lsh_params(config.candidate_threshold, config.num_perm)
-        stats.bands, stats.rows = bands, rows
+        keys_all = np.zeros((n, bands), dtype=np.uint64)
+        sig_path = work / "signatures.npy"
+        with sig_path.open("wb") as sf:
+            np.lib.format.write_array_header_1_0(
+                sf, {"descr": "<u4", "fortran_order": False, "shape": (n, config.num_perm)}
+            )
+            header = sf.tell()
+            for start in range(0, n, _SIG_CHUNK):
+                stop = min(n, start + _SIG_CHUNK)
+                block = minhash_many(
+                    [content[i] for i in range(start, stop)], config.num_perm, config.seed
+                )
+                keys_all[start:stop] = band_keys(block, bands, rows)
+                sf.write(block.astype("<u4").tobytes())
+        sigs = _SignatureFile(sig_path, header, config.num_perm)
         skip = ~active | (np.diff(content.offsets) == 0)
-        pairs = candidate_pairs(band_keys(sigs, bands, rows), skip=skip)
+        pairs = candidate_pairs(keys_all, skip=skip)
+        del keys_all
         if lead_on:
             # a trimmed copy keeps the lead of its original: candidates from the leads too
-            lead_pairs = candidate_pairs(band_keys(lead_sigs, bands, rows), skip=skip)
+            lead_pairs = candidate_pairs(lead_keys, skip=skip)
             pairs = np.unique(np.concatenate([pairs, lead_pairs]), axis=0)
-        del lead_sigs
+        del lead_keys
         stats.candidate_pairs = len(pairs)
-        np.save(work / "signatures.npy", sigs)
         np.save(work / "candidate_pairs.npy", pairs)
         stats.seconds["signatures_candidates"] = round(time.perf_counter() - t2, 3)
 
