@@ -214,7 +214,7 @@ def test_keep_policy_callable_and_ties_in_input_order() -> None:
 
 def test_no_chaining_through_a_neighbour() -> None:
     """A ~ B and B ~ C but A !~ C: C must not be removed as a duplicate of A."""
-    from neardup.dedup import Edge, cluster
+    from neardup.dedup import Edge, EdgeTable, cluster
     from neardup.verify import score_pair
 
     a = np.arange(0, 100, dtype=np.uint32)
@@ -222,10 +222,13 @@ def test_no_chaining_through_a_neighbour() -> None:
     c = np.arange(30, 130, dtype=np.uint32)  # with b: 0.74; with a: 70/130 = 0.54
     content = [a, b, c]
     sigs = minhash_many(content)
-    edges = [
-        Edge(0, 1, "near", score_pair(a, b, sigs[0], sigs[1])),
-        Edge(1, 2, "near", score_pair(b, c, sigs[1], sigs[2])),
-    ]
+    edges = EdgeTable.from_edges(
+        3,
+        [
+            Edge(0, 1, "near", score_pair(a, b, sigs[0], sigs[1])),
+            Edge(1, 2, "near", score_pair(b, c, sigs[1], sigs[2])),
+        ],
+    )
     infos = [DocInfo(i, 100, {}) for i in range(3)]
     config = DedupConfig(threshold=0.6, verify="jaccard")
     clusters, decisions = cluster(

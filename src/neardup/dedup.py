@@ -20,7 +20,7 @@ import json
 import os
 import tempfile
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -28,7 +28,7 @@ from typing import BinaryIO
 import numpy as np
 
 from .candidates import band_keys, candidate_pairs, lsh_params
-from .clusters import DocInfo, KeyFunc, components, keep_policy
+from .clusters import DocInfo, KeyFunc, UnionFind, keep_policy
 from .config import CleanConfig, DedupConfig
 from .document import Document
 from .engines import map_ordered
@@ -337,17 +337,73 @@ class Edge:
     score: PairScore
 
 
+_REASONS = ("near", "contained")
+
+
+class EdgeTable:
+    """Verified edges as flat arrays (a few dozen bytes per edge, not a Python object
+    each), looked up by binary search on the sorted pair codes."""
+
+    def __init__(self, n_docs: int):
+        self.n = n_docs
+        self._a, self._b = array("q"), array("q")
+        self._reason = array("b")
+        self._floats = array("d")  # jaccard, containment, estimated, fuzzy (nan: none)
+        self._sizes = array("q")
+
+    def add(self, a: int, b: int, reason: str, score: PairScore) -> None:
+        self._a.append(a)
+        self._b.append(b)
+        self._reason.append(_REASONS.index(reason))
+        fuzzy = float("nan") if score.fuzzy is None else score.fuzzy
+        self._floats.extend((score.jaccard, score.containment, score.estimated, fuzzy))
+        self._sizes.extend(score.sizes)
+
+    @classmethod
+    def from_edges(cls, n_docs: int, edges: Iterable[Edge]) -> EdgeTable:
+        table = cls(n_docs)
+        for e in sorted(edges, key=lambda e: (e.a, e.b)):
+            table.add(e.a, e.b, e.reason, e.score)
+        return table.finish()
+
+    def finish(self) -> EdgeTable:
+        self.a = np.frombuffer(self._a, dtype=np.int64) if len(self._a) else np.zeros(0, np.int64)
+        self.b = np.frombuffer(self._b, dtype=np.int64) if len(self._b) else np.zeros(0, np.int64)
+        self.codes = self.a * self.n + self.b  # sorted: pairs arrive sorted
+        return self
+
+    def __len__(self) -> int:
+        return len(self._a)
+
+    def edge(self, i: int) -> Edge:
+        f = self._floats[4 * i : 4 * i + 4]
+        fuzzy = None if f[3] != f[3] else f[3]
+        sizes = (self._sizes[2 * i], self._sizes[2 * i + 1])
+        score = PairScore(f[0], f[1], f[2], sizes, fuzzy)
+        return Edge(self._a[i], self._b[i], _REASONS[self._reason[i]], score)
+
+    def get(self, a: int, b: int) -> Edge | None:
+        code = min(a, b) * self.n + max(a, b)
+        i = int(np.searchsorted(self.codes, code))
+        if i < len(self.codes) and self.codes[i] == code:
+            return self.edge(i)
+        return None
+
+    def __iter__(self) -> Iterator[Edge]:
+        return (self.edge(i) for i in range(len(self)))
+
+
 def verify_pairs(
     pairs: np.ndarray,
     content: Sequence[np.ndarray],
     sigs: Sequence[np.ndarray],
     config: DedupConfig,
     key_text: Callable[[int], str] | None = None,
-) -> tuple[list[Edge], int]:
-    """Score every candidate pair; returns the verified edges and the number rejected.
-    With ``key_text`` (``verify="fuzzy"``) the rapidfuzz ratio of the two comparison
-    keys is scored too."""
-    edges = []
+) -> tuple[EdgeTable, int]:
+    """Score every candidate pair (sorted, as :func:`candidate_pairs` gives them); returns
+    the verified edges and the number rejected. With ``key_text`` (``verify="fuzzy"``)
+    the rapidfuzz ratio of the two comparison keys is scored too."""
+    edges = EdgeTable(len(content))
     rejected = 0
     for a, b in pairs.tolist():
         score = score_pair(content[a], content[b], sigs[a], sigs[b])
@@ -357,8 +413,8 @@ def verify_pairs(
         if reason is None:
             rejected += 1
         else:
-            edges.append(Edge(a, b, reason, score))
-    return edges, rejected
+            edges.add(a, b, reason, score)
+    return edges.finish(), rejected
 
 
 @dataclass
@@ -383,7 +439,7 @@ class Cluster:
 def cluster(
     n: int,
     keys: Sequence[int],
-    edges: Sequence[Edge],
+    edges: EdgeTable,
     content: Sequence[np.ndarray],
     sigs: Sequence[np.ndarray],
     infos: Sequence[DocInfo],
@@ -399,21 +455,21 @@ def cluster(
     by_key: dict[int, list[int]] = {}
     for i, k in enumerate(keys):
         by_key.setdefault(k, []).append(i)
-    exact_edges = [(m[0], x) for m in by_key.values() if len(m) > 1 for x in m[1:]]
-    edge_map = {(e.a, e.b): e for e in edges}
-    all_edges = exact_edges + [(e.a, e.b) for e in edges]
+    exact = [(m[0], x) for m in by_key.values() if len(m) > 1 for x in m[1:]]
+    ea = np.concatenate([np.array([p[0] for p in exact], dtype=np.int64), edges.a])
+    eb = np.concatenate([np.array([p[1] for p in exact], dtype=np.int64), edges.b])
 
     clusters: list[Cluster] = []
     decisions: dict[int, Decision] = {}
-    pending = components(n, all_edges)
+    pending = _components(n, ea, eb)
     while pending:
-        members = pending.pop(0)
+        members, (sa, sb) = pending.pop(0)
         kept = min(members, key=lambda i: (policy(infos[i]), infos[i].index))
         joined, detached = [kept], []
         for m in members:
             if m == kept:
                 continue
-            link = _link(kept, m, keys, edge_map, content, sigs, config)
+            link = _link(kept, m, keys, edges, content, sigs, config)
             if link is None:
                 detached.append(m)
             else:
@@ -423,17 +479,45 @@ def cluster(
             sims = [decisions[m].similarity for m in joined if m != kept]
             clusters.append(Cluster(len(clusters), kept, sorted(joined), min(sims)))
         if len(detached) > 1:
-            sub = set(detached)
-            sub_edges = [(a, b) for a, b in all_edges if a in sub and b in sub]
-            pending.extend(components(n, sub_edges))
-            pending.sort()
+            inside = np.isin(sa, detached) & np.isin(sb, detached)
+            pending.extend(_components(n, sa[inside], sb[inside]))
+            pending.sort(key=lambda item: item[0])
     return clusters, decisions
 
 
-def _link(kept, m, keys, edge_map, content, sigs, config):
+def _components(n: int, ea: np.ndarray, eb: np.ndarray):
+    """Connected components (two or more members) of the edges (ea[i], eb[i]), each as
+    (sorted members, (its edges' a, its edges' b)), in order of their smallest member."""
+    if not len(ea):
+        return []
+    uf = UnionFind(n)
+    for start in range(0, len(ea), 65536):
+        for a, b in zip(
+            ea[start : start + 65536].tolist(), eb[start : start + 65536].tolist(), strict=True
+        ):
+            uf.union(a, b)
+    nodes = np.unique(np.concatenate([ea, eb]))
+    roots = np.array([uf.find(x) for x in nodes.tolist()], dtype=np.int64)
+    root_of = dict(zip(nodes.tolist(), roots.tolist(), strict=True))
+    edge_root = np.array([root_of[a] for a in ea.tolist()], dtype=np.int64)
+    order = np.argsort(edge_root, kind="stable")
+    edge_root, ea, eb = edge_root[order], ea[order], eb[order]
+    out = []
+    node_order = np.argsort(roots, kind="stable")
+    node_roots, nodes_sorted = roots[node_order], nodes[node_order]
+    for r in np.unique(roots).tolist():
+        lo, hi = np.searchsorted(node_roots, r), np.searchsorted(node_roots, r, side="right")
+        members = sorted(nodes_sorted[lo:hi].tolist())
+        elo, ehi = np.searchsorted(edge_root, r), np.searchsorted(edge_root, r, side="right")
+        out.append((members, (ea[elo:ehi], eb[elo:ehi])))
+    out.sort(key=lambda item: item[0])
+    return out
+
+
+def _link(kept, m, keys, edges: EdgeTable, content, sigs, config):
     if keys[kept] == keys[m]:
         return "exact", 1.0, None
-    edge = edge_map.get((min(kept, m), max(kept, m)))
+    edge = edges.get(kept, m)
     if edge is not None:
         return edge.reason, _similarity(edge.reason, edge.score), edge.score
     score = score_pair(content[kept], content[m], sigs[kept], sigs[m])
