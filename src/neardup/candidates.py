@@ -62,11 +62,20 @@ def candidate_pairs(keys: np.ndarray, skip: np.ndarray | None = None) -> np.ndar
     """Pairs (i, j), i < j, of documents that share a band key in any band, as an array of
     shape (n_pairs, 2) sorted and without repeats. ``skip`` marks documents to leave out
     (exact duplicates, empty texts)."""
+    n = len(keys)
+    codes = candidate_codes(keys, skip)
+    return np.stack([codes // n, codes % n], axis=1)
+
+
+def candidate_codes(keys: np.ndarray, skip: np.ndarray | None = None) -> np.ndarray:
+    """:func:`candidate_pairs` as sorted unique codes ``i * n_docs + j``; the pairs of
+    each band are merged into the result as the band is done, so memory holds the
+    distinct pairs, not every band's copy of them."""
     n, bands = keys.shape
     idx = np.arange(n, dtype=np.int64)
     if skip is not None:
         idx = idx[~skip]
-    found = []
+    result = np.zeros(0, dtype=np.int64)
     for band in range(bands):
         col = keys[idx, band]
         order = np.argsort(col, kind="stable")
@@ -75,13 +84,14 @@ def candidate_pairs(keys: np.ndarray, skip: np.ndarray | None = None) -> np.ndar
         same = sorted_keys[1:] == sorted_keys[:-1]
         if not same.any():
             continue
+        found = []
         # bucket starts and sizes
         starts = np.flatnonzero(np.concatenate(([True], ~same)))
         sizes = np.diff(np.append(starts, len(docs)))
         multi = sizes >= 2
         starts, sizes = starts[multi], sizes[multi]
         # pairs of consecutive members (every bucket) ...
-        found.append(np.stack([docs[:-1][same], docs[1:][same]], axis=1))
+        found.append((docs[:-1][same], docs[1:][same]))
         # ... all other pairs in small buckets, a star from the first member in big ones
         for lag in range(2, MAX_BUCKET_PAIRS + 1):
             sel = sizes > lag
@@ -90,21 +100,14 @@ def candidate_pairs(keys: np.ndarray, skip: np.ndarray | None = None) -> np.ndar
             s, z = starts[sel], sizes[sel]
             firsts = np.repeat(s, z - lag)
             within = np.arange(len(firsts)) - np.repeat(np.cumsum(z - lag) - (z - lag), z - lag)
-            found.append(np.stack([docs[firsts + within], docs[firsts + within + lag]], axis=1))
+            found.append((docs[firsts + within], docs[firsts + within + lag]))
         big = sizes > MAX_BUCKET_PAIRS + 1
         for s, z in zip(starts[big].tolist(), sizes[big].tolist(), strict=True):
             found.append(
-                np.stack(
-                    [
-                        np.full(z - MAX_BUCKET_PAIRS - 1, docs[s]),
-                        docs[s + MAX_BUCKET_PAIRS + 1 : s + z],
-                    ],
-                    axis=1,
-                )
+                (np.full(z - MAX_BUCKET_PAIRS - 1, docs[s]), docs[s + MAX_BUCKET_PAIRS + 1 : s + z])
             )
-    if not found:
-        return np.zeros((0, 2), dtype=np.int64)
-    pairs = np.concatenate(found)
-    pairs.sort(axis=1)
-    codes = np.unique(pairs[:, 0] * n + pairs[:, 1])
-    return np.stack([codes // n, codes % n], axis=1)
+        a = np.concatenate([f[0] for f in found])
+        b = np.concatenate([f[1] for f in found])
+        band_codes = np.minimum(a, b) * n + np.maximum(a, b)
+        result = np.union1d(result, band_codes)
+    return result

@@ -27,7 +27,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from .candidates import band_keys, candidate_pairs, lsh_params
+from .candidates import band_keys, candidate_codes, lsh_params
 from .clusters import DocInfo, KeyFunc, UnionFind, keep_policy
 from .config import CleanConfig, DedupConfig
 from .document import Document
@@ -755,13 +755,14 @@ def run_dedup(
                 sf.write(block.astype("<u4").tobytes())
         sigs = _SignatureFile(sig_path, header, config.num_perm)
         skip = ~active | (np.diff(content.offsets) == 0)
-        pairs = candidate_pairs(keys_all, skip=skip)
+        codes = candidate_codes(keys_all, skip=skip)
         del keys_all
         if lead_on:
             # a trimmed copy keeps the lead of its original: candidates from the leads too
-            lead_pairs = candidate_pairs(lead_keys, skip=skip)
-            pairs = np.unique(np.concatenate([pairs, lead_pairs]), axis=0)
+            codes = np.union1d(codes, candidate_codes(lead_keys, skip=skip))
         del lead_keys
+        pairs = np.stack([codes // max(n, 1), codes % max(n, 1)], axis=1)
+        del codes
         stats.candidate_pairs = len(pairs)
         np.save(work / "candidate_pairs.npy", pairs)
         stats.seconds["signatures_candidates"] = round(time.perf_counter() - t2, 3)
