@@ -16,17 +16,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import random
 import sys
-from datetime import date
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from articles import load_articles  # noqa: E402
-from measure import run  # noqa: E402
+from measure import run_neardup, write_results  # noqa: E402
 from repair_devset import FAULTS, inject  # noqa: E402
 
 DATA = HERE / "data"
@@ -79,20 +77,7 @@ def main() -> None:
         mb = corpus.stat().st_size / 1e6
         for workers in args.workers:
             out = DATA / f"out-{size}-{workers}.jsonl"
-            cmd = [
-                sys.executable,
-                "-m",
-                "neardup",
-                "clean",
-                str(corpus),
-                "-o",
-                str(out),
-                "-j",
-                str(workers),
-            ]
-            m = run(cmd)
-            if m.returncode != 0:
-                raise SystemExit(f"failed: {' '.join(cmd)}\n{m.stderr}")
+            m = run_neardup("clean", str(corpus), "-o", str(out), "-j", str(workers))
             row = {
                 "corpus": size,
                 "docs": n,
@@ -107,12 +92,7 @@ def main() -> None:
             rows.append(row)
             print(json.dumps(row), flush=True)
             out.unlink()
-    args.json.parent.mkdir(exist_ok=True)
-    meta = {
-        "date": date.today().isoformat(),
-        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}",
-    }
-    args.json.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
+    write_results(args.json, rows)
     print("\n| corpus | docs | KB/doc | workers | seconds | docs/s | peak RSS MB |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:

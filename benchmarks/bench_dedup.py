@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import sys
-from datetime import date
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import dedup_corpus  # noqa: E402
-from measure import run  # noqa: E402
+from measure import run_neardup, write_results  # noqa: E402
 
 DATA = HERE / "data"
 
@@ -40,20 +37,7 @@ def main() -> None:
         for workers in args.workers:
             out = DATA / f"bench-run-{size}-{workers}"
             shutil.rmtree(out, ignore_errors=True)
-            cmd = [
-                sys.executable,
-                "-m",
-                "neardup",
-                "run",
-                str(corpus),
-                "-o",
-                str(out),
-                "-j",
-                str(workers),
-            ]
-            m = run(cmd)
-            if m.returncode != 0:
-                raise SystemExit(f"failed: {' '.join(cmd)}\n{m.stderr}")
+            m = run_neardup("run", str(corpus), "-o", str(out), "-j", str(workers))
             stats = json.loads((out / "stats.json").read_text())["stats"]
             row = {
                 "docs": size,
@@ -69,12 +53,7 @@ def main() -> None:
             rows.append(row)
             print(json.dumps(row), flush=True)
             shutil.rmtree(out)
-    args.json.parent.mkdir(exist_ok=True)
-    meta = {
-        "date": date.today().isoformat(),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-    }
-    args.json.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
+    write_results(args.json, rows)
     print(
         "\n| docs | workers | seconds | docs/s | peak RSS MB | read+repair+features | boilerplate | signatures+LSH | verify | cluster | write |"
     )

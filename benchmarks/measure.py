@@ -57,3 +57,30 @@ def run(cmd: list[str], env: dict | None = None, cwd: str | None = None) -> Meas
     seconds = time.perf_counter() - start
     stderr = proc.stderr.read() if proc.stderr else ""
     return Measurement(seconds, peak / 1024, proc.returncode, stderr)
+
+
+def run_neardup(*args: str) -> Measurement:
+    """``python -m neardup ARGS...`` measured; stops the benchmark if it fails."""
+    import sys
+
+    cmd = [sys.executable, "-m", "neardup", *args]
+    m = run(cmd)
+    if m.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{m.stderr}")
+    return m
+
+
+def write_results(path, rows: list[dict]) -> None:
+    """Raw numbers as JSON with the date and the machine."""
+    import json
+    import platform
+    from datetime import date
+    from pathlib import Path
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "date": date.today().isoformat(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+    }
+    path.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
