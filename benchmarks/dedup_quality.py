@@ -23,13 +23,23 @@ sys.path.insert(0, str(HERE))
 import dedup_corpus  # noqa: E402
 
 
+def gold(corpus: Path) -> list[dict]:
+    """The labels of a corpus: ``id``, ``story`` and ``kind`` of every document (the
+    texts are not kept, so a 1M-document corpus fits in memory)."""
+    keep = ("id", "story", "kind")
+    with corpus.open(encoding="utf-8") as f:
+        return [{k: d[k] for k in keep} for d in map(json.loads, f)]
+
+
 def predicted_clusters(ids: list[str], removed_path: Path) -> dict[str, str]:
-    """doc id -> id of the kept document of its cluster (itself when kept)."""
+    """doc id -> id of the kept document of its cluster (itself when kept). A removed
+    document without ``duplicate_of`` (a tool that dropped it without naming a cluster,
+    e.g. as too short) is a cluster of its own that keeps nothing."""
     root = {i: i for i in ids}
     with removed_path.open(encoding="utf-8") as f:
         for line in f:
             r = json.loads(line)
-            root[r["id"]] = r["duplicate_of"]
+            root[r["id"]] = r["duplicate_of"] or f"dropped:{r['id']}"
     return root
 
 
@@ -110,7 +120,7 @@ def main() -> None:
     corpus = dedup_corpus.write(
         args.size, data / f"dedup-{args.size}-s{args.seed}.jsonl", args.seed
     )
-    docs = [json.loads(line) for line in corpus.open(encoding="utf-8")]
+    docs = gold(corpus)
     if args.score_only:
         root = predicted_clusters([d["id"] for d in docs], args.score_only)
         print(json.dumps(score(docs, root), indent=1))

@@ -45,17 +45,40 @@ def _tree_rss_kb(root: int) -> int:
     return total
 
 
-def run(cmd: list[str], env: dict | None = None, cwd: str | None = None) -> Measurement:
+def run(
+    cmd: list[str],
+    env: dict | None = None,
+    cwd: str | None = None,
+    timeout: float | None = None,
+) -> Measurement:
+    """Run ``cmd`` (stdout discarded, stderr kept in a temporary file, so a chatty tool
+    cannot block on a full pipe); past ``timeout`` seconds its whole process group is
+    killed and the returncode is -9."""
+    import signal
+    import tempfile
+
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd, text=True
-    )
-    peak = 0
-    while proc.poll() is None:
-        peak = max(peak, _tree_rss_kb(proc.pid))
-        time.sleep(0.05)
-    seconds = time.perf_counter() - start
-    stderr = proc.stderr.read() if proc.stderr else ""
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as err:
+        proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=env,
+            cwd=cwd,
+            text=True,
+            start_new_session=True,
+        )
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, _tree_rss_kb(proc.pid))
+            if timeout is not None and time.perf_counter() - start > timeout:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                break
+            time.sleep(0.05)
+        seconds = time.perf_counter() - start
+        err.seek(0)
+        stderr = err.read()[-20000:]
     return Measurement(seconds, peak / 1024, proc.returncode, stderr)
 
 
