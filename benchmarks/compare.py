@@ -11,7 +11,8 @@ Tools run one after another, never two timed runs at once; each is one whole pro
 (its workers included in the peak RSS) from reading the corpus to writing its result.
 A tool that writes its result in its own shape is converted to ``removed.jsonl``
 (``id``, ``duplicate_of``) afterwards, untimed, and every tool is scored by
-dedup_quality.score. Raw numbers go to benchmarks/results/compare.json (rows of earlier
+dedup_quality.score. Then the within-document repair dev set (repair_devset.py) runs
+neardup, exact paragraph dedup and datatrove's sentence dedup. Raw numbers go to benchmarks/results/compare.json (rows of earlier
 runs at other sizes are kept), the table to benchmarks/results/compare.md and the plot to
 benchmarks/results/compare.png.
 """
@@ -241,6 +242,9 @@ def main() -> None:
     ap.add_argument("--tools", nargs="+", help="names of the tools to run (default: all)")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds per tool and size")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--no-repair", action="store_true", help="skip the within-document repair dev set"
+    )
     args = ap.parse_args()
     sizes = [10000] if args.quick else args.sizes
     py = peer_python()
@@ -267,6 +271,19 @@ def main() -> None:
             rows = [r for r in rows if (r["tool"], r["docs"]) != (tool.name, size)] + [row]
             write_results(path, rows)
             shutil.rmtree(DATA / f"compare-{size}" / tool.name.replace(" ", "-"))
+    if not args.no_repair:
+        print("repair dev set: neardup, exact paragraph dedup, datatrove sentence dedup ...")
+        subprocess.run(
+            [
+                sys.executable,
+                str(HERE / "repair_devset.py"),
+                "--peers-python",
+                py,
+                "--json",
+                str(RESULTS / "repair-devset.json"),
+            ],
+            check=True,
+        )
     md = table(rows)
     (RESULTS / "compare.md").write_text(md)
     print(md)

@@ -133,12 +133,12 @@ def build(seed: int = 0) -> Iterator[Case]:
 
 def score(cases, repair) -> dict[str, dict[str, float]]:
     """Per kind: documents, repaired (output equals the expected text after neardup's
-    conservative normalisation) and the rate."""
+    conservative normalisation) and the rate. ``repair`` maps a case to its output."""
     from neardup.normalize import collapse_whitespace, normalize_text
 
     out: dict[str, dict[str, float]] = {}
     for case in cases:
-        got = collapse_whitespace(repair(case.text))
+        got = collapse_whitespace(repair(case))
         ok = got == normalize_text(case.expected)
         row = out.setdefault(case.kind, {"docs": 0, "ok": 0})
         row["docs"] += 1
@@ -146,6 +146,36 @@ def score(cases, repair) -> dict[str, dict[str, float]]:
     for row in out.values():
         row["rate"] = row["ok"] / row["docs"]
     return out
+
+
+def datatrove_sentence_dedup(cases: list[Case], python: str) -> dict[str, str]:
+    """case id -> text after datatrove's sentence dedup (run by the peers' interpreter
+    ``python``). Controls and faulted documents go in two separate runs, so that a
+    faulted copy is not matched against its own control; the controls run still matches
+    sentences across different articles, as datatrove does on any corpus."""
+    import json
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent / "peers" / "datatrove_sentence_dedup.py"
+    outputs: dict[str, str] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for group in ("controls", "faults"):
+            docs, out = Path(tmp) / f"{group}.jsonl", Path(tmp) / f"{group}.out.jsonl"
+            with docs.open("w", encoding="utf-8") as f:
+                for c in cases:
+                    if (c.kind == "control") == (group == "controls"):
+                        f.write(json.dumps({"id": c.case_id, "text": c.text}) + "\n")
+            subprocess.run(
+                [python, str(script), str(docs), str(out), str(Path(tmp) / f"{group}-work")],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            with out.open(encoding="utf-8") as f:
+                outputs.update((d["id"], d["text"]) for d in map(json.loads, f))
+    return outputs
 
 
 def exact_paragraph_dedup(text: str) -> str:
@@ -173,12 +203,20 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--show-failures", type=int, default=0)
     ap.add_argument("--json", type=Path, help="write the scores here")
+    ap.add_argument(
+        "--peers-python",
+        help="interpreter of the peers' environment (benchmarks/compare.py passes it): "
+        "adds datatrove's sentence dedup",
+    )
     args = ap.parse_args()
     cases = list(build(args.seed))
     tools = {
-        "neardup": lambda t: repair_text(t).text,
-        "exact-paragraph-dedup": exact_paragraph_dedup,
+        "neardup": lambda c: repair_text(c.text).text,
+        "exact-paragraph-dedup": lambda c: exact_paragraph_dedup(c.text),
     }
+    if args.peers_python:
+        dt = datatrove_sentence_dedup(cases, args.peers_python)
+        tools["datatrove-sentence-dedup"] = lambda c: dt[c.case_id]
     results = {}
     for name, func in tools.items():
         result = score(cases, func)

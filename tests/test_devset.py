@@ -12,7 +12,7 @@ def test_repair_devset(shared_data: Path) -> None:
     import repair_devset
 
     cases = list(repair_devset.build(seed=0))
-    result = repair_devset.score(cases, lambda t: repair_text(t).text)
+    result = repair_devset.score(cases, lambda c: repair_text(c.text).text)
     controls = result.pop("control")
     assert controls["docs"] > 2500
     assert controls["ok"] == controls["docs"], "a clean article was changed"
