@@ -163,7 +163,8 @@ def tools(py: str) -> list[Tool]:
 def shard(corpus: Path, parts: int = 2) -> Path:
     """The corpus cut into ``parts`` JSONL files in order (datatrove runs a task per file)."""
     folder = corpus.with_suffix(".shards")
-    if folder.is_dir() and len(list(folder.glob("*.jsonl"))) == parts:
+    made = sorted(folder.glob("*.jsonl"))
+    if len(made) == parts and all(m.stat().st_mtime >= corpus.stat().st_mtime for m in made):
         return folder
     folder.mkdir(exist_ok=True)
     with corpus.open("rb") as f:

@@ -24,6 +24,7 @@ import json
 import random
 import re
 from collections.abc import Iterator
+from itertools import combinations
 from pathlib import Path
 
 from articles import SHARED_DATA, Article, load_articles
@@ -158,7 +159,9 @@ def build(size: int, seed: int = 0) -> Iterator[dict]:
     pool = [a for a in load_articles() if len(a.paragraphs) >= 3 and a.source_id not in ambiguous]
     rng.shuffle(pool)
     sentences = [s for a in pool for para in a.paragraphs[2:] for s in _sentences(para)]
-    sentences = [s for s in sentences if len(s.split()) >= 8]
+    # 8 to 60 words: a text the splitter cannot cut (no Latin sentence ends) would
+    # otherwise become one huge "sentence" shared by every story that draws it
+    sentences = sorted({s for s in sentences if 8 <= len(s.split()) <= 60})
     rng.shuffle(sentences)
     n_footer = max(10, size // 20)
     # footer stories draw from their own share of the sentences, without replacement, so
@@ -167,6 +170,7 @@ def build(size: int, seed: int = 0) -> Iterator[dict]:
     n_reserved = min(3 * n_footer, len(sentences) // 3)
     reserved, sentences = sentences[:n_reserved], sentences[n_reserved:]
     spare = list(reserved)
+    paired: set[tuple[str, str]] = set()  # no two footer stories share two sentences
     # (sentences from the third paragraph on, of 8 words or more: a footer story is never
     # mostly one article's lead)
     docs: list[dict] = []
@@ -176,8 +180,13 @@ def build(size: int, seed: int = 0) -> Iterator[dict]:
         # 2-3 sentences from different articles: a short story found nowhere else
         if len(reserved) >= 3:
             short = [reserved.pop() for _ in range(3)]
-        else:  # a new combination of three reserved sentences
-            short = [spare[(3 * i + j * (1 + i // len(spare))) % len(spare)] for j in range(3)]
+        else:  # a new combination of three reserved sentences, sharing at most one
+            while True:  # sentence with any other footer story
+                short = rng.sample(spare, 3)
+                pairs = {tuple(sorted(p)) for p in combinations(short, 2)}
+                if not pairs & paired:
+                    break
+        paired.update(tuple(sorted(p)) for p in combinations(short, 2))
         headline = " ".join(short[0].split()[:6])
         docs.append(
             {

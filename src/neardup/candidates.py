@@ -76,6 +76,8 @@ def candidate_codes(keys: np.ndarray, skip: np.ndarray | None = None) -> np.ndar
     if skip is not None:
         idx = idx[~skip]
     result = np.zeros(0, dtype=np.int64)
+    pending: list[np.ndarray] = []  # bands' codes not yet merged into ``result``
+    pending_len = 0
     for band in range(bands):
         col = keys[idx, band]
         order = np.argsort(col, kind="stable")
@@ -108,6 +110,13 @@ def candidate_codes(keys: np.ndarray, skip: np.ndarray | None = None) -> np.ndar
             )
         a = np.concatenate([f[0] for f in found])
         b = np.concatenate([f[1] for f in found])
-        band_codes = np.minimum(a, b) * n + np.maximum(a, b)
-        result = np.union1d(result, band_codes)
+        pending.append(np.unique(np.minimum(a, b) * n + np.maximum(a, b)))
+        pending_len += len(pending[-1])
+        # merge once the pending codes outweigh the result: every code is merged a
+        # logarithmic number of times, and memory stays within about twice the result
+        if pending_len > max(len(result), 1 << 20):
+            result = np.unique(np.concatenate([result, *pending]))
+            pending, pending_len = [], 0
+    if pending:
+        result = np.unique(np.concatenate([result, *pending]))
     return result
