@@ -20,6 +20,7 @@ from pathlib import Path
 def main() -> None:
     from datatrove.executor.local import LocalPipelineExecutor
     from datatrove.pipeline.dedup.sentence_dedup import (
+        SentDedupConfig,
         SentenceDedupFilter,
         SentenceDedupSignature,
         SentenceFindDedups,
@@ -35,10 +36,15 @@ def main() -> None:
     def reader():
         return JsonlReader(str(work / "in"), glob_pattern="*.jsonl", id_key="id")
 
+    config = SentDedupConfig()  # its defaults (passed explicitly: 0.10.1 needs it)
     steps = [
-        [reader(), SentenceDedupSignature(str(work / "sigs"))],
-        [SentenceFindDedups(str(work / "sigs"), str(work / "dups"))],
-        [reader(), SentenceDedupFilter(str(work / "dups")), JsonlWriter(str(work / "kept"))],
+        [reader(), SentenceDedupSignature(str(work / "sigs"), config=config)],
+        [SentenceFindDedups(str(work / "sigs"), str(work / "dups"), config=config)],
+        [
+            reader(),
+            SentenceDedupFilter(str(work / "dups"), config=config),
+            JsonlWriter(str(work / "kept")),
+        ],
     ]
     for i, pipeline in enumerate(steps):
         LocalPipelineExecutor(pipeline, tasks=1, logging_dir=str(work / "logs" / str(i))).run()
