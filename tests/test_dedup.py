@@ -231,9 +231,11 @@ def test_no_chaining_through_a_neighbour() -> None:
     )
     infos = [DocInfo(i, 100, {}) for i in range(3)]
     config = DedupConfig(threshold=0.6, verify="jaccard")
-    clusters, decisions = cluster(
-        3, [1, 2, 3], edges, content, sigs, infos, keep_policy("first"), config
-    )
+
+    def score(i: int, j: int):
+        return score_pair(content[i], content[j], sigs[i], sigs[j])
+
+    clusters, decisions = cluster(3, [1, 2, 3], edges, score, infos, keep_policy("first"), config)
     assert [c.members for c in clusters] == [[0, 1]]
     assert decisions[1].kept == 0 and 2 not in decisions  # C stays
     assert clusters[0].tightness == pytest.approx(85 / 115)

@@ -393,22 +393,80 @@ class EdgeTable:
         return (self.edge(i) for i in range(len(self)))
 
 
+#: one scored pair in ``pairs.npz`` (see :class:`PairLog`)
+PAIR_DTYPE = np.dtype(
+    [
+        ("a", "<i8"),
+        ("b", "<i8"),
+        ("jaccard", "<f4"),
+        ("containment", "<f4"),
+        ("estimated", "<f4"),
+        ("fuzzy", "<f4"),  # nan: not scored
+        ("size_a", "<i4"),
+        ("size_b", "<i4"),
+    ]
+)
+
+
+class PairLog:
+    """Every pair a run scored (candidates, verified or not, and the direct checks of a
+    member against its kept document), appended to a file in the work directory a block
+    at a time, so a report can replay the decisions at another threshold."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self._f = path.open("wb") if path is not None else None
+        self._rows: list[tuple] = []
+        self.count = 0
+
+    def add(self, a: int, b: int, s: PairScore) -> None:
+        if self._f is None:
+            return
+        fuzzy = float("nan") if s.fuzzy is None else s.fuzzy
+        self._rows.append((a, b, s.jaccard, s.containment, s.estimated, fuzzy, *s.sizes))
+        self.count += 1
+        if len(self._rows) >= 65536:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._f is not None and self._rows:
+            self._f.write(np.array(self._rows, dtype=PAIR_DTYPE).tobytes())
+            self._rows = []
+
+    def read(self) -> np.ndarray:
+        if self._f is None:
+            return np.zeros(0, dtype=PAIR_DTYPE)
+        self.flush()
+        self._f.flush()
+        return np.fromfile(self.path, dtype=PAIR_DTYPE)
+
+    def close(self) -> None:
+        if self._f is not None:
+            self.flush()
+            self._f.close()
+            self._f = None
+
+
 def verify_pairs(
     pairs: np.ndarray,
     content: Sequence[np.ndarray],
     sigs: Sequence[np.ndarray],
     config: DedupConfig,
     key_text: Callable[[int], str] | None = None,
+    log: PairLog | None = None,
 ) -> tuple[EdgeTable, int]:
     """Score every candidate pair (sorted, as :func:`candidate_pairs` gives them); returns
     the verified edges and the number rejected. With ``key_text`` (``verify="fuzzy"``)
-    the rapidfuzz ratio of the two comparison keys is scored too."""
+    the rapidfuzz ratio of the two comparison keys is scored too; ``log`` receives every
+    score."""
     edges = EdgeTable(len(content))
     rejected = 0
     for a, b in pairs.tolist():
         score = score_pair(content[a], content[b], sigs[a], sigs[b])
         if key_text is not None:
             score = with_fuzzy(score, key_text(a), key_text(b))
+        if log is not None:
+            log.add(a, b, score)
         reason = decide(score, config.threshold, config.containment, config.verify)
         if reason is None:
             rejected += 1
@@ -440,8 +498,7 @@ def cluster(
     n: int,
     keys: Sequence[int],
     edges: EdgeTable,
-    content: Sequence[np.ndarray],
-    sigs: Sequence[np.ndarray],
+    score: Callable[[int, int], PairScore | None],
     infos: Sequence[DocInfo],
     policy: KeyFunc,
     config: DedupConfig,
@@ -449,8 +506,9 @@ def cluster(
     """Clusters from exact and verified edges; one document kept per cluster.
 
     Guard against chaining: a member joins a cluster only when it is itself a duplicate
-    of the kept document (an exact copy, a verified edge, or a direct verification);
-    members that are only close to a neighbour are clustered again among themselves.
+    of the kept document (an exact copy, a verified edge, or a direct verification with
+    ``score(kept, member)``, None when it cannot be scored); members that are only close
+    to a neighbour are clustered again among themselves.
     """
     by_key: dict[int, list[int]] = {}
     for i, k in enumerate(keys):
@@ -469,7 +527,7 @@ def cluster(
         for m in members:
             if m == kept:
                 continue
-            link = _link(kept, m, keys, edges, content, sigs, config)
+            link = _link(kept, m, keys, edges, score, config)
             if link is None:
                 detached.append(m)
             else:
@@ -514,13 +572,15 @@ def _components(n: int, ea: np.ndarray, eb: np.ndarray):
     return out
 
 
-def _link(kept, m, keys, edges: EdgeTable, content, sigs, config):
+def _link(kept, m, keys, edges: EdgeTable, score_of, config):
     if keys[kept] == keys[m]:
         return "exact", 1.0, None
     edge = edges.get(kept, m)
     if edge is not None:
         return edge.reason, _similarity(edge.reason, edge.score), edge.score
-    score = score_pair(content[kept], content[m], sigs[kept], sigs[m])
+    score = score_of(min(kept, m), max(kept, m))
+    if score is None:
+        return None
     reason = decide(score, config.threshold, config.containment, config.verify)
     if reason is None:
         return None
@@ -577,6 +637,7 @@ def run_dedup(
     clusters_out: str | None = None,
     repairs_out: str | None = None,
     stats_out: str | None = None,
+    pairs_out: str | None = None,
     config: DedupConfig | None = None,
     clean: CleanConfig | None = None,
     write_repaired: bool = False,
@@ -595,8 +656,8 @@ def run_dedup(
 
     ``kept`` receives the kept records (as they came, or with the repaired text when
     ``write_repaired``); ``removed`` the removed records with ``duplicate_of``,
-    ``cluster``, ``similarity`` and ``reason``; ``clusters_out`` one line per cluster.
-    The records travel through a spool file in ``workdir`` (a temporary directory by
+    ``cluster``, ``similarity`` and ``reason``; ``clusters_out`` one line per cluster;
+    ``pairs_out`` every scored pair (``.npz``, for what-if reports). The records travel through a spool file in ``workdir`` (a temporary directory by
     default), so standard input works and memory holds only per-document features.
     """
     import time
@@ -769,21 +830,26 @@ def run_dedup(
 
         # ---- stage 4: verification
         t3 = time.perf_counter()
+        log = PairLog(work / "pairs.bin" if pairs_out else None)
         edges, rejected_pairs = verify_pairs(
-            pairs, content, sigs, config, store.key_text if fuzzy else None
+            pairs, content, sigs, config, store.key_text if fuzzy else None, log
         )
         stats.verified_pairs, stats.rejected_pairs = len(edges), rejected_pairs
-        with (work / "edges.jsonl").open("w", encoding="utf-8") as f:
-            for e in edges:
-                f.write(
-                    json.dumps({"a": e.a, "b": e.b, "reason": e.reason, **e.score.to_dict()}) + "\n"
-                )
         stats.seconds["verify"] = round(time.perf_counter() - t3, 3)
 
         # ---- stage 5: clusters and decisions
         t4 = time.perf_counter()
         infos = _DocInfos(lengths, policy_records)
-        clusters, decisions = cluster(n, keys, edges, content, sigs, infos, policy, config)
+
+        def direct_score(a: int, b: int) -> PairScore:
+            score = score_pair(content[a], content[b], sigs[a], sigs[b])
+            log.add(a, b, score)
+            return score
+
+        clusters, decisions = cluster(n, keys, edges, direct_score, infos, policy, config)
+        if pairs_out:
+            _write_pairs(pairs_out, log.read(), keys, doc_ids, infos, policy)
+        log.close()
         stats.clusters = len(clusters)
         stats.seconds["cluster"] = round(time.perf_counter() - t4, 3)
 
@@ -859,6 +925,33 @@ def run_dedup(
     if tmp_ctx is not None:
         tmp_ctx.cleanup()
     return stats
+
+
+def _write_pairs(path, scored: np.ndarray, keys, doc_ids, infos, policy) -> None:
+    """``pairs.npz``: every scored pair (``pairs``, indices into ``ids``) and, for each
+    document in a pair or in a group of exact copies, its id, its exact key and its rank
+    in the keep policy's order (0 is kept first), so that
+    :func:`neardup.report.what_if` can replay the clustering at another threshold."""
+    key_arr = np.asarray(keys, dtype=np.uint64)
+    _, inverse, counts = np.unique(key_arr, return_inverse=True, return_counts=True)
+    involved = np.union1d(
+        np.concatenate([scored["a"], scored["b"]]), np.flatnonzero(counts[inverse] > 1)
+    ).astype(np.int64)
+    order = sorted(involved.tolist(), key=lambda i: (policy(infos[i]), infos[i].index))
+    rank = np.empty(len(involved), dtype=np.int64)
+    rank[np.searchsorted(involved, order)] = np.arange(len(order))
+    remapped = scored.copy()
+    remapped["a"] = np.searchsorted(involved, scored["a"])
+    remapped["b"] = np.searchsorted(involved, scored["b"])
+    tmp = Path(str(path) + ".part.npz")
+    np.savez(
+        tmp,
+        pairs=remapped,
+        ids=np.array([doc_ids[i] for i in involved.tolist()], dtype=str),
+        key=key_arr[involved],
+        rank=rank,
+    )
+    os.replace(tmp, path)
 
 
 def _unique_id(item: Document, ids: dict[str, tuple[str, int]], dedupe: bool) -> str:

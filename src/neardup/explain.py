@@ -1,0 +1,288 @@
+"""Why a document was kept, removed or repaired (``neardup explain``), and how similar
+two texts are and where they differ.
+
+Everything is read back from the files of a ``neardup run`` folder: ``stats.json``
+(settings), ``removed.jsonl``, ``clusters.jsonl``, ``repairs.jsonl`` and the kept
+records; the original text of a repaired document is read again from the input file and
+line that ``repairs.jsonl`` names.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from .config import DedupConfig
+from .errors import InputError
+from .io import read_documents
+from .normalize import normalize_text
+from .shingles import words
+
+#: equal runs longer than this many words are shortened in diffs
+CONTEXT_WORDS = 12
+
+
+# ------------------------------------------------------------------------------ diffs
+
+
+def word_diff(a: str, b: str) -> list[tuple[str, str, str]]:
+    """Aligned word diff of two texts: ``(tag, text of a, text of b)`` with tag
+    ``equal``, ``replace``, ``delete`` (only in a) or ``insert`` (only in b). Words are
+    compared as neardup compares them (case-folded, punctuation ignored) and shown as
+    written; the alignment is rapidfuzz's Levenshtein opcodes over the words."""
+    from rapidfuzz.distance import Levenshtein
+
+    ta, tb = a.split(), b.split()
+    ka, kb = [_key(w) for w in ta], [_key(w) for w in tb]
+    out = []
+    for op in Levenshtein.opcodes(ka, kb):
+        out.append(
+            (
+                op.tag,
+                " ".join(ta[op.src_start : op.src_end]),
+                " ".join(tb[op.dest_start : op.dest_end]),
+            )
+        )
+    return out
+
+
+def _key(word: str) -> str:
+    return " ".join(words(word)) or word
+
+
+def render_diff(diff: list[tuple[str, str, str]], color: bool = False) -> str:
+    """The diff as text: ``[-only in a-]``, ``{+only in b+}``, long equal runs
+    shortened (red and green instead of brackets with ``color``)."""
+    parts = []
+    for tag, x, y in diff:
+        if tag == "equal":
+            ws = x.split()
+            if len(ws) > 2 * CONTEXT_WORDS:
+                skipped = len(ws) - 2 * CONTEXT_WORDS
+                x = (
+                    " ".join(ws[:CONTEXT_WORDS])
+                    + f" ... ({skipped} equal words) ... "
+                    + " ".join(ws[-CONTEXT_WORDS:])
+                )
+            parts.append(x)
+            continue
+        if x:
+            parts.append(f"\x1b[31m{x}\x1b[0m" if color else f"[-{x}-]")
+        if y:
+            parts.append(f"\x1b[32m{y}\x1b[0m" if color else f"{{+{y}+}}")
+    return " ".join(parts)
+
+
+# ------------------------------------------------------------------------ two texts
+
+
+def compare_texts(a: str, b: str, config: DedupConfig | None = None) -> dict:
+    """Scores of two texts as ``neardup dedup`` computes them for a candidate pair
+    (each text repaired first; without a corpus there is no boilerplate to leave out),
+    the verdict at ``config``'s settings and the word diff of the repaired texts."""
+    import numpy as np
+    from rapidfuzz.distance import Indel
+
+    from .dedup import features
+    from .repair import repair_text
+    from .signatures import minhash_many
+    from .verify import decide, score_pair
+
+    config = config or DedupConfig()
+    texts = [repair_text(t).text for t in (a, b)]
+    feats = [features(t, config.ngram, keep_key=True) for t in texts]
+    sh = [np.unique(f.shingles) for f in feats]
+    sigs = minhash_many(sh, config.num_perm, config.seed)
+    score = score_pair(sh[0], sh[1], sigs[0], sigs[1])
+    fuzzy = Indel.normalized_similarity(feats[0].key_text, feats[1].key_text)
+    if feats[0].key == feats[1].key:
+        verdict = "exact"
+    else:
+        verdict = decide(score, config.threshold, config.containment, config.verify)
+    return {
+        "verdict": verdict or "different",
+        "scores": score.to_dict() | {"fuzzy": round(fuzzy, 4)},
+        "settings": {
+            "threshold": config.threshold,
+            "containment": config.containment,
+            "verify": config.verify,
+            "ngram": config.ngram,
+        },
+        "diff": word_diff(texts[0], texts[1]),
+    }
+
+
+# ------------------------------------------------------------------ one document
+
+
+def _jsonl(path: Path) -> Iterator[dict]:
+    if not path.exists():
+        return
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                yield json.loads(line)
+
+
+def _kept_file(out: Path) -> Path | None:
+    for suffix in ("jsonl", "csv", "parquet"):
+        if (out / f"kept.{suffix}").exists():
+            return out / f"kept.{suffix}"
+    return None
+
+
+def _find_text(out: Path, doc_id: str, text_field: str, id_field: str) -> str | None:
+    """Text of ``doc_id`` among the kept records (None if not there)."""
+    path = _kept_file(out)
+    if path is None:
+        return None
+    for doc in read_documents(str(path), None, text_field, id_field):
+        if getattr(doc, "id", None) == doc_id:
+            return doc.text
+    return None
+
+
+def _original_text(entry: dict, text_field: str, id_field: str) -> str | None:
+    """The input text of a repaired document, from the file and line it came from."""
+    path, line = entry.get("file"), entry.get("line")
+    if not path or not line or path == "-" or not Path(path).exists():
+        return None
+    for doc in read_documents(path, None, text_field, id_field):
+        if getattr(doc, "line", None) == line:
+            return doc.text
+    return None
+
+
+def explain_document(
+    out_dir: str | Path, doc_id: str, text_field: str = "text", id_field: str = "id"
+) -> dict:
+    """Everything the run in ``out_dir`` decided about ``doc_id``: ``status`` (kept,
+    removed), its cluster and kept document, the scores that linked them with a word
+    diff, and the repairs (spans removed, with the spans they repeat)."""
+    out = Path(out_dir)
+    if not out.is_dir():
+        raise InputError(f"{out}: not a folder written by `neardup run`")
+    result: dict = {"id": doc_id, "status": None}
+    removed = next((r for r in _jsonl(out / "removed.jsonl") if r.get(id_field) == doc_id), None)
+    cluster = None
+    for c in _jsonl(out / "clusters.jsonl"):
+        if any(m["id"] == doc_id for m in c["members"]):
+            cluster = c
+            break
+    if removed is not None:
+        result["status"] = "removed"
+        member = next(m for m in cluster["members"] if m["id"] == doc_id) if cluster else {}
+        result |= {
+            "reason": removed.get("reason"),
+            "duplicate_of": removed.get("duplicate_of"),
+            "cluster": removed.get("cluster"),
+            "similarity": removed.get("similarity"),
+            "scores": member.get("scores"),
+        }
+        kept_text = _find_text(out, removed["duplicate_of"], text_field, id_field)
+        own_text = removed.get(text_field)
+        if kept_text is not None and isinstance(own_text, str):
+            from rapidfuzz.distance import Indel
+
+            result["fuzzy"] = round(
+                Indel.normalized_similarity(" ".join(words(kept_text)), " ".join(words(own_text))),
+                4,
+            )
+            result["diff"] = word_diff(kept_text, own_text)
+    else:
+        text = _find_text(out, doc_id, text_field, id_field)
+        if text is not None:
+            result["status"] = "kept"
+            if cluster is not None:
+                result["cluster"] = cluster["cluster"]
+                result["members"] = [m for m in cluster["members"] if m["id"] != doc_id]
+    repair = next((r for r in _jsonl(out / "repairs.jsonl") if r.get("id") == doc_id), None)
+    if repair is not None:
+        spans = []
+        original = _original_text(repair, text_field, id_field)
+        normalized = normalize_text(original) if original is not None else None
+        for span in repair["removed"]:
+            item = dict(span)
+            if normalized is not None and span.get("repeats"):
+                s, e = span["repeats"]
+                item["repeats_text"] = normalized[s:e]
+            spans.append(item)
+        result["repairs"] = {"normalized": repair.get("normalized", []), "removed": spans}
+    if result["status"] is None and repair is None:
+        raise InputError(f"{doc_id!r}: no such document in {out} (kept, removed or repaired)")
+    return result
+
+
+def render_explanation(e: dict, color: bool = False) -> str:
+    """:func:`explain_document`'s result as text for a terminal."""
+    lines = []
+    if e["status"] == "removed":
+        lines.append(
+            f"{e['id']}: REMOVED as a {e['reason']} duplicate of {e['duplicate_of']} "
+            f"(cluster {e['cluster']}, similarity {e['similarity']})"
+        )
+        if e.get("reason") == "exact":
+            lines.append(
+                "  verification: same comparison key (case, punctuation and spacing aside)"
+            )
+        elif e.get("scores"):
+            s = e["scores"]
+            lines.append(
+                f"  scores against the kept document: Jaccard {s['jaccard']}, containment "
+                f"{s['containment']}, MinHash estimate {s['estimated']}, shingles "
+                f"{s['shingles'][0]} / {s['shingles'][1]}"
+                + (f", rapidfuzz {e['fuzzy']}" if "fuzzy" in e else "")
+            )
+            lines.append(
+                "  verification: "
+                + (
+                    "Jaccard at or above the threshold"
+                    if e["reason"] == "near"
+                    else "contained: its shingles are found in the kept document"
+                )
+            )
+        if "diff" in e:
+            lines.append("  diff ([-kept only-] {+this document only+}):")
+            lines.append("    " + render_diff(e["diff"], color))
+    elif e["status"] == "kept":
+        if e.get("members"):
+            lines.append(f"{e['id']}: KEPT for cluster {e['cluster']}; removed as its duplicates:")
+            for m in e["members"]:
+                lines.append(f"  {m['id']}: {m['reason']}, similarity {m['similarity']}")
+        else:
+            lines.append(f"{e['id']}: KEPT (no duplicate found)")
+    if e.get("repairs"):
+        r = e["repairs"]
+        if r["normalized"]:
+            lines.append(f"  normalised: {', '.join(r['normalized'])}")
+        for span in r["removed"]:
+            lines.append(
+                f"  repaired: removed {span['words']} words at {span['start']}-{span['end']} "
+                f"({span['reason']}, similarity {span['similarity']}) repeating "
+                f"{span['repeats'][0]}-{span['repeats'][1]}:"
+            )
+            lines.append(f"    removed: {_clip(span['text'])}")
+            if "repeats_text" in span:
+                lines.append(f"    repeats: {_clip(span['repeats_text'])}")
+    return "\n".join(lines)
+
+
+def render_comparison(c: dict, color: bool = False) -> str:
+    s = c["scores"]
+    return "\n".join(
+        [
+            f"verdict: {c['verdict'].upper()} (threshold {c['settings']['threshold']}, "
+            f"containment {c['settings']['containment']}, verify {c['settings']['verify']})",
+            f"Jaccard {s['jaccard']}, containment {s['containment']}, MinHash estimate "
+            f"{s['estimated']}, rapidfuzz {s['fuzzy']}, shingles {s['shingles'][0]} / "
+            f"{s['shingles'][1]} (word {c['settings']['ngram']}-grams)",
+            "diff ([-first only-] {+second only+}):",
+            render_diff(c["diff"], color),
+        ]
+    )
+
+
+def _clip(text: str, n: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 3] + "..."
