@@ -393,17 +393,17 @@ class EdgeTable:
         return (self.edge(i) for i in range(len(self)))
 
 
-#: one scored pair in ``pairs.npz`` (see :class:`PairLog`)
+#: one scored pair in ``pairs.npz`` (see :class:`PairLog`): counts, not ratios, so that
+#: a replay computes exactly the floats the run compared with its thresholds
 PAIR_DTYPE = np.dtype(
     [
         ("a", "<i8"),
         ("b", "<i8"),
-        ("jaccard", "<f4"),
-        ("containment", "<f4"),
-        ("estimated", "<f4"),
-        ("fuzzy", "<f4"),  # nan: not scored
+        ("inter", "<i4"),  # shingles the two documents share
         ("size_a", "<i4"),
         ("size_b", "<i4"),
+        ("matches", "<i4"),  # equal MinHash values (of num_perm)
+        ("fuzzy", "<f8"),  # rapidfuzz ratio; nan: not scored
     ]
 )
 
@@ -413,18 +413,19 @@ class PairLog:
     member against its kept document), appended to a file in the work directory a block
     at a time, so a report can replay the decisions at another threshold."""
 
-    def __init__(self, path: Path | None):
+    def __init__(self, path: Path | None, num_perm: int):
         self.path = path
+        self.num_perm = num_perm
         self._f = path.open("wb") if path is not None else None
         self._rows: list[tuple] = []
-        self.count = 0
 
     def add(self, a: int, b: int, s: PairScore) -> None:
         if self._f is None:
             return
+        inter = round(s.containment * min(s.sizes)) if min(s.sizes) else 0
         fuzzy = float("nan") if s.fuzzy is None else s.fuzzy
-        self._rows.append((a, b, s.jaccard, s.containment, s.estimated, fuzzy, *s.sizes))
-        self.count += 1
+        matches = round(s.estimated * self.num_perm)
+        self._rows.append((a, b, inter, s.sizes[0], s.sizes[1], matches, fuzzy))
         if len(self._rows) >= 65536:
             self.flush()
 
@@ -830,7 +831,7 @@ def run_dedup(
 
         # ---- stage 4: verification
         t3 = time.perf_counter()
-        log = PairLog(work / "pairs.bin" if pairs_out else None)
+        log = PairLog(work / "pairs.bin" if pairs_out else None, config.num_perm)
         edges, rejected_pairs = verify_pairs(
             pairs, content, sigs, config, store.key_text if fuzzy else None, log
         )

@@ -29,9 +29,9 @@ SHOW_REPAIRS = 10
 #: characters of one text shown in a diff column (longer texts are cut)
 MAX_CHARS = 6000
 #: what-if thresholds always shown (the run's own and those asked for come too)
-WHAT_IF = (0.5, 0.6, 0.8, 0.9, 0.95)
+WHAT_IF = (0.8, 0.9)
 #: what-if containment levels always shown (at the run's threshold)
-WHAT_IF_CONTAINMENT = (0.9, 0.95, 1.0)
+WHAT_IF_CONTAINMENT = (0.9, 1.0)
 
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1200px;padding:1em 2em;color:#222}

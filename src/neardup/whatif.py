@@ -1,6 +1,6 @@
-"""What-if: the removals of a finished run at another threshold, replayed from the
-scores it already computed (``pairs.npz`` in a ``neardup run`` folder), without reading
-the corpus again."""
+"""What-if: the removals of a finished run at other settings, replayed from the scores
+it already computed (``pairs.npz`` in a ``neardup run`` folder), without reading the
+corpus again."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from .clusters import DocInfo
 from .config import DedupConfig
 from .dedup import PAIR_DTYPE, EdgeTable, cluster
 from .errors import InputError
-from .verify import PairScore, decide
+from .verify import MIN_CONTAINED_SHINGLES, PairScore
 
 
 @dataclass(frozen=True)
@@ -26,14 +26,6 @@ class WhatIf:
     clusters: int
     exact: bool  # False when the answer is a lower bound (see ``note``)
     note: str = ""
-
-
-def load_pairs(out_dir: str | Path) -> dict:
-    path = Path(out_dir) / "pairs.npz"
-    if not path.exists():
-        raise InputError(f"{path}: not found (written by `neardup run`; rerun to get it)")
-    with np.load(path) as z:
-        return {k: z[k] for k in z.files}
 
 
 def run_settings(out_dir: str | Path) -> DedupConfig:
@@ -47,18 +39,74 @@ def run_settings(out_dir: str | Path) -> DedupConfig:
     return DedupConfig(**{k: v for k, v in settings.items() if k in fields})
 
 
+class _Scores:
+    """The scored pairs of a run, vectorised: the same floats ``score_pair`` computed."""
+
+    def __init__(self, out_dir: Path, num_perm: int):
+        path = out_dir / "pairs.npz"
+        if not path.exists():
+            raise InputError(f"{path}: not found (written by `neardup run`; rerun to get it)")
+        with np.load(path) as z:
+            pairs, self.ids, self.key, self.rank = z["pairs"], z["ids"], z["key"], z["rank"]
+        pairs = pairs.astype(PAIR_DTYPE, copy=False)
+        self.n = len(self.ids)
+        codes = pairs["a"] * max(self.n, 1) + pairs["b"]
+        self.codes, first = np.unique(codes, return_index=True)  # each pair once, sorted
+        p = pairs[first]
+        self.a, self.b = p["a"], p["b"]
+        inter, sa, sb = (p[k].astype(np.int64) for k in ("inter", "size_a", "size_b"))
+        self.sizes = np.stack([sa, sb], axis=1)
+        union, small = sa + sb - inter, np.minimum(sa, sb)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.jaccard = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
+            self.containment = np.where(small > 0, inter / np.maximum(small, 1), 0.0)
+        self.estimated = p["matches"] / num_perm
+        self.fuzzy = p["fuzzy"]
+
+    def score(self, i: int) -> PairScore:
+        fz = float(self.fuzzy[i])
+        return PairScore(
+            float(self.jaccard[i]),
+            float(self.containment[i]),
+            float(self.estimated[i]),
+            (int(self.sizes[i, 0]), int(self.sizes[i, 1])),
+            None if fz != fz else fz,
+        )
+
+    def decide(self, config: DedupConfig) -> tuple[np.ndarray, np.ndarray]:
+        """``verify.decide`` over every pair: (near, contained) masks."""
+        if config.verify == "estimated":
+            near = self.estimated >= config.threshold
+            return near, np.zeros_like(near)
+        if config.verify == "fuzzy":
+            scored = ~np.isnan(self.fuzzy)
+            near = np.where(
+                scored, self.fuzzy >= config.threshold, self.jaccard >= config.threshold
+            )
+        else:
+            near = self.jaccard >= config.threshold
+        contained = (
+            ~near
+            & (config.verify in ("containment", "fuzzy"))
+            & (self.containment >= config.containment)
+            & (self.sizes.min(axis=1) >= MIN_CONTAINED_SHINGLES)
+        )
+        return near, contained
+
+
 def what_if(out_dir: str | Path, threshold: float, containment: float | None = None) -> WhatIf:
     """How many documents the run in ``out_dir`` would remove at ``threshold`` (and
-    ``containment``), deciding every pair it scored again and clustering again with the
-    same guard against chaining.
+    ``containment``): every pair it scored is decided again, and the clusters are made
+    again with the same guard against chaining.
 
-    Exact when the run's candidate pairs are those a run at ``threshold`` would make:
+    Exact when the run's candidate pairs are those a run at these settings would make:
     candidates come from the LSH layout of the candidate threshold (``min(threshold,
     0.5)`` with containment or fuzzy verification), so that holds for any threshold of 0.5
     or more with the default verification. A pair a new run would score that this run
     never did counts as not linked, so otherwise the answer is a lower bound.
     """
-    base = run_settings(out_dir)
+    out = Path(out_dir)
+    base = run_settings(out)
     config = DedupConfig(
         threshold=threshold,
         containment=base.containment if containment is None else containment,
@@ -68,46 +116,33 @@ def what_if(out_dir: str | Path, threshold: float, containment: float | None = N
         seed=base.seed,
         keep=base.keep,
     )
-    data = load_pairs(out_dir)
-    pairs = data["pairs"].astype(PAIR_DTYPE, copy=False)
-    n = len(data["ids"])
+    s = _Scores(out, base.num_perm)
     same_layout = lsh_params(config.candidate_threshold, config.num_perm) == lsh_params(
         base.candidate_threshold, base.num_perm
     )
-    # the first score of each pair (a pair is scored once as a candidate; a direct check
-    # of a member against its kept document is scored once too)
-    codes = pairs["a"] * max(n, 1) + pairs["b"]
-    codes, first = np.unique(codes, return_index=True)
-    pairs = pairs[first]
-    scores = {}
-    edges = EdgeTable(n)
-    for row, code in zip(pairs.tolist(), codes.tolist(), strict=True):
-        a, b, jac, cont, est, fuzzy, sa, sb = row
-        s = PairScore(jac, cont, est, (sa, sb), None if fuzzy != fuzzy else fuzzy)
-        scores[code] = s
-        reason = decide(s, config.threshold, config.containment, config.verify)
-        if reason is not None:
-            edges.add(a, b, reason, s)
+    near, contained = s.decide(config)
+    edges = EdgeTable(s.n)
+    for i in np.flatnonzero(near | contained).tolist():
+        edges.add(int(s.a[i]), int(s.b[i]), "near" if near[i] else "contained", s.score(i))
     edges.finish()
     missing = 0
 
     def score(a: int, b: int) -> PairScore | None:
         nonlocal missing
-        s = scores.get(a * n + b)
-        if s is None:
-            missing += 1
-        return s
+        code = a * s.n + b
+        i = int(np.searchsorted(s.codes, code))
+        if i < len(s.codes) and s.codes[i] == code:
+            return s.score(i)
+        missing += 1
+        return None
 
-    rank = data["rank"]
-    infos = [DocInfo(int(rank[i]), 0, {}) for i in range(n)]
-    clusters, decisions = cluster(
-        n, data["key"].tolist(), edges, score, infos, lambda info: 0, config
-    )
+    infos = [DocInfo(int(r), 0, {}) for r in s.rank.tolist()]
+    clusters, decisions = cluster(s.n, s.key.tolist(), edges, score, infos, lambda _: 0, config)
     notes = []
     if not same_layout:
         notes.append(
-            f"a run at {threshold} makes candidates with another LSH layout, so pairs this "
-            "run never scored may link more documents"
+            f"a run at {threshold:g} makes candidates with another LSH layout, so pairs "
+            "this run never scored may link more documents"
         )
     if missing:
         notes.append(f"{missing} member-to-kept pairs were never scored (counted as not linked)")
