@@ -408,10 +408,17 @@ PAIR_DTYPE = np.dtype(
 )
 
 
+#: candidate pairs whose every score is under this are not logged (they link at no
+#: threshold or containment level a replay is exact for; most candidates of a large
+#: corpus are such near misses)
+PAIR_LOG_FLOOR = 0.5
+
+
 class PairLog:
-    """Every pair a run scored (candidates, verified or not, and the direct checks of a
-    member against its kept document), appended to a file in the work directory a block
-    at a time, so a report can replay the decisions at another threshold."""
+    """The pairs a run scored (candidates scoring at least :data:`PAIR_LOG_FLOOR`
+    somewhere, and every direct check of a member against its kept document), appended to
+    a file in the work directory a block at a time, so a report can replay the decisions
+    at another threshold."""
 
     def __init__(self, path: Path | None, num_perm: int):
         self.path = path
@@ -419,8 +426,10 @@ class PairLog:
         self._f = path.open("wb") if path is not None else None
         self._rows: list[tuple] = []
 
-    def add(self, a: int, b: int, s: PairScore) -> None:
+    def add(self, a: int, b: int, s: PairScore, always: bool = False) -> None:
         if self._f is None:
+            return
+        if not always and max(s.jaccard, s.containment, s.estimated, s.fuzzy or 0) < PAIR_LOG_FLOOR:
             return
         inter = round(s.containment * min(s.sizes)) if min(s.sizes) else 0
         fuzzy = float("nan") if s.fuzzy is None else s.fuzzy
@@ -844,7 +853,7 @@ def run_dedup(
 
         def direct_score(a: int, b: int) -> PairScore:
             score = score_pair(content[a], content[b], sigs[a], sigs[b])
-            log.add(a, b, score)
+            log.add(a, b, score, always=True)
             return score
 
         clusters, decisions = cluster(n, keys, edges, direct_score, infos, policy, config)

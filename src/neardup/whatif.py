@@ -13,7 +13,7 @@ import numpy as np
 from .candidates import lsh_params
 from .clusters import DocInfo
 from .config import DedupConfig
-from .dedup import PAIR_DTYPE, EdgeTable, cluster
+from .dedup import PAIR_DTYPE, PAIR_LOG_FLOOR, EdgeTable, cluster
 from .errors import InputError
 from .verify import MIN_CONTAINED_SHINGLES, PairScore
 
@@ -139,6 +139,8 @@ def what_if(out_dir: str | Path, threshold: float, containment: float | None = N
     infos = [DocInfo(int(r), 0, {}) for r in s.rank.tolist()]
     clusters, decisions = cluster(s.n, s.key.tolist(), edges, score, infos, lambda _: 0, config)
     notes = []
+    if min(config.threshold, config.containment) < PAIR_LOG_FLOOR:
+        notes.append(f"candidate pairs scoring under {PAIR_LOG_FLOOR} were not kept")
     if not same_layout:
         notes.append(
             f"a run at {threshold:g} makes candidates with another LSH layout, so pairs "
