@@ -221,7 +221,8 @@ def table(rows: list[dict]) -> str:
     for r in sorted(rows, key=lambda r: (r["docs"], r["order"])):
         if not r["finished"]:
             lines.append(
-                f"| {r['tool']} | {r['docs']:,} | did not finish: {r['why'][:60]} |" + " |" * 10
+                f"| {r['tool']} | {r['docs']:,} | did not finish: "
+                f"{r['why'].strip().splitlines()[-1][:80]} |" + " |" * 10
             )
             continue
         q = r["quality"]
