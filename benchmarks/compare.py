@@ -43,6 +43,7 @@ PEERS = HERE / "peers"
 VENV = HERE / ".venvs" / "peers"
 RESULTS = HERE / "results"
 COMMON = {"shingles": "word 5-grams", "num_perm": 128, "threshold": 0.7}
+HF_OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 
 
 def peer_python() -> str:
@@ -69,12 +70,21 @@ class Tool:
     convert: Callable[[Path, Path], list[str]] | None = None  # untimed, writes removed.jsonl
     shards: bool = False  # reads a folder of 2 JSONL shards instead of one file
     peer: bool = True
+    defaults: bool = False  # a peer at its own defaults (the other rows share one setting)
     env: dict = field(default_factory=dict)
 
 
 def tools(py: str) -> list[Tool]:
     def script(name: str, *extra: str):
         return lambda corpus, out: [py, str(PEERS / name), str(corpus), str(out), *extra]
+
+    def text_dedup(*extra: str):
+        """text-dedup's MinHash CLI on the corpus; ``--debug`` saves its union-find."""
+        return lambda corpus, out: [
+            py, "-m", "text_dedup.minhash", "--path", "json", "--data_files", str(corpus),
+            "--split", "train", "--cache_dir", str(out / "cache"), "--output", str(out / "kept"),
+            "--column", "text", "--idx_column", "id", "--num_proc", "2", "--debug", *extra,
+        ]  # fmt: skip
 
     return [
         Tool(
@@ -107,6 +117,12 @@ def tools(py: str) -> list[Tool]:
             script("datasketch_script.py"),
         ),
         Tool(
+            "datasketch script (defaults)",
+            {"shingles": "word 5-grams", "num_perm": 128, "threshold": "0.9 (MinHashLSH default)"},
+            script("datasketch_script.py", "--threshold", "0.9"),
+            defaults=True,
+        ),
+        Tool(
             "rensa LSH",
             COMMON | {"bands x rows": "16 x 8", "verification": "none"},
             script("rensa_script.py", "--mode", "lsh"),
@@ -119,36 +135,17 @@ def tools(py: str) -> list[Tool]:
         Tool(
             "text-dedup",
             COMMON | {"bands x rows": "its optimal_param (25 x 5)", "hash": "sha1", "num_proc": 2},
-            lambda corpus, out: [
-                py,
-                "-m",
-                "text_dedup.minhash",
-                "--path",
-                "json",
-                "--data_files",
-                str(corpus),
-                "--split",
-                "train",
-                "--cache_dir",
-                str(out / "cache"),
-                "--output",
-                str(out / "kept"),
-                "--column",
-                "text",
-                "--idx_column",
-                "id",
-                "--num_perm",
-                "128",
-                "--ngram",
-                "5",
-                "--threshold",
-                "0.7",
-                "--num_proc",
-                "2",
-                "--debug",
-            ],
+            text_dedup("--num_perm", "128", "--ngram", "5", "--threshold", "0.7"),
             convert=script("text_dedup_removed.py"),
-            env={"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"},
+            env=HF_OFFLINE,
+        ),
+        Tool(
+            "text-dedup (defaults)",
+            {"shingles": "word 5-grams", "num_perm": 250, "threshold": 0.7, "hash": "sha1"},
+            text_dedup(),
+            convert=script("text_dedup_removed.py"),
+            env=HF_OFFLINE,
+            defaults=True,
         ),
         Tool(
             "datatrove",
@@ -156,6 +153,14 @@ def tools(py: str) -> list[Tool]:
             script("datatrove_script.py"),
             convert=script("datatrove_script.py", "--convert"),
             shards=True,
+        ),
+        Tool(
+            "datatrove (defaults)",
+            {"shingles": "word 5-grams", "bands x rows": "14 x 8 (MinhashConfig default)"},
+            script("datatrove_script.py", "--buckets", "14", "--rows", "8"),
+            convert=script("datatrove_script.py", "--convert"),
+            shards=True,
+            defaults=True,
         ),
     ]
 

@@ -419,6 +419,16 @@ def run(output, report, **opts) -> None:
         click.echo(f"neardup run: outputs in {out}/", err=True)
 
 
+def _output_fields(func: Callable) -> Callable:
+    """--text-field / --id-field of the commands that read a run's output folder."""
+    func = click.option(
+        "--id-field", default="id", show_default=True, help="Id field of the records."
+    )(func)
+    return click.option(
+        "--text-field", default="text", show_default=True, help="Text field of the records."
+    )(func)
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, metavar="OUT_DIR ID | --text A B")
 @click.option(
@@ -428,8 +438,7 @@ def run(output, report, **opts) -> None:
     help="Compare two text files instead: scores, verdict and a word diff.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-@click.option("--text-field", default="text", show_default=True, help="Text field of the records.")
-@click.option("--id-field", default="id", show_default=True, help="Id field of the records.")
+@_output_fields
 @click.option(
     "--threshold",
     type=click.FloatRange(0, 1, min_open=True, max_open=True),
@@ -499,8 +508,7 @@ def explain(paths, texts, as_json, text_field, id_field, threshold) -> None:
     type=click.FloatRange(0, 1, min_open=True),
     help="Containment level for the --threshold rows (default: the run's).",
 )
-@click.option("--text-field", default="text", show_default=True, help="Text field of the records.")
-@click.option("--id-field", default="id", show_default=True, help="Id field of the records.")
+@_output_fields
 @_fail_on_library_errors
 def report(out_dir, output, thresholds, containment, text_field, id_field) -> None:
     """Write a self-contained HTML report of a `neardup run` folder.
