@@ -471,8 +471,11 @@ def verify_pairs(
     score."""
     edges = EdgeTable(len(content))
     rejected = 0
+    last, content_a, sig_a = -1, None, None
     for a, b in pairs.tolist():
-        score = score_pair(content[a], content[b], sigs[a], sigs[b])
+        if a != last:  # pairs come sorted by a: read each first document once
+            last, content_a, sig_a = a, content[a], sigs[a]
+        score = score_pair(content_a, content[b], sig_a, sigs[b])
         if key_text is not None:
             score = with_fuzzy(score, key_text(a), key_text(b))
         if log is not None:
