@@ -217,13 +217,14 @@ def measure_tool(tool: Tool, size: int, corpus: Path, timeout: float) -> dict:
     }
 
 
-def table(rows: list[dict]) -> str:
+def table(rows: list[dict], names: list[str]) -> str:
     lines = [
         "| tool | docs | seconds | docs/s | peak RSS MB | precision | recall | F1 | ARI "
         "| trimmed-ending recall | typos recall | hard negatives merged | stories lost |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for r in sorted(rows, key=lambda r: (r["docs"], r["order"])):
+    rank = {name: i for i, name in enumerate(names)}
+    for r in sorted(rows, key=lambda r: (r["docs"], rank.get(r["tool"], len(rank)))):
         if not r["finished"]:
             lines.append(
                 f"| {r['tool']} | {r['docs']:,} | did not finish: "
@@ -262,9 +263,9 @@ def main() -> None:
         corpus = dedup_corpus.write(size, DATA / f"dedup-{size}-s{args.seed}.jsonl", args.seed)
         labels = gold(corpus)
         ids = [d["id"] for d in labels]
-        for order, tool in enumerate(chosen):
+        for tool in chosen:
             print(f"{size:,} docs: {tool.name} ...", flush=True)
-            row = measure_tool(tool, size, corpus, args.timeout) | {"order": order}
+            row = measure_tool(tool, size, corpus, args.timeout)
             if row["finished"]:
                 removed = DATA / f"compare-{size}" / tool.name.replace(" ", "-") / "removed.jsonl"
                 row["quality"] = score(labels, predicted_clusters(ids, removed))
@@ -291,7 +292,7 @@ def main() -> None:
             ],
             check=True,
         )
-    md = table(rows)
+    md = table(rows, [t.name for t in tools(py)])
     (RESULTS / "compare.md").write_text(md)
     print(md)
     subprocess.run(
