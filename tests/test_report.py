@@ -228,3 +228,20 @@ def test_report_in_a_browser_runs_no_script_from_the_data(run_dir: Path, tmp_pat
         timeout=120,
     )
     assert shot.exists() and shot.stat().st_size > 10_000
+
+
+def test_records_without_ids_are_explained_by_file_and_line(tmp_path: Path) -> None:
+    rng = random.Random(5)
+    base = story(rng, 200)
+    corpus = write_jsonl(
+        tmp_path / "noid.jsonl",
+        [{"text": base}, {"text": "Breaking news. " + base}, {"text": story(rng, 120)}],
+    )
+    out = tmp_path / "out"
+    assert CliRunner().invoke(main, ["run", str(corpus), "-o", str(out), "-q"]).exit_code == 0
+    (removed,) = read_jsonl(out / "removed.jsonl")
+    assert removed["id"] == f"{corpus}:2" and removed["duplicate_of"] == f"{corpus}:1"
+    e = explain_document(out, f"{corpus}:2")
+    assert e["status"] == "removed" and any(tag == "insert" for tag, _, _ in e["diff"])
+    assert explain_document(out, f"{corpus}:3")["status"] == "kept"
+    assert "<ins>" in (out / "report.html").read_text()

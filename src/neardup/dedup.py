@@ -890,6 +890,9 @@ def run_dedup(
                     setattr(stats, f"{d.reason}_removed", getattr(stats, f"{d.reason}_removed") + 1)
                     if removed_w is not None:
                         out = dict(record)
+                        # a record without an id gets the one neardup used (FILE:LINE),
+                        # so that every removed line says which document it was
+                        out.setdefault(id_field, doc_id)
                         out["duplicate_of"] = doc_ids[d.kept]
                         out["cluster"] = d.cluster
                         out["similarity"] = round(d.similarity, 4)

@@ -133,13 +133,16 @@ def _kept_file(out: Path) -> Path | None:
 
 
 def _find_text(out: Path, doc_id: str, text_field: str, id_field: str) -> str | None:
-    """Text of ``doc_id`` among the kept records (None if not there)."""
+    """Text of ``doc_id`` among the kept records, or, for a record that had no id (its
+    id is FILE:LINE), from its input file and line; None if neither has it."""
     path = _kept_file(out)
-    if path is None:
-        return None
-    for doc in read_documents(str(path), None, text_field, id_field):
-        if getattr(doc, "id", None) == doc_id:
-            return doc.text
+    if path is not None:
+        for doc in read_documents(str(path), None, text_field, id_field):
+            if getattr(doc, "id", None) == doc_id:
+                return doc.text
+    where, _, line = doc_id.rpartition(":")
+    if where and line.isdigit():
+        return _original_text({"file": where, "line": int(line)}, text_field, id_field)
     return None
 
 

@@ -133,6 +133,20 @@ def _texts(out: Path, ids: set[str], text_field: str, id_field: str) -> dict[str
         i = r.get(id_field)
         if i in ids and isinstance(r.get(text_field), str):
             found[i] = r[text_field]
+    # records that had no id are FILE:LINE: read those lines from the input again
+    wanted: dict[str, dict[int, str]] = {}
+    for i in ids - found.keys():
+        where, _, line = i.rpartition(":")
+        if where and line.isdigit() and Path(where).is_file():
+            wanted.setdefault(where, {})[int(line)] = i
+    for path, lines in wanted.items():
+        last = max(lines)
+        for doc in read_documents(path, None, text_field, id_field):
+            line = getattr(doc, "line", 0)
+            if line in lines:
+                found[lines[line]] = doc.text
+            if line >= last:
+                break
     return found
 
 
