@@ -10,7 +10,7 @@ line that ``repairs.jsonl`` names.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .config import DedupConfig
@@ -146,15 +146,31 @@ def _find_text(out: Path, doc_id: str, text_field: str, id_field: str) -> str | 
     return None
 
 
+def input_texts(
+    wanted: Iterable[tuple[str, int]], text_field: str = "text", id_field: str = "id"
+) -> dict[tuple[str, int], str]:
+    """Texts of the input records at (file, line), each file read once up to the last
+    line wanted; files that cannot be read again (standard input, gone) are left out."""
+    by_file: dict[str, set[int]] = {}
+    for path, line in wanted:
+        if path and line and path != "-" and Path(path).is_file():
+            by_file.setdefault(path, set()).add(line)
+    found: dict[tuple[str, int], str] = {}
+    for path, lines in by_file.items():
+        last = max(lines)
+        for doc in read_documents(path, None, text_field, id_field):
+            line = getattr(doc, "line", 0)
+            if line in lines:
+                found[(path, line)] = doc.text
+            if line >= last:
+                break
+    return found
+
+
 def _original_text(entry: dict, text_field: str, id_field: str) -> str | None:
     """The input text of a repaired document, from the file and line it came from."""
-    path, line = entry.get("file"), entry.get("line")
-    if not path or not line or path == "-" or not Path(path).exists():
-        return None
-    for doc in read_documents(path, None, text_field, id_field):
-        if getattr(doc, "line", None) == line:
-            return doc.text
-    return None
+    where = (entry.get("file"), entry.get("line"))
+    return input_texts([where], text_field, id_field).get(where)
 
 
 def explain_document(

@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 from .errors import InputError
-from .explain import _jsonl, _kept_file, word_diff
+from .explain import _jsonl, _kept_file, input_texts, word_diff
 from .io import read_documents
 from .normalize import normalize_text
 
@@ -134,19 +134,13 @@ def _texts(out: Path, ids: set[str], text_field: str, id_field: str) -> dict[str
         if i in ids and isinstance(r.get(text_field), str):
             found[i] = r[text_field]
     # records that had no id are FILE:LINE: read those lines from the input again
-    wanted: dict[str, dict[int, str]] = {}
+    wanted = {}
     for i in ids - found.keys():
         where, _, line = i.rpartition(":")
-        if where and line.isdigit() and Path(where).is_file():
-            wanted.setdefault(where, {})[int(line)] = i
-    for path, lines in wanted.items():
-        last = max(lines)
-        for doc in read_documents(path, None, text_field, id_field):
-            line = getattr(doc, "line", 0)
-            if line in lines:
-                found[lines[line]] = doc.text
-            if line >= last:
-                break
+        if line.isdigit():
+            wanted[(where, int(line))] = i
+    for where, text in input_texts(wanted, text_field, id_field).items():
+        found[wanted[where]] = text
     return found
 
 
@@ -159,20 +153,16 @@ def _repaired_sample(out: Path, text_field: str, id_field: str) -> list[tuple[di
             sample.append(r)
         if len(sample) >= SHOW_REPAIRS:
             break
-    by_file: dict[str, set[int]] = {}
-    for r in sample:
-        if r.get("file") and r["file"] != "-" and Path(r["file"]).exists():
-            by_file.setdefault(r["file"], set()).add(r["line"])
-    originals: dict[tuple[str, int], str] = {}
-    for path, lines in by_file.items():
-        last = max(lines)
-        for doc in read_documents(path, None, text_field, id_field):
-            line = getattr(doc, "line", 0)
-            if line in lines:
-                originals[(path, line)] = normalize_text(doc.text)
-            if line >= last:
-                break
-    return [(r, originals.get((r.get("file"), r.get("line")))) for r in sample]
+    originals = input_texts(((r.get("file"), r.get("line")) for r in sample), text_field, id_field)
+    return [
+        (
+            r,
+            None
+            if (t := originals.get((r.get("file"), r.get("line")))) is None
+            else normalize_text(t),
+        )
+        for r in sample
+    ]
 
 
 def _marked(text: str, spans: list[dict]) -> str:
