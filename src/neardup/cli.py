@@ -206,8 +206,8 @@ def clean(
             click.echo(f"neardup clean: rejected records are in {rejects}", err=True)
 
 
-def dedup_options(func: Callable) -> Callable:
-    """Options of the commands that deduplicate."""
+def setting_options(func: Callable) -> Callable:
+    """The comparison settings (those an index pins)."""
     defaults = DedupConfig()
     options = [
         click.option(
@@ -255,6 +255,16 @@ def dedup_options(func: Callable) -> Callable:
             show_default=True,
             help="MinHash seed (datasketch-compatible).",
         ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def dedup_options(func: Callable) -> Callable:
+    """Options of the commands that deduplicate."""
+    defaults = DedupConfig()
+    options = [
         click.option(
             "--keep",
             default=defaults.keep,
@@ -274,10 +284,22 @@ def dedup_options(func: Callable) -> Callable:
             is_flag=True,
             help="Rename repeated ids (id#2, id#3, ...) instead of stopping the run.",
         ),
+        click.option(
+            "--index",
+            type=click.Path(dir_okay=False),
+            help="Also deduplicate against the documents kept before, in this index "
+            "(see `neardup index create`); its settings are used.",
+        ),
+        click.option(
+            "--update",
+            is_flag=True,
+            help="With --index: add this run's kept documents to the index (one "
+            "transaction, once the outputs are written).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
-    return func
+    return setting_options(func)
 
 
 def _run_dedup_command(command: str, opts: dict, **outputs) -> None:
@@ -288,16 +310,38 @@ def _run_dedup_command(command: str, opts: dict, **outputs) -> None:
         threshold=opts["threshold"], containment=opts["containment"], verify=opts["verify"],
         ngram=opts["ngram"], num_perm=opts["num_perm"], seed=opts["seed"], keep=opts["keep"],
     )  # fmt: skip
+    if opts["update"] and not opts["index"]:
+        raise click.UsageError("--update needs --index FILE")
+    if opts["index"]:
+        from .index import PINNED, Index
+
+        # the index's settings, unless the user asked for others (then an error says so)
+        ctx = click.get_current_context()
+        given = {
+            k: opts[k]
+            for k in PINNED
+            if ctx.get_parameter_source(k) not in (None, click.core.ParameterSource.DEFAULT)
+        }
+        with Index.open(opts["index"]) as index:
+            config = index.dedup_config(given, base=config)
     with _progress(opts["quiet"], command) as bar:
         stats = run_dedup(
             opts["inputs"], config=config, input_format=opts["input_format"],
             text_field=opts["text_field"], id_field=opts["id_field"],
             workers=opts["workers"] or os.cpu_count() or 1, rejects=opts["rejects"],
             dedupe_ids=opts["dedupe_ids"], workdir=opts["workdir"], progress=bar.update,
-            **outputs,
+            index=opts["index"], update=opts["update"], **outputs,
         )  # fmt: skip
     if not opts["quiet"]:
         click.echo(_dedup_summary(command, stats), err=True)
+        if opts["index"]:
+            added = f"; added as batch {stats.index_batch}" if stats.index_batch else ""
+            click.echo(
+                f"neardup {command}: index {opts['index']}: {stats.index_removed:,} removed as "
+                f"duplicates of documents kept before ({stats.index_documents:,} of them "
+                f"compared){added}",
+                err=True,
+            )
 
 
 def _dedup_summary(command: str, stats) -> str:
@@ -536,3 +580,147 @@ def report(out_dir, output, thresholds, containment, text_field, id_field) -> No
             err=True,
         )
     click.echo(f"neardup report: {path}", err=True)
+
+
+# ---------------------------------------------------------------------------- index
+
+
+@main.group()
+def index() -> None:
+    """A persistent index of kept documents, for deduplicating crawl after crawl.
+
+    \b
+    neardup index create seen.ndx --threshold 0.8      # settings pinned here
+    neardup run day1.jsonl -o out1/ --index seen.ndx --update
+    neardup run day2.jsonl -o out2/ --index seen.ndx --update   # against day1's kept docs
+    neardup index info seen.ndx
+    neardup index query seen.ndx doc.txt
+    neardup index remove seen.ndx --ids ids.txt
+    """
+
+
+@index.command("create")
+@click.argument("path", type=click.Path(dir_okay=False))
+@setting_options
+@_fail_on_library_errors
+def index_create(path, threshold, containment, verify, ngram, num_perm, seed) -> None:
+    """Create an empty index at PATH (one SQLite file) with these settings pinned.
+
+    Runs that use the index take its settings; asking one for other settings is an
+    error that names the setting. Repair and normalisation settings are pinned too (the
+    defaults of `neardup run`).
+    """
+    from .index import Index
+
+    config = DedupConfig(
+        threshold=threshold, containment=containment, verify=verify, ngram=ngram,
+        num_perm=num_perm, seed=seed,
+    )  # fmt: skip
+    with Index.create(path, config) as created:
+        click.echo(
+            f"neardup index: created {path} (threshold {threshold:g}, {created.bands} bands "
+            f"of {created.rows} rows)",
+            err=True,
+        )
+
+
+@index.command("info")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@_fail_on_library_errors
+def index_info(path, as_json) -> None:
+    """Settings, document count, size on disk, version and batches of the index at PATH."""
+    import json
+
+    from .index import Index
+
+    with Index.open(path) as opened:
+        info = opened.info()
+        batches = opened.batches()
+    if as_json:
+        click.echo(json.dumps({**info.to_dict(), "batch_list": batches}, ensure_ascii=False))
+        return
+    settings = {k: v for k, v in info.settings.items() if k != "clean"}
+    click.echo(f"{info.path}: neardup index format {info.format} (created {info.created} "
+               f"by neardup {info.neardup})")  # fmt: skip
+    click.echo(
+        f"documents {info.documents:,}, aliases {info.aliases:,}, batches {info.batches:,}, "
+        f"boilerplate paragraphs {info.boilerplate_paragraphs:,}, {info.bytes / 1e6:,.1f} MB "
+        f"({info.bytes / max(info.documents, 1):,.0f} bytes per document)"
+    )
+    click.echo("settings: " + ", ".join(f"{k}={v}" for k, v in sorted(settings.items())))
+    for b in batches:
+        click.echo(
+            f"batch {b['batch']}: {b['added']}, {b['documents']:,} documents read, "
+            f"{b['kept']:,} added, {b['aliases']:,} aliases; {', '.join(b['inputs'])}"
+        )
+
+
+@index.command("query")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(allow_dash=True))
+@click.option("--top", type=click.IntRange(min=1), default=5, show_default=True,
+              help="How many of the nearest documents to show.")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of text.")
+@_fail_on_library_errors
+def index_query(path, files, top, as_json) -> None:
+    """The kept documents of the index nearest each text FILE ('-': standard input).
+
+    The text is repaired and compared as a new batch's document would be; the verdict
+    says whether a run with --index would remove it and why.
+    """
+    import json
+
+    from .index import Index
+
+    with Index.open(path) as opened:
+        for name in files:
+            try:
+                if name == "-":
+                    text = sys.stdin.read()
+                else:
+                    with open(name, encoding="utf-8") as f:
+                        text = f.read()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise click.ClickException(f"{name}: {exc}") from None
+            found = opened.query(text, top)
+            if as_json:
+                click.echo(json.dumps({"query": name, "nearest": found}, ensure_ascii=False))
+                continue
+            click.echo(f"{name}: " + ("no indexed document shares a band with it" if not found
+                                     else f"{len(found)} nearest"))  # fmt: skip
+            for d in found:
+                verdict = f"duplicate ({d['duplicate']})" if d["duplicate"] else "not a duplicate"
+                s = d["scores"]
+                click.echo(
+                    f"  {d['id']}  batch {d['batch']}  similarity {d['similarity']:.3f}  "
+                    f"{verdict}  (jaccard {s['jaccard']:.3f}, containment "
+                    f"{s['containment']:.3f}, estimated {s['estimated']:.3f})"
+                )
+
+
+@index.command("remove")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--ids", "ids_file", required=True, type=click.Path(allow_dash=True),
+              help="File with one document id per line ('-': standard input).")  # fmt: skip
+@_fail_on_library_errors
+def index_remove(path, ids_file) -> None:
+    """Remove documents from the index by id (one transaction); later copies of them are
+    kept again. Ids not in the index are listed, not an error."""
+    from .index import Index
+
+    try:
+        if ids_file == "-":
+            lines = sys.stdin.read().splitlines()
+        else:
+            with open(ids_file, encoding="utf-8") as f:
+                lines = f.read().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{ids_file}: {exc}") from None
+    ids = [line.strip() for line in lines if line.strip()]
+    with Index.open(path) as opened:
+        removed, missing = opened.remove(ids)
+    click.echo(f"neardup index: removed {removed:,} of {len(ids):,} ids from {path}", err=True)
+    if missing:
+        shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
+        click.echo(f"neardup index: {len(missing):,} ids not in the index: {shown}", err=True)

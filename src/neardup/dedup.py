@@ -32,7 +32,7 @@ from .clusters import DocInfo, KeyFunc, UnionFind, keep_policy
 from .config import CleanConfig, DedupConfig
 from .document import Document
 from .engines import map_ordered
-from .errors import InputError, NeardupError
+from .errors import ConfigError, InputError, NeardupError
 from .io import Reject, detect_format, open_writer, read_documents
 from .pipeline import _batched, _texts, audit_record
 from .repair import Repair, repair_with_words
@@ -250,9 +250,19 @@ def content_shingles(
     """Sorted unique shingles of document ``i`` outside boilerplate paragraphs (all of
     them when the document is nothing but boilerplate), and the same for its first
     ``lead`` content shingles (the lead a trimmed copy keeps)."""
-    shingles = store.doc_shingles(i)
+    para_hash, _, para_first = store.doc_paras(i)
+    return content_of(store.doc_shingles(i), para_hash, para_first, boilerplate, lead)
+
+
+def content_of(
+    shingles: np.ndarray,
+    para_hash: np.ndarray,
+    para_first: np.ndarray,
+    boilerplate: set[int],
+    lead: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`content_shingles` of one document's shingles and paragraphs."""
     if boilerplate:
-        para_hash, _, para_first = store.doc_paras(i)
         mask = np.fromiter(
             (h in boilerplate for h in para_hash.tolist()), dtype=bool, count=len(para_hash)
         )
@@ -276,9 +286,22 @@ class _DocInfos(Sequence[DocInfo]):
         return len(self._lengths)
 
     def __getitem__(self, i):  # type: ignore[override]
-        return DocInfo(
-            i, int(self._lengths[i]), self._records[i] if self._records is not None else {}
-        )
+        records = self._records
+        record = records[i] if records is not None and i < len(records) else {}
+        return DocInfo(i, int(self._lengths[i]), record)
+
+
+class _Concat(Sequence):
+    """Two sequences indexed as one (a batch's documents, then the index's)."""
+
+    def __init__(self, first: Sequence, second: Sequence):
+        self._first, self._second, self._n = first, second, len(first)
+
+    def __len__(self) -> int:
+        return self._n + len(self._second)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return self._first[i] if i < self._n else self._second[i - self._n]
 
 
 class _ArrayFile:
@@ -515,6 +538,7 @@ def cluster(
     infos: Sequence[DocInfo],
     policy: KeyFunc,
     config: DedupConfig,
+    pinned: Sequence[bool] | None = None,
 ) -> tuple[list[Cluster], dict[int, Decision]]:
     """Clusters from exact and verified edges; one document kept per cluster.
 
@@ -522,7 +546,12 @@ def cluster(
     of the kept document (an exact copy, a verified edge, or a direct verification with
     ``score(kept, member)``, None when it cannot be scored); members that are only close
     to a neighbour are clustered again among themselves.
+
+    ``pinned`` documents (those of a persistent index, kept by earlier runs) are never
+    removed: a cluster holding one keeps it (the lowest-numbered, when several), whatever
+    the keep policy says.
     """
+    rank = keep_rank(infos, policy, pinned)
     by_key: dict[int, list[int]] = {}
     for i, k in enumerate(keys):
         by_key.setdefault(k, []).append(i)
@@ -535,10 +564,13 @@ def cluster(
     pending = _components(n, ea, eb)
     while pending:
         members, (sa, sb) = pending.pop(0)
-        kept = min(members, key=lambda i: (policy(infos[i]), infos[i].index))
+        kept = min(members, key=rank)
         joined, detached = [kept], []
         for m in members:
             if m == kept:
+                continue
+            if pinned is not None and pinned[m]:
+                detached.append(m)
                 continue
             link = _link(kept, m, keys, edges, score, config)
             if link is None:
@@ -554,6 +586,20 @@ def cluster(
             pending.extend(_components(n, sa[inside], sb[inside]))
             pending.sort(key=lambda item: item[0])
     return clusters, decisions
+
+
+def keep_rank(
+    infos: Sequence[DocInfo], policy: KeyFunc, pinned: Sequence[bool] | None = None
+) -> Callable[[int], tuple]:
+    """Sort key of document i in a cluster: pinned documents first (by number), then the
+    keep policy, ties in input order."""
+
+    def rank(i: int) -> tuple:
+        if pinned is not None and pinned[i]:
+            return (0, i)
+        return (1, policy(infos[i]), infos[i].index)
+
+    return rank
 
 
 def _components(n: int, ea: np.ndarray, eb: np.ndarray):
@@ -627,6 +673,9 @@ class DedupStats:
     rejected_pairs: int = 0
     boilerplate_paragraphs: int = 0
     resumed: bool = False  # stage 1 was read back from the work directory
+    index_documents: int = 0  # documents of the persistent index compared with this batch
+    index_removed: int = 0  # documents removed as duplicates of an index document
+    index_batch: int = 0  # the batch number this run added to the index (0: none)
     bands: int = 0
     rows: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
@@ -664,14 +713,25 @@ def run_dedup(
     workdir: str | None = None,
     keep: str | KeyFunc | None = None,
     progress: Callable[[int], None] | None = None,
+    index: str | os.PathLike | None = None,
+    update: bool = False,
+    lock_timeout: float = 30.0,
 ) -> DedupStats:
     """Deduplicate the documents of ``inputs``; see the module doc for the stages.
 
     ``kept`` receives the kept records (as they came, or with the repaired text when
     ``write_repaired``); ``removed`` the removed records with ``duplicate_of``,
     ``cluster``, ``similarity`` and ``reason``; ``clusters_out`` one line per cluster;
-    ``pairs_out`` every scored pair (``.npz``, for what-if reports). The records travel through a spool file in ``workdir`` (a temporary directory by
-    default), so standard input works and memory holds only per-document features.
+    ``pairs_out`` every scored pair (``.npz``, for what-if reports). The records travel
+    through a spool file in ``workdir`` (a temporary directory by default), so standard
+    input works and memory holds only per-document features.
+
+    ``index`` (a file made by :meth:`neardup.index.Index.create`): also compare with the
+    documents kept before; a document that duplicates one of them is removed with
+    ``duplicate_of`` its id (index documents are never removed, whatever the keep
+    policy). ``update`` adds this batch's kept documents to the index, in one
+    transaction, once the outputs are written (waiting up to ``lock_timeout`` seconds
+    for another writer).
     """
     import time
 
@@ -697,6 +757,18 @@ def run_dedup(
         def _policy_fields(record: dict) -> dict:
             return {}
 
+    if update and index is None:
+        raise ConfigError("update needs an index (pass --index FILE)")
+    idx = None
+    if index is not None:
+        from .index import Index
+
+        idx = Index.open(index, write=update, lock_timeout=lock_timeout)
+        try:
+            idx.check(config, clean)
+        except BaseException:
+            idx.close()
+            raise
     stats = DedupStats()
     tmp_ctx = tempfile.TemporaryDirectory(prefix="neardup-") if workdir is None else None
     work = Path(tmp_ctx.name if tmp_ctx else workdir)  # type: ignore[arg-type]
@@ -715,6 +787,7 @@ def run_dedup(
         fingerprint = _fingerprint(
             inputs, input_format, text_field, id_field, dedupe_ids, clean, config.ngram,
             fuzzy, write_repaired, keep_spec,
+            idx.state() if idx is not None and update else None,
         )  # fmt: skip
         resumed = _load_stage1(work, fingerprint) if tmp_ctx is None else None
         if resumed is not None:
@@ -725,6 +798,8 @@ def run_dedup(
             store = FeatureStore(work / "shingles.u32")
             policy_records = [] if needs_fields else None
             ids: dict[str, tuple[str, int]] = {}
+            # ids must stay unique across the batches of an index
+            taken = idx.has_id if idx is not None and update else None
             doc_ids = []
             items = itertools.chain.from_iterable(
                 read_documents(p, input_format, text_field, id_field) for p in inputs
@@ -751,7 +826,7 @@ def run_dedup(
                             spool.write("null\n")
                         else:
                             rep, f = next(it)
-                            doc_id = _unique_id(item, ids, dedupe_ids)
+                            doc_id = _unique_id(item, ids, dedupe_ids, taken)
                             if doc_id != item.id and id_field in item.record:
                                 item.record[id_field] = doc_id  # renamed by --dedupe-ids
                             doc_ids.append(doc_id)
@@ -786,7 +861,8 @@ def run_dedup(
             if k not in first_of_key:
                 first_of_key[k] = i
                 active[i] = True
-        boiler = boilerplate_paragraphs(store, active, config)
+        learned = boilerplate_paragraphs(store, active, config)
+        boiler = learned | idx.boilerplate() if idx is not None else learned
         stats.boilerplate_paragraphs = len(boiler)
         content_file = work / "content.u32"
         offsets = np.zeros(n + 1, dtype=np.int64)
@@ -828,16 +904,37 @@ def run_dedup(
                 keys_all[start:stop] = band_keys(block, bands, rows)
                 sf.write(block.astype("<u4").tobytes())
         sigs = _SignatureFile(sig_path, header, config.num_perm)
-        skip = ~active | (np.diff(content.offsets) == 0)
+        empty_content = np.diff(content.offsets) == 0
+        skip = ~active | empty_content
         codes = candidate_codes(keys_all, skip=skip)
-        del keys_all
         if lead_on:
             # a trimmed copy keeps the lead of its original: candidates from the leads too
             codes = np.union1d(codes, candidate_codes(lead_keys, skip=skip))
-        del lead_keys
-        pairs = np.stack([codes // max(n, 1), codes % max(n, 1)], axis=1)
+        mixed = None
+        if idx is not None:
+            from .index import mixed_band_keys
+
+            mixed = mixed_band_keys(keys_all)
+            if lead_on:
+                mixed = np.hstack([mixed, mixed_band_keys(lead_keys, bands)])
+        del keys_all, lead_keys
+        # documents of the index this batch must be compared with, numbered n, n + 1, ...
+        from_index = _index_documents(idx, keys, mixed, skip, n)
+        n_all = n + len(from_index.rows)
+        codes = (codes // max(n, 1)) * n_all + codes % max(n, 1)
+        if len(from_index.pairs):
+            codes = np.union1d(codes, from_index.pairs[:, 0] * n_all + from_index.pairs[:, 1])
+        pairs = np.stack([codes // max(n_all, 1), codes % max(n_all, 1)], axis=1)
         del codes
         stats.candidate_pairs = len(pairs)
+        stats.index_documents = len(from_index.rows)
+        if len(from_index.rows):
+            content = _Concat(content, from_index.content)  # type: ignore[assignment]
+            sigs = _Concat(sigs, from_index.signatures)  # type: ignore[assignment]
+            keys = list(keys) + from_index.keys
+            lengths = np.concatenate([lengths, from_index.lengths])
+            doc_ids = doc_ids + from_index.ids
+        pinned = np.arange(n_all) >= n if len(from_index.rows) else None
         np.save(work / "candidate_pairs.npy", pairs)
         stats.seconds["signatures_candidates"] = round(time.perf_counter() - t2, 3)
 
@@ -853,15 +950,19 @@ def run_dedup(
         # ---- stage 5: clusters and decisions
         t4 = time.perf_counter()
         infos = _DocInfos(lengths, policy_records)
+        rank = keep_rank(infos, policy, pinned)
 
         def direct_score(a: int, b: int) -> PairScore:
             score = score_pair(content[a], content[b], sigs[a], sigs[b])
             log.add(a, b, score, always=True)
             return score
 
-        clusters, decisions = cluster(n, keys, edges, direct_score, infos, policy, config)
+        clusters, decisions = cluster(
+            n_all, keys, edges, direct_score, infos, policy, config, pinned
+        )
+        stats.index_removed = sum(1 for d in decisions.values() if d.kept >= n)
         if pairs_out:
-            _write_pairs(pairs_out, log.read(), keys, doc_ids, infos, policy)
+            _write_pairs(pairs_out, log.read(), keys, doc_ids, rank, pinned)
         log.close()
         stats.clusters = len(clusters)
         stats.seconds["cluster"] = round(time.perf_counter() - t4, 3)
@@ -904,7 +1005,10 @@ def run_dedup(
                 members = []
                 for m in c.members:
                     if m == c.kept:
-                        members.append({"id": doc_ids[m], "reason": "kept", "similarity": 1.0})
+                        kept_entry = {"id": doc_ids[m], "reason": "kept", "similarity": 1.0}
+                        if m >= n:
+                            kept_entry["indexed"] = True  # kept by an earlier batch
+                        members.append(kept_entry)
                     else:
                         d = decisions[m]
                         entry_out = {
@@ -925,6 +1029,19 @@ def run_dedup(
                     }
                 )
         stats.seconds["write"] = round(time.perf_counter() - t5, 3)
+        if idx is not None and update:
+            # written now, made visible by the commit once every output is in place
+            t6 = time.perf_counter()
+            kept_mask = np.ones(n, dtype=bool)
+            kept_mask[[i for i in decisions if i < n]] = False
+            stats.index_batch = idx.add_batch(
+                inputs=[os.path.abspath(p) if p != "-" else p for p in inputs],
+                ids=doc_ids[:n], keys=keys[:n], lengths=lengths[:n], kept=kept_mask,
+                content=content, signatures=sigs, bands=mixed, no_bands=empty_content,
+                alias_of={i: d.kept for i, d in decisions.items() if d.reason != "exact"},
+                index_rows=from_index.rows, boilerplate=learned,
+            )  # fmt: skip
+            stats.seconds["index_add"] = round(time.perf_counter() - t6, 3)
         stats.seconds["total"] = round(time.perf_counter() - t0, 3)
         stats.check()
         if stats_out:
@@ -933,17 +1050,51 @@ def run_dedup(
     except BaseException:
         for w in writers:
             w.abort()
+        if idx is not None:
+            idx.close()
         if tmp_ctx is not None:
             tmp_ctx.cleanup()
         raise
-    for w in writers:
-        w.close()
-    if tmp_ctx is not None:
-        tmp_ctx.cleanup()
+    try:
+        for w in writers:
+            w.close()
+        if idx is not None:
+            idx.commit()
+    finally:
+        if idx is not None:
+            idx.close()
+        if tmp_ctx is not None:
+            tmp_ctx.cleanup()
     return stats
 
 
-def _write_pairs(path, scored: np.ndarray, keys, doc_ids, infos, policy) -> None:
+@dataclass
+class _FromIndex:
+    rows: np.ndarray  # index rows compared with this batch, sorted
+    pairs: np.ndarray  # (batch document, n + position in rows)
+    ids: list[str]
+    keys: list[int]
+    lengths: np.ndarray
+    content: list[np.ndarray]
+    signatures: np.ndarray
+
+
+def _index_documents(idx, keys, mixed, skip, n: int) -> _FromIndex:
+    """The index documents sharing an exact key or a band key with a batch document, and
+    the candidate pairs they make."""
+    if idx is None:
+        empty = np.zeros(0, np.int64)
+        return _FromIndex(empty, np.zeros((0, 2), np.int64), [], [], empty, [], empty)
+    probe = np.flatnonzero(~skip)
+    batch_doc, row = idx.lookup(np.asarray(keys, dtype=np.uint64), mixed, probe)
+    got = idx.fetch(np.unique(row))
+    pos = np.searchsorted(got.rows, row)
+    pairs = np.stack([batch_doc, n + pos], axis=1)
+    return _FromIndex(got.rows, pairs, got.ids, got.keys, got.lengths, got.content,
+                      got.signatures)  # fmt: skip
+
+
+def _write_pairs(path, scored: np.ndarray, keys, doc_ids, rank, pinned=None) -> None:
     """``pairs.npz``: every scored pair (``pairs``, indices into ``ids``) and, for each
     document in a pair or in a group of exact copies, its id, its exact key and its rank
     in the keep policy's order (0 is kept first), so that
@@ -953,9 +1104,9 @@ def _write_pairs(path, scored: np.ndarray, keys, doc_ids, infos, policy) -> None
     involved = np.union1d(
         np.concatenate([scored["a"], scored["b"]]), np.flatnonzero(counts[inverse] > 1)
     ).astype(np.int64)
-    order = sorted(involved.tolist(), key=lambda i: (policy(infos[i]), infos[i].index))
-    rank = np.empty(len(involved), dtype=np.int64)
-    rank[np.searchsorted(involved, order)] = np.arange(len(order))
+    order = sorted(involved.tolist(), key=rank)
+    ranks = np.empty(len(involved), dtype=np.int64)
+    ranks[np.searchsorted(involved, order)] = np.arange(len(order))
     remapped = scored.copy()
     remapped["a"] = np.searchsorted(involved, scored["a"])
     remapped["b"] = np.searchsorted(involved, scored["b"])
@@ -965,24 +1116,40 @@ def _write_pairs(path, scored: np.ndarray, keys, doc_ids, infos, policy) -> None
         pairs=remapped,
         ids=np.array([doc_ids[i] for i in involved.tolist()], dtype=str),
         key=key_arr[involved],
-        rank=rank,
+        rank=ranks,
+        pinned=np.zeros(len(involved), bool) if pinned is None else np.asarray(pinned)[involved],
     )
     os.replace(tmp, path)
 
 
-def _unique_id(item: Document, ids: dict[str, tuple[str, int]], dedupe: bool) -> str:
+def _unique_id(
+    item: Document,
+    ids: dict[str, tuple[str, int]],
+    dedupe: bool,
+    taken: Callable[[str], bool] | None = None,
+) -> str:
+    """The document's id, unique in the run (and, with ``taken``, among the ids of the
+    index the run adds to)."""
     doc_id = item.id
-    if doc_id in ids:
+
+    def used(x: str) -> bool:
+        return x in ids or (taken is not None and taken(x))
+
+    if used(doc_id):
         if not dedupe:
-            path, line = ids[doc_id]
+            if doc_id in ids:
+                path, line = ids[doc_id]
+                where = f"first seen at {path}:{line}"
+            else:
+                where = "already in the index (added by an earlier batch)"
             raise InputError(
-                f"duplicate id {doc_id!r}, first seen at {path}:{line}; make ids unique or "
+                f"duplicate id {doc_id!r}, {where}; make ids unique or "
                 "pass --dedupe-ids (later copies get the suffix #2, #3, ...)",
                 item.path,
                 item.line,
             )
         n = 2
-        while f"{doc_id}#{n}" in ids:
+        while used(f"{doc_id}#{n}"):
             n += 1
         doc_id = f"{doc_id}#{n}"
     ids[doc_id] = (item.path, item.line)
@@ -997,7 +1164,7 @@ def _jsonl(obj) -> str:
 
 
 def _fingerprint(inputs, input_format, text_field, id_field, dedupe_ids, clean, ngram, fuzzy,
-                 write_repaired, keep_spec) -> str | None:  # fmt: skip
+                 write_repaired, keep_spec, index_state=None) -> str | None:  # fmt: skip
     """What stage 1's results depend on; None when they cannot be reused (stdin)."""
     from . import __version__
 
@@ -1014,6 +1181,7 @@ def _fingerprint(inputs, input_format, text_field, id_field, dedupe_ids, clean, 
             "dedupe_ids": dedupe_ids, "clean": asdict(clean), "ngram": ngram, "fuzzy": fuzzy,
             "write_repaired": write_repaired,
             "keep": keep_spec if isinstance(keep_spec, str) else "callable",
+            "index": index_state,  # ids are checked against the index a run adds to
         },
         sort_keys=True,
     )  # fmt: skip

@@ -199,6 +199,11 @@ def explain_document(
             "similarity": removed.get("similarity"),
             "scores": member.get("scores"),
         }
+        kept_member = next(
+            (m for m in (cluster or {}).get("members", []) if m.get("reason") == "kept"), {}
+        )
+        if kept_member.get("indexed"):
+            result["kept_in_index"] = True  # kept by an earlier batch of a --index run
         kept_text = _find_text(out, removed["duplicate_of"], text_field, id_field)
         own_text = removed.get(text_field)
         if kept_text is not None and isinstance(own_text, str):
@@ -260,6 +265,11 @@ def render_explanation(e: dict, color: bool = False) -> str:
                     if e["reason"] == "near"
                     else "contained: its shingles are found in the kept document"
                 )
+            )
+        if e.get("kept_in_index"):
+            lines.append(
+                f"  {e['duplicate_of']} was kept by an earlier batch (it is in the --index); "
+                "the index keeps shingles, not texts, so there is no diff"
             )
         if "diff" in e:
             lines.append("  diff ([-kept only-] {+this document only+}):")

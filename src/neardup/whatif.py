@@ -48,6 +48,8 @@ class _Scores:
             raise InputError(f"{path}: not found (written by `neardup run`; rerun to get it)")
         with np.load(path) as z:
             pairs, self.ids, self.key, self.rank = z["pairs"], z["ids"], z["key"], z["rank"]
+            # documents of a persistent index, never removed (older runs: none)
+            self.pinned = z["pinned"] if "pinned" in z.files else None
         pairs = pairs.astype(PAIR_DTYPE, copy=False)
         self.n = len(self.ids)
         codes = pairs["a"] * max(self.n, 1) + pairs["b"]
@@ -137,7 +139,9 @@ def what_if(out_dir: str | Path, threshold: float, containment: float | None = N
         return None
 
     infos = [DocInfo(int(r), 0, {}) for r in s.rank.tolist()]
-    clusters, decisions = cluster(s.n, s.key.tolist(), edges, score, infos, lambda _: 0, config)
+    clusters, decisions = cluster(
+        s.n, s.key.tolist(), edges, score, infos, lambda _: 0, config, s.pinned
+    )
     notes = []
     if min(config.threshold, config.containment) < PAIR_LOG_FLOOR:
         notes.append(f"candidate pairs scoring under {PAIR_LOG_FLOOR} were not kept")
