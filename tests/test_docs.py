@@ -10,7 +10,20 @@ import pytest
 from neardup.cli import main
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-COMMANDS = sorted(main.commands)
+
+
+def _commands(group: click.Group, prefix: str = "") -> dict[str, click.Command]:
+    """Every command, subcommands of groups as "group sub" (e.g. "index create")."""
+    out: dict[str, click.Command] = {}
+    for name, command in group.commands.items():
+        out[prefix + name] = command
+        if isinstance(command, click.Group):
+            out |= _commands(command, f"{prefix}{name} ")
+    return out
+
+
+ALL = _commands(main)
+COMMANDS = sorted(ALL)
 
 
 def test_readme_opens_with_the_two_newcomer_commands() -> None:
@@ -26,7 +39,7 @@ def test_every_command_is_in_the_readme(name: str) -> None:
 
 @pytest.mark.parametrize("name", COMMANDS)
 def test_every_option_is_in_the_readme(name: str) -> None:
-    command = main.commands[name]
+    command = ALL[name]
     for param in command.params:
         if isinstance(param, click.Option):
             longest = max(param.opts, key=len)
@@ -35,5 +48,5 @@ def test_every_option_is_in_the_readme(name: str) -> None:
 
 @pytest.mark.parametrize("name", COMMANDS)
 def test_help_of_every_command(runner, name: str) -> None:
-    result = runner.invoke(main, [name, "--help"])
+    result = runner.invoke(main, [*name.split(), "--help"])
     assert result.exit_code == 0 and "Usage:" in result.output

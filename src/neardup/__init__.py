@@ -7,6 +7,7 @@ The public API is small:
   normalisation;
 * :func:`read_documents`, :func:`open_writer` - streaming readers and atomic writers;
 * :func:`clean_documents`, :func:`run_clean` - the clean stage over a stream or files;
+* :class:`Index` - the persistent index of kept documents (``neardup index``);
 * the config dataclasses and :class:`NeardupError` with its subclasses.
 """
 
@@ -23,6 +24,7 @@ from .config import CleanConfig, DedupConfig, NormalizeConfig, RepairConfig
 from .dedup import DedupStats, run_dedup
 from .document import Document
 from .errors import ConfigError, FormatError, InputError, MissingDependencyError, NeardupError
+from .index import Index
 from .io import Reject, open_writer, read_documents
 from .normalize import comparison_key, normalize_text
 from .pipeline import CleanStats, clean_documents, run_clean
@@ -36,6 +38,7 @@ __all__ = [
     "ConfigError",
     "Document",
     "FormatError",
+    "Index",
     "InputError",
     "MissingDependencyError",
     "NeardupError",

@@ -919,7 +919,10 @@ def run_dedup(
                 mixed = np.hstack([mixed, mixed_band_keys(lead_keys, bands)])
         del keys_all, lead_keys
         # documents of the index this batch must be compared with, numbered n, n + 1, ...
+        t_lookup = time.perf_counter()
         from_index = _index_documents(idx, keys, mixed, skip, n)
+        if idx is not None:
+            stats.seconds["index_lookup"] = round(time.perf_counter() - t_lookup, 3)
         n_all = n + len(from_index.rows)
         codes = (codes // max(n, 1)) * n_all + codes % max(n, 1)
         if len(from_index.pairs):
