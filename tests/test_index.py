@@ -4,6 +4,7 @@ writers and readers, query, remove, the CLI."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import signal
@@ -307,17 +308,31 @@ def test_query_and_remove(tmp_path: Path, runner) -> None:
     assert _ids(out / "kept.jsonl") == {"a-again"}
 
 
-def test_explain_says_the_kept_document_is_in_the_index(tmp_path: Path, runner) -> None:
+@pytest.mark.parametrize("store_text", [False, True])
+def test_explain_says_the_kept_document_is_in_the_index(
+    tmp_path: Path, runner, store_text: bool
+) -> None:
     rng = random.Random(8)
     a = story(rng, 90)
     index = tmp_path / "seen.ndx"
-    Index.create(index).close()
+    create = ["index", "create", str(index)] + (["--store-text"] if store_text else [])
+    assert runner.invoke(main, create).exit_code == 0
     for day, doc_id, text in (("d1", "a", a), ("d2", "a2", a + " extra words here")):
         src = write_jsonl(tmp_path / f"{day}.jsonl", [{"id": doc_id, "text": text}])
         result = runner.invoke(main, ["run", str(src), "-o", str(tmp_path / day), "--index",
                                       str(index), "--update"])  # fmt: skip
         assert result.exit_code == 0, result.output
-    result = runner.invoke(main, ["explain", str(tmp_path / "d2"), "a2"])
+    result = runner.invoke(main, ["explain", str(tmp_path / "d2"), "a2", "--json"])
     assert result.exit_code == 0
-    assert "a was kept by an earlier batch" in result.output
+    explained = json.loads(result.output)
+    assert explained["kept_in_index"] is True and explained["duplicate_of"] == "a"
+    if store_text:  # the diff against the text kept by the earlier batch
+        assert [op for op in explained["diff"] if op[0] == "insert"][0][2] == "extra words here"
+        with Index.open(index) as opened:
+            assert opened.text("a") == a
+    else:
+        assert "diff" not in explained
+        result = runner.invoke(main, ["explain", str(tmp_path / "d2"), "a2"])
+        assert "a was kept by an earlier batch" in result.output
+        assert "create it with --store-text" in result.output
     assert os.path.exists(tmp_path / "d2" / "report.html")

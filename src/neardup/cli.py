@@ -602,8 +602,14 @@ def index() -> None:
 @index.command("create")
 @click.argument("path", type=click.Path(dir_okay=False))
 @setting_options
+@click.option(
+    "--store-text",
+    is_flag=True,
+    help="Also keep each kept document's text (compressed), so that `neardup explain` "
+    "shows a diff against a document kept by an earlier batch.",
+)
 @_fail_on_library_errors
-def index_create(path, threshold, containment, verify, ngram, num_perm, seed) -> None:
+def index_create(path, threshold, containment, verify, ngram, num_perm, seed, store_text) -> None:
     """Create an empty index at PATH (one SQLite file) with these settings pinned.
 
     Runs that use the index take its settings; asking one for other settings is an
@@ -616,7 +622,7 @@ def index_create(path, threshold, containment, verify, ngram, num_perm, seed) ->
         threshold=threshold, containment=containment, verify=verify, ngram=ngram,
         num_perm=num_perm, seed=seed,
     )  # fmt: skip
-    with Index.create(path, config) as created:
+    with Index.create(path, config, store_text=store_text) as created:
         click.echo(
             f"neardup index: created {path} (threshold {threshold:g}, {created.bands} bands "
             f"of {created.rows} rows)",

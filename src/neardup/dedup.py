@@ -977,18 +977,22 @@ def run_dedup(
         removed_w = open_writer(removed, "jsonl") if removed else None
         clusters_w = open_writer(clusters_out, "jsonl") if clusters_out else None
         writers += [w for w in (removed_w, clusters_w) if w is not None]
+        keep_texts = idx is not None and update and idx.store_text
+        kept_texts = _BlobFile(work / "kept_texts.bin", n) if keep_texts else None
         with spool_path.open("r", encoding="utf-8") as spool:
-            index = 0
+            pos = 0
             for line in spool:
                 entry = json.loads(line)
                 if entry is None:
                     continue
                 record = entry
-                doc_id = doc_ids[index]
-                d = decisions.get(index)
+                doc_id = doc_ids[pos]
+                d = decisions.get(pos)
                 if d is None:
                     kept_w.write(record, text_field, doc_id)
                     stats.kept += 1
+                    if kept_texts is not None and isinstance(record.get(text_field), str):
+                        kept_texts.put(pos, record[text_field])
                 else:
                     stats.removed += 1
                     setattr(stats, f"{d.reason}_removed", getattr(stats, f"{d.reason}_removed") + 1)
@@ -1002,7 +1006,7 @@ def run_dedup(
                         out["similarity"] = round(d.similarity, 4)
                         out["reason"] = d.reason
                         removed_w.write(out, text_field, doc_id)
-                index += 1
+                pos += 1
         if clusters_w is not None:
             for c in clusters:
                 members = []
@@ -1043,13 +1047,17 @@ def run_dedup(
                 content=content, signatures=sigs, bands=mixed, no_bands=empty_content,
                 alias_of={i: d.kept for i, d in decisions.items() if d.reason != "exact"},
                 index_rows=from_index.rows, boilerplate=learned,
+                texts=kept_texts.finish() if kept_texts is not None else None,
             )  # fmt: skip
             stats.seconds["index_add"] = round(time.perf_counter() - t6, 3)
         stats.seconds["total"] = round(time.perf_counter() - t0, 3)
         stats.check()
         if stats_out:
             with open_writer(stats_out, "jsonl") as sw:
-                sw.write({"stats": stats.to_dict(), "settings": asdict(config)})
+                run_info = {"stats": stats.to_dict(), "settings": asdict(config)}
+                if index is not None:
+                    run_info["index"] = os.path.abspath(index)
+                sw.write(run_info)
     except BaseException:
         for w in writers:
             w.abort()
@@ -1069,6 +1077,37 @@ def run_dedup(
         if tmp_ctx is not None:
             tmp_ctx.cleanup()
     return stats
+
+
+class _BlobFile(Sequence[bytes]):
+    """zlib-compressed texts of some documents of a batch, in a work file, read back by
+    position (b"" for a document without one)."""
+
+    def __init__(self, path: Path, n: int):
+        self.path, self._f = path, path.open("wb")
+        self._start = np.zeros(n, dtype=np.int64)
+        self._end = np.zeros(n, dtype=np.int64)
+        self._fd = -1
+
+    def put(self, i: int, text: str) -> None:
+        import zlib
+
+        data = zlib.compress(text.encode("utf-8"), 6)
+        self._start[i] = self._f.tell()
+        self._f.write(data)
+        self._end[i] = self._f.tell()
+
+    def finish(self) -> _BlobFile:
+        self._f.close()
+        self._fd = os.open(self.path, os.O_RDONLY)
+        return self
+
+    def __len__(self) -> int:
+        return len(self._start)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        a, b = int(self._start[i]), int(self._end[i])
+        return os.pread(self._fd, b - a, a) if b > a else b""
 
 
 @dataclass

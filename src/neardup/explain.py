@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .config import DedupConfig
-from .errors import InputError
+from .errors import InputError, NeardupError
 from .io import read_documents
 from .normalize import normalize_text
 from .shingles import words
@@ -132,6 +132,21 @@ def _kept_file(out: Path) -> Path | None:
     return None
 
 
+def _text_in_index(out: Path, doc_id: str) -> str | None:
+    """Text of a document kept by an earlier batch, from the index the run used (when it
+    stores texts: ``neardup index create --store-text``)."""
+    from .index import Index
+
+    try:
+        path = json.loads((out / "stats.json").read_text(encoding="utf-8")).get("index")
+        if not path or not Path(path).is_file():
+            return None
+        with Index.open(path) as index:
+            return index.text(doc_id)
+    except (OSError, ValueError, NeardupError):
+        return None
+
+
 def _find_text(out: Path, doc_id: str, text_field: str, id_field: str) -> str | None:
     """Text of ``doc_id`` among the kept records, or, for a record that had no id (its
     id is FILE:LINE), from its input file and line; None if neither has it."""
@@ -204,7 +219,11 @@ def explain_document(
         )
         if kept_member.get("indexed"):
             result["kept_in_index"] = True  # kept by an earlier batch of a --index run
-        kept_text = _find_text(out, removed["duplicate_of"], text_field, id_field)
+        if result.get("kept_in_index"):
+            kept_text = _text_in_index(out, removed["duplicate_of"])
+            result["kept_text_stored"] = kept_text is not None
+        else:
+            kept_text = _find_text(out, removed["duplicate_of"], text_field, id_field)
         own_text = removed.get(text_field)
         if kept_text is not None and isinstance(own_text, str):
             from rapidfuzz.distance import Indel
@@ -268,8 +287,13 @@ def render_explanation(e: dict, color: bool = False) -> str:
             )
         if e.get("kept_in_index"):
             lines.append(
-                f"  {e['duplicate_of']} was kept by an earlier batch (it is in the --index); "
-                "the index keeps shingles, not texts, so there is no diff"
+                f"  {e['duplicate_of']} was kept by an earlier batch (it is in the --index)"
+                + (
+                    ""
+                    if e.get("kept_text_stored")
+                    else "; the index has no texts (create it "
+                    "with --store-text for diffs), so there is no diff"
+                )  # fmt: skip
             )
         if "diff" in e:
             lines.append("  diff ([-kept only-] {+this document only+}):")

@@ -117,6 +117,7 @@ class Index:
         self.config = DedupConfig(**{k: self.settings[k] for k in PINNED})
         self.bands, self.rows = self.settings["bands"], self.settings["rows"]
         self.leads = bool(self.settings["leads"])
+        self.store_text = bool(self.settings.get("store_text", False))
         self._in_batch = False
         self.lock_timeout = 30.0
 
@@ -136,8 +137,11 @@ class Index:
         path: str | os.PathLike,
         config: DedupConfig | None = None,
         clean: CleanConfig | None = None,
+        store_text: bool = False,
     ) -> Index:
-        """A new, empty index at ``path`` with these settings pinned."""
+        """A new, empty index at ``path`` with these settings pinned. ``store_text``
+        keeps the text of every kept document too (zlib-compressed), so that
+        ``neardup explain`` can show a diff against a document kept by an earlier batch."""
         from . import __version__
 
         config = config or DedupConfig()
@@ -157,6 +161,7 @@ class Index:
         settings.update(
             bands=bands, rows=rows, scheme=SCHEME,
             leads=config.verify in ("containment", "fuzzy"), lead_shingles=LEAD_SHINGLES,
+            store_text=bool(store_text),
         )  # fmt: skip
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = cls._connect(path, 0)
@@ -262,6 +267,15 @@ class Index:
         row = self.conn.execute("SELECT COUNT(*), COALESCE(MAX(doc), 0) FROM docs").fetchone()
         batches = self.conn.execute("SELECT COUNT(*) FROM batches").fetchone()[0]
         return [str(self.path.resolve()), *row, batches]
+
+    def text(self, doc_id: str) -> str | None:
+        """The stored text of a kept document (None: not stored, or no such id)."""
+        import zlib
+
+        row = self.conn.execute("SELECT text FROM docs WHERE id = ?", (doc_id,)).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return zlib.decompress(row[0]).decode("utf-8")
 
     def has_id(self, doc_id: str) -> bool:
         return (
@@ -427,6 +441,7 @@ class Index:
         alias_of: dict[int, int],
         index_rows: np.ndarray,
         boilerplate: Iterable[int],
+        texts: Sequence[bytes] | None = None,
     ) -> int:
         """Write one batch (inside the transaction :meth:`open` with ``write=True``
         began; :meth:`commit` makes it visible). Documents ``kept`` become rows; a removed
@@ -434,7 +449,8 @@ class Index:
         below ``len(ids)`` or ``len(ids) + j`` for the ``j``-th of ``index_rows``)
         points its exact key and band keys at that document. Documents marked ``no_bands``
         (no content shingles: their signatures are all equal) get no band rows. Returns
-        the batch number."""
+        the batch number. ``texts``: the zlib-compressed text of document ``i`` (of the
+        kept ones), stored when the index was created with ``store_text``."""
         if not self._in_batch:
             raise IndexError_("add_batch needs an index opened with write=True")
         conn = self.conn
@@ -452,9 +468,10 @@ class Index:
                     row, ids[i], batch, int(key_arr[i]), int(lengths[i]),
                     np.asarray(content[i], dtype="<u4").tobytes(),
                     np.asarray(signatures[i], dtype="<u4").tobytes(), bands[i].tobytes(),
+                    texts[i] if texts is not None and self.store_text else None,
                 )  # fmt: skip
 
-        conn.executemany("INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", doc_rows())
+        conn.executemany("INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", doc_rows())
         alias_i = np.array(sorted(alias_of), dtype=np.int64)
         target = np.array([alias_of[i] for i in alias_i.tolist()], dtype=np.int64)
         target_row = np.empty(len(target), dtype=np.int64)
@@ -620,7 +637,8 @@ CREATE TABLE batches(
 CREATE TABLE docs(
     doc INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, batch INTEGER NOT NULL,
     key INTEGER NOT NULL, length INTEGER NOT NULL,
-    content BLOB NOT NULL, signature BLOB NOT NULL, bands BLOB NOT NULL);
+    content BLOB NOT NULL, signature BLOB NOT NULL, bands BLOB NOT NULL,
+    text BLOB);  -- zlib-compressed text, with store_text only
 CREATE TABLE aliases(doc INTEGER NOT NULL, key INTEGER NOT NULL, bands BLOB NOT NULL);
 CREATE INDEX aliases_doc ON aliases(doc);
 CREATE TABLE keys(key INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY(key, doc)) WITHOUT ROWID;
