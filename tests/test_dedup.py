@@ -16,9 +16,10 @@ from neardup import DedupConfig, InputError
 from neardup.candidates import band_keys, candidate_pairs, lsh_params
 from neardup.cli import main
 from neardup.clusters import DocInfo, keep_policy
-from neardup.dedup import features, run_dedup
+from neardup.dedup import features, prefilter, run_dedup
 from neardup.shingles import shingle_hashes, words
 from neardup.signatures import minhash, minhash_many
+from neardup.verify import decide, score_pair
 
 WORDS = sorted({f"{a}{b}{c}" for a in "bcdfgklmnprst" for b in "aeiou" for c in "lmnrst"})
 
@@ -106,6 +107,27 @@ def test_lsh_candidates_find_every_close_pair_and_edges_are_true(seed) -> None:
             # missed with probability (1 - 0.97**9)**14 < 1e-8
             if jac >= 0.97:
                 assert (i, j) in pairs
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10**6), st.sampled_from(["containment", "jaccard", "estimated"]))
+def test_prefilter_rejects_only_pairs_that_verification_rejects(seed, verify) -> None:
+    texts = _corpus(seed, 20, 3)
+    rng = random.Random(seed)
+    # trimmed copies (containment) and copies sharing one sentence with another story
+    texts += [" ".join(t.split()[: rng.randint(17, 60)]) for t in texts[:10]]
+    texts += [" ".join(t.split()[:10]) + " " + story(rng, 80) for t in texts[:10]]
+    sets = [np.unique(features(t, 3).shingles) for t in texts]
+    sigs = minhash_many(sets)
+    sizes = np.array([len(x) for x in sets])
+    pairs = np.array([(i, j) for i in range(len(sets)) for j in range(i + 1, len(sets))])
+    config = DedupConfig(verify=verify)
+    keep = prefilter(pairs, sizes, sigs, config)
+    for (i, j), kept in zip(pairs.tolist(), keep.tolist(), strict=True):
+        if not kept:
+            score = score_pair(sets[i], sets[j], sigs[i], sigs[j])
+            assert decide(score, config.threshold, config.containment, verify) is None
+    assert not keep.all()  # unrelated stories are filtered out unread
 
 
 def test_dedup_matches_brute_force_on_a_small_corpus(tmp_path: Path) -> None:

@@ -99,6 +99,9 @@ def main() -> None:
     neardup clean   repair documents: scraped-twice bodies, mojibake, entities, whitespace
     neardup dedup   find exact and near-duplicate documents, keep one per cluster
     neardup run     the main job: clean + dedup, all outputs into one folder
+    neardup explain why a document was kept, removed or repaired
+    neardup report  the HTML report of a run folder
+    neardup index   a persistent index of kept documents, for crawl after crawl
     """
 
 

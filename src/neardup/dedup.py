@@ -38,7 +38,7 @@ from .pipeline import _batched, _texts, audit_record
 from .repair import Repair, repair_with_words
 from .shingles import line_words, shingle_hashes
 from .signatures import exact_key, minhash_many
-from .verify import PairScore, decide, score_pair, with_fuzzy
+from .verify import MIN_CONTAINED_SHINGLES, PairScore, decide, score_pair, with_fuzzy
 
 BATCH_SIZE = 256
 #: shingles at the start of a document that a trimmed copy is expected to keep
@@ -294,14 +294,15 @@ class _DocInfos(Sequence[DocInfo]):
 class _Concat(Sequence):
     """Two sequences indexed as one (a batch's documents, then the index's)."""
 
-    def __init__(self, first: Sequence, second: Sequence):
-        self._first, self._second, self._n = first, second, len(first)
+    def __init__(self, first: Sequence, second: Sequence, width: int = 0):
+        self.first, self.second, self.split = first, second, len(first)
+        self.width = width  # row length, for signatures
 
     def __len__(self) -> int:
-        return self._n + len(self._second)
+        return self.split + len(self.second)
 
     def __getitem__(self, i):  # type: ignore[override]
-        return self._first[i] if i < self._n else self._second[i - self._n]
+        return self.first[i] if i < self.split else self.second[i - self.split]
 
 
 class _ArrayFile:
@@ -325,9 +326,18 @@ class _SignatureFile(Sequence[np.ndarray]):
     """Rows of ``signatures.npy`` read on demand (positioned reads)."""
 
     def __init__(self, path: Path, header: int, num_perm: int):
+        self.path = path
         self._fd = os.open(path, os.O_RDONLY)
-        self._header, self._row = header, 4 * num_perm
+        self._header, self._row, self.num_perm = header, 4 * num_perm, num_perm
         self._n = (os.fstat(self._fd).st_size - header) // self._row
+        self._matrix: np.ndarray | None = None
+
+    def matrix(self) -> np.ndarray:
+        """All rows, memory mapped (pages stay in the kernel's cache)."""
+        if self._matrix is None:
+            self._matrix = np.memmap(self.path, dtype="<u4", mode="r", offset=self._header,
+                                     shape=(self._n, self.num_perm))  # fmt: skip
+        return self._matrix
 
     def __len__(self) -> int:
         return self._n
@@ -480,6 +490,66 @@ class PairLog:
             self._f = None
 
 
+#: a candidate pair whose MinHash estimate lies this many standard deviations below the
+#: lowest Jaccard a duplicate of its sizes can have is rejected without reading its
+#: shingles (see :func:`prefilter`)
+PREFILTER_Z = 5.0
+
+
+def prefilter(
+    pairs: np.ndarray,
+    sizes: np.ndarray,
+    sigs: Sequence[np.ndarray],
+    config: DedupConfig,
+    floor: float = 1.0,
+) -> np.ndarray:
+    """Which candidate pairs need their true shingle sets compared (a boolean mask).
+
+    A duplicate has Jaccard >= threshold, or (containment verification) its smaller
+    document, of s shingles, at least ``containment`` inside the larger, of l shingles,
+    which means Jaccard >= c*s / (l + s - c*s). The MinHash estimate of Jaccard, from
+    ``num_perm`` values, has standard deviation sqrt(J(1-J)/num_perm); a pair whose
+    estimate is more than :data:`PREFILTER_Z` of those below that lowest Jaccard is
+    rejected unread (the chance that such a pair is a duplicate is under 1e-6). Most
+    candidates of a large corpus are such pairs (stories that share one sentence).
+    ``floor`` lowers both levels (``PAIR_LOG_FLOOR``, so that every pair the what-if
+    replay needs is still scored). Fuzzy verification compares texts: nothing is
+    filtered.
+    """
+    keep = np.ones(len(pairs), dtype=bool)
+    if config.verify == "fuzzy" or not len(pairs):
+        return keep
+    k = config.num_perm
+    for start in range(0, len(pairs), 1 << 16):
+        a, b = pairs[start : start + (1 << 16), 0], pairs[start : start + (1 << 16), 1]
+        est = (_signature_rows(sigs, a) == _signature_rows(sigs, b)).sum(axis=1) / k
+        sa, sb = sizes[a].astype(np.float64), sizes[b].astype(np.float64)
+        s, big = np.minimum(sa, sb), np.maximum(sa, sb)
+        low = np.full(len(a), min(config.threshold, floor))
+        if config.verify == "containment":
+            c = min(config.containment, floor)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                jc = np.where(s > 0, c * s / (big + s - c * s), 0.0)
+            low = np.where(s >= MIN_CONTAINED_SHINGLES, np.minimum(low, jc), low)
+        margin = PREFILTER_Z * np.sqrt(low * (1 - low) / k)
+        keep[start : start + len(a)] = est >= low - margin
+    return keep
+
+
+def _signature_rows(sigs: Sequence[np.ndarray], idx: np.ndarray) -> np.ndarray:
+    """Signatures of documents ``idx`` as one array (vectorised reads)."""
+    if isinstance(sigs, _Concat):
+        n = sigs.split
+        out = np.empty((len(idx), sigs.width), dtype=np.uint32)
+        first = idx < n
+        out[first] = _signature_rows(sigs.first, idx[first])
+        out[~first] = _signature_rows(sigs.second, idx[~first] - n)
+        return out
+    if isinstance(sigs, _SignatureFile):
+        return sigs.matrix()[idx]
+    return np.asarray(sigs)[idx]
+
+
 def verify_pairs(
     pairs: np.ndarray,
     content: Sequence[np.ndarray],
@@ -487,13 +557,21 @@ def verify_pairs(
     config: DedupConfig,
     key_text: Callable[[int], str] | None = None,
     log: PairLog | None = None,
-) -> tuple[EdgeTable, int]:
+    sizes: np.ndarray | None = None,
+) -> tuple[EdgeTable, int, int]:
     """Score every candidate pair (sorted, as :func:`candidate_pairs` gives them); returns
-    the verified edges and the number rejected. With ``key_text`` (``verify="fuzzy"``)
-    the rapidfuzz ratio of the two comparison keys is scored too; ``log`` receives every
-    score."""
+    the verified edges, the number rejected and how many of those :func:`prefilter`
+    rejected unread (with ``sizes``, each document's number of content shingles). With
+    ``key_text`` (``verify="fuzzy"``) the rapidfuzz ratio of the two comparison keys is
+    scored too; ``log`` receives every score."""
     edges = EdgeTable(len(content))
-    rejected = 0
+    prefiltered = 0
+    if sizes is not None:
+        floor = PAIR_LOG_FLOOR if log is not None and log.path is not None else 1.0
+        keep = prefilter(pairs, sizes, sigs, config, floor)
+        prefiltered = int(len(pairs) - keep.sum())
+        pairs = pairs[keep]
+    rejected = prefiltered
     last, content_a, sig_a = -1, None, None
     for a, b in pairs.tolist():
         if a != last:  # pairs come sorted by a: read each first document once
@@ -508,7 +586,7 @@ def verify_pairs(
             rejected += 1
         else:
             edges.add(a, b, reason, score)
-    return edges.finish(), rejected
+    return edges.finish(), rejected, prefiltered
 
 
 @dataclass
@@ -671,6 +749,7 @@ class DedupStats:
     candidate_pairs: int = 0
     verified_pairs: int = 0
     rejected_pairs: int = 0
+    prefiltered_pairs: int = 0  # of the rejected: by MinHash estimate, unread (prefilter)
     boilerplate_paragraphs: int = 0
     resumed: bool = False  # stage 1 was read back from the work directory
     index_documents: int = 0  # documents of the persistent index compared with this batch
@@ -920,7 +999,7 @@ def run_dedup(
         del keys_all, lead_keys
         # documents of the index this batch must be compared with, numbered n, n + 1, ...
         t_lookup = time.perf_counter()
-        from_index = _index_documents(idx, keys, mixed, skip, n)
+        from_index = _index_documents(idx, keys, mixed, skip, n, work)
         if idx is not None:
             stats.seconds["index_lookup"] = round(time.perf_counter() - t_lookup, 3)
         n_all = n + len(from_index.rows)
@@ -931,9 +1010,12 @@ def run_dedup(
         del codes
         stats.candidate_pairs = len(pairs)
         stats.index_documents = len(from_index.rows)
+        content_sizes = np.diff(content.offsets)
         if len(from_index.rows):
+            index_sizes = np.diff(from_index.content.offsets)  # type: ignore[attr-defined]
+            content_sizes = np.concatenate([content_sizes, index_sizes])
             content = _Concat(content, from_index.content)  # type: ignore[assignment]
-            sigs = _Concat(sigs, from_index.signatures)  # type: ignore[assignment]
+            sigs = _Concat(sigs, from_index.signatures, config.num_perm)  # type: ignore[assignment]
             keys = list(keys) + from_index.keys
             lengths = np.concatenate([lengths, from_index.lengths])
             doc_ids = doc_ids + from_index.ids
@@ -944,9 +1026,10 @@ def run_dedup(
         # ---- stage 4: verification
         t3 = time.perf_counter()
         log = PairLog(work / "pairs.bin" if pairs_out else None, config.num_perm)
-        edges, rejected_pairs = verify_pairs(
-            pairs, content, sigs, config, store.key_text if fuzzy else None, log
-        )
+        edges, rejected_pairs, stats.prefiltered_pairs = verify_pairs(
+            pairs, content, sigs, config, store.key_text if fuzzy else None, log,
+            sizes=content_sizes,
+        )  # fmt: skip
         stats.verified_pairs, stats.rejected_pairs = len(edges), rejected_pairs
         stats.seconds["verify"] = round(time.perf_counter() - t3, 3)
 
@@ -1117,11 +1200,11 @@ class _FromIndex:
     ids: list[str]
     keys: list[int]
     lengths: np.ndarray
-    content: list[np.ndarray]
-    signatures: np.ndarray
+    content: Sequence[np.ndarray]
+    signatures: Sequence[np.ndarray]
 
 
-def _index_documents(idx, keys, mixed, skip, n: int) -> _FromIndex:
+def _index_documents(idx, keys, mixed, skip, n: int, work: Path) -> _FromIndex:
     """The index documents sharing an exact key or a band key with a batch document, and
     the candidate pairs they make."""
     if idx is None:
@@ -1129,7 +1212,7 @@ def _index_documents(idx, keys, mixed, skip, n: int) -> _FromIndex:
         return _FromIndex(empty, np.zeros((0, 2), np.int64), [], [], empty, [], empty)
     probe = np.flatnonzero(~skip)
     batch_doc, row = idx.lookup(np.asarray(keys, dtype=np.uint64), mixed, probe)
-    got = idx.fetch(np.unique(row))
+    got = idx.fetch(np.unique(row), spool=work)
     pos = np.searchsorted(got.rows, row)
     pairs = np.stack([batch_doc, n + pos], axis=1)
     return _FromIndex(got.rows, pairs, got.ids, got.keys, got.lengths, got.content,

@@ -93,8 +93,8 @@ class IndexDocs:
     ids: list[str]
     keys: list[int]
     lengths: np.ndarray
-    content: list[np.ndarray]
-    signatures: np.ndarray
+    content: Sequence[np.ndarray]
+    signatures: Sequence[np.ndarray]
 
 
 class Index:
@@ -289,11 +289,11 @@ class Index:
         found = [np.zeros((0, 2), dtype=np.int64)]
         for start in range(0, len(keys), _PROBE_CHUNK):
             part = json.dumps(keys[start : start + _PROBE_CHUNK].tolist())
-            rows = self.conn.execute(
+            cursor = self.conn.execute(
                 f"SELECT key, doc FROM {table} WHERE key IN (SELECT value FROM json_each(?))",
                 (part,),
-            ).fetchall()
-            if rows:
+            )
+            while rows := cursor.fetchmany(65536):
                 found.append(np.array(rows, dtype=np.int64))
         both = np.concatenate(found)
         return both[:, 0].copy(), both[:, 1].copy()
@@ -334,35 +334,61 @@ class Index:
         codes = np.unique(b * width + r)
         return codes // width, codes % width
 
-    def fetch(self, rows: np.ndarray) -> IndexDocs:
+    def fetch(self, rows: np.ndarray, spool: Path | None = None) -> IndexDocs:
         """Ids, exact keys, lengths, content shingles and signatures of index rows
-        (``rows`` sorted)."""
+        (``rows`` sorted). With ``spool`` (a folder) shingles and signatures go to files
+        there and are read back on demand, so memory does not grow with the number of
+        index documents a batch meets."""
+        from .dedup import _ContentStore, _SignatureFile
+
+        num_perm = self.settings["num_perm"]
         ids: list[str] = []
         keys: list[int] = []
         lengths: list[int] = []
-        content: list[np.ndarray] = []
-        sigs: list[bytes] = []
         found: list[int] = []
-        for start in range(0, len(rows), 500):
-            part = rows[start : start + 500].tolist()
-            marks = ",".join("?" * len(part))
-            for doc, doc_id, key, length, shingles, sig in self.conn.execute(
-                f"SELECT doc, id, key, length, content, signature FROM docs WHERE doc IN ({marks}) "
-                "ORDER BY doc",
-                part,
-            ):
-                found.append(doc)
-                ids.append(doc_id)
-                keys.append(int(np.int64(key).view(np.uint64)))
-                lengths.append(length)
-                content.append(np.frombuffer(shingles, dtype="<u4"))
-                sigs.append(sig)
-        num_perm = self.settings["num_perm"]
-        signatures = (
-            np.frombuffer(b"".join(sigs), dtype="<u4").reshape(len(sigs), num_perm)
-            if sigs
-            else np.zeros((0, num_perm), dtype=np.uint32)
-        )
+        content_mem: list[np.ndarray] = []
+        sig_mem: list[bytes] = []
+        offsets = [0]
+        files = None
+        if spool is not None:
+            files = ((spool / "index_content.u32").open("wb"),
+                     (spool / "index_signatures.u32").open("wb"))  # fmt: skip
+        try:
+            for start in range(0, len(rows), 500):
+                part = rows[start : start + 500].tolist()
+                marks = ",".join("?" * len(part))
+                for doc, doc_id, key, length, shingles, sig in self.conn.execute(
+                    "SELECT doc, id, key, length, content, signature FROM docs "
+                    f"WHERE doc IN ({marks}) ORDER BY doc",
+                    part,
+                ):
+                    found.append(doc)
+                    ids.append(doc_id)
+                    keys.append(int(np.int64(key).view(np.uint64)))
+                    lengths.append(length)
+                    if files is not None:
+                        files[0].write(shingles)
+                        files[1].write(sig)
+                        offsets.append(offsets[-1] + len(shingles) // 4)
+                    else:
+                        content_mem.append(np.frombuffer(shingles, dtype="<u4"))
+                        sig_mem.append(sig)
+        finally:
+            if files is not None:
+                for f in files:
+                    f.close()
+        content: Sequence[np.ndarray]
+        signatures: Sequence[np.ndarray]
+        if spool is not None:
+            content = _ContentStore(spool / "index_content.u32", np.array(offsets, np.int64))
+            signatures = _SignatureFile(spool / "index_signatures.u32", 0, num_perm)
+        else:
+            content = content_mem
+            signatures = (
+                np.frombuffer(b"".join(sig_mem), dtype="<u4").reshape(len(sig_mem), num_perm)
+                if sig_mem
+                else np.zeros((0, num_perm), dtype=np.uint32)
+            )
         return IndexDocs(
             np.array(found, dtype=np.int64), ids, keys, np.array(lengths, np.int64), content,
             signatures,

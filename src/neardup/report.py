@@ -257,6 +257,9 @@ def build_report(
         ("candidate pairs", "candidate_pairs"),
         ("verified pairs", "verified_pairs"),
         ("rejected pairs", "rejected_pairs"),
+        ("... of them by MinHash estimate, unread", "prefiltered_pairs"),
+        ("documents of the index compared (--index)", "index_documents"),
+        ("removed as duplicates of index documents", "index_removed"),
         ("boilerplate paragraphs left out of the comparison", "boilerplate_paragraphs"),
     ]
     parts.append(_table([(label, stats.get(k, 0)) for label, k in keys]))
