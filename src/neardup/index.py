@@ -48,7 +48,9 @@ PINNED = ("threshold", "containment", "verify", "ngram", "num_perm", "seed")
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _CHUNK = 50_000
 #: keys passed to SQLite in one JSON array
-_PROBE_CHUNK = 1 << 20
+_PROBE_CHUNK = 1 << 19
+#: batch documents whose band keys are looked up together
+_LOOKUP_DOCS = 16384
 
 
 class IndexError_(NeardupError):
@@ -312,11 +314,16 @@ class Index:
         """
         n = len(exact)
         which = np.arange(n, dtype=np.int64) if docs is None else np.asarray(docs, np.int64)
-        probes = [("keys", _signed(np.asarray(exact, dtype=np.uint64)), np.arange(n))]
-        if bands.size:
-            probes.append(("bands", bands[which].ravel(), np.repeat(which, bands.shape[1])))
+
+        def probes():
+            yield "keys", _signed(np.asarray(exact, dtype=np.uint64)), np.arange(n)
+            if bands.size:  # a block of documents at a time: memory stays small
+                for start in range(0, len(which), _LOOKUP_DOCS):
+                    w = which[start : start + _LOOKUP_DOCS]
+                    yield "bands", bands[w].ravel(), np.repeat(w, bands.shape[1])
+
         parts_b, parts_r = [], []
-        for table, probe_keys, probe_docs in probes:
+        for table, probe_keys, probe_docs in probes():
             # sorted probes: unique keys for SQLite, and a cache-friendly join after
             order = np.argsort(probe_keys, kind="stable")
             probe_keys, probe_docs = probe_keys[order], probe_docs[order]
@@ -536,20 +543,20 @@ class Index:
         if not len(keys):
             return
         order = np.argsort(keys)  # (a pair inserted twice is ignored)
-        pairs = np.stack([keys[order], rows[order]], axis=1)
+        keys, rows = keys[order], rows[order]
+        del order
         conn = self.conn
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS owner(i INTEGER PRIMARY KEY, doc INTEGER)")
-        for start in range(0, len(pairs), _PROBE_CHUNK):
-            part = pairs[start : start + _PROBE_CHUNK]
+        for start in range(0, len(keys), _PROBE_CHUNK):
             conn.execute("DELETE FROM owner")
             conn.execute(
                 "INSERT INTO owner SELECT key, value FROM json_each(?)",
-                (json.dumps(part[:, 1].tolist()),),
+                (json.dumps(rows[start : start + _PROBE_CHUNK].tolist()),),
             )
             conn.execute(
                 f"INSERT OR IGNORE INTO {table} SELECT k.value, o.doc "
                 "FROM json_each(?) k JOIN owner o ON o.i = k.key",
-                (json.dumps(part[:, 0].tolist()),),
+                (json.dumps(keys[start : start + _PROBE_CHUNK].tolist()),),
             )
 
     def commit(self) -> None:
