@@ -573,7 +573,7 @@ def verify_pairs(
         pairs = pairs[keep]
     rejected = prefiltered
     last, content_a, sig_a = -1, None, None
-    for a, b in pairs.tolist():
+    for a, b in _blocks(pairs):
         if a != last:  # pairs come sorted by a: read each first document once
             last, content_a, sig_a = a, content[a], sigs[a]
         score = score_pair(content_a, content[b], sig_a, sigs[b])
@@ -587,6 +587,13 @@ def verify_pairs(
         else:
             edges.add(a, b, reason, score)
     return edges.finish(), rejected, prefiltered
+
+
+def _blocks(pairs: np.ndarray, size: int = 1 << 16) -> Iterator[list[int]]:
+    """The rows of ``pairs`` as Python lists, a block at a time (a list of millions of
+    pairs would cost ~120 bytes each)."""
+    for start in range(0, len(pairs), size):
+        yield from pairs[start : start + size].tolist()
 
 
 @dataclass
@@ -999,7 +1006,11 @@ def run_dedup(
         del keys_all, lead_keys
         # documents of the index this batch must be compared with, numbered n, n + 1, ...
         t_lookup = time.perf_counter()
-        from_index = _index_documents(idx, keys, mixed, skip, n, work)
+        content_sizes = np.diff(content.offsets)
+        floor = PAIR_LOG_FLOOR if pairs_out else 1.0
+        from_index = _index_documents(
+            idx, keys, mixed, skip, n, work, content_sizes, sigs, config, floor
+        )
         if idx is not None:
             stats.seconds["index_lookup"] = round(time.perf_counter() - t_lookup, 3)
         n_all = n + len(from_index.rows)
@@ -1008,12 +1019,10 @@ def run_dedup(
             codes = np.union1d(codes, from_index.pairs[:, 0] * n_all + from_index.pairs[:, 1])
         pairs = np.stack([codes // max(n_all, 1), codes % max(n_all, 1)], axis=1)
         del codes
-        stats.candidate_pairs = len(pairs)
+        stats.candidate_pairs = len(pairs) + from_index.prefiltered
         stats.index_documents = len(from_index.rows)
-        content_sizes = np.diff(content.offsets)
         if len(from_index.rows):
-            index_sizes = np.diff(from_index.content.offsets)  # type: ignore[attr-defined]
-            content_sizes = np.concatenate([content_sizes, index_sizes])
+            content_sizes = np.concatenate([content_sizes, np.diff(from_index.content.offsets)])
             content = _Concat(content, from_index.content)  # type: ignore[assignment]
             sigs = _Concat(sigs, from_index.signatures, config.num_perm)  # type: ignore[assignment]
             keys = list(keys) + from_index.keys
@@ -1026,11 +1035,13 @@ def run_dedup(
         # ---- stage 4: verification
         t3 = time.perf_counter()
         log = PairLog(work / "pairs.bin" if pairs_out else None, config.num_perm)
-        edges, rejected_pairs, stats.prefiltered_pairs = verify_pairs(
+        edges, rejected_pairs, prefiltered = verify_pairs(
             pairs, content, sigs, config, store.key_text if fuzzy else None, log,
             sizes=content_sizes,
         )  # fmt: skip
-        stats.verified_pairs, stats.rejected_pairs = len(edges), rejected_pairs
+        stats.prefiltered_pairs = prefiltered + from_index.prefiltered
+        stats.verified_pairs = len(edges)
+        stats.rejected_pairs = rejected_pairs + from_index.prefiltered
         stats.seconds["verify"] = round(time.perf_counter() - t3, 3)
 
         # ---- stage 5: clusters and decisions
@@ -1202,21 +1213,35 @@ class _FromIndex:
     lengths: np.ndarray
     content: Sequence[np.ndarray]
     signatures: Sequence[np.ndarray]
+    prefiltered: int  # candidate pairs with the index rejected by the prefilter
 
 
-def _index_documents(idx, keys, mixed, skip, n: int, work: Path) -> _FromIndex:
+def _index_documents(
+    idx, keys, mixed, skip, n: int, work: Path, sizes: np.ndarray, sigs, config, floor: float
+) -> _FromIndex:
     """The index documents sharing an exact key or a band key with a batch document, and
-    the candidate pairs they make."""
+    the candidate pairs they make. Signatures are read first: the pairs
+    :func:`prefilter` rejects are dropped (counted in ``prefiltered``), and content
+    shingles are read only for the index documents still in a pair."""
+    empty = np.zeros(0, np.int64)
     if idx is None:
-        empty = np.zeros(0, np.int64)
-        return _FromIndex(empty, np.zeros((0, 2), np.int64), [], [], empty, [], empty)
+        return _FromIndex(empty, np.zeros((0, 2), np.int64), [], [], empty, [], empty, 0)
     probe = np.flatnonzero(~skip)
     batch_doc, row = idx.lookup(np.asarray(keys, dtype=np.uint64), mixed, probe)
-    got = idx.fetch(np.unique(row), spool=work)
+    got = idx.fetch(np.unique(row))
     pos = np.searchsorted(got.rows, row)
+    both_sizes = np.concatenate([sizes, got.sizes])
+    both_sigs = _Concat(sigs, got.signatures, config.num_perm)
+    keep = prefilter(np.stack([batch_doc, n + pos], axis=1), both_sizes, both_sigs, config, floor)
+    prefiltered = int(len(keep) - keep.sum())
+    batch_doc, pos = batch_doc[keep], pos[keep]
+    needed = np.unique(pos)
+    got = got.subset(needed)
+    pos = np.searchsorted(needed, pos)
+    content = idx.fetch_content(got.rows, spool=work)
     pairs = np.stack([batch_doc, n + pos], axis=1)
-    return _FromIndex(got.rows, pairs, got.ids, got.keys, got.lengths, got.content,
-                      got.signatures)  # fmt: skip
+    return _FromIndex(got.rows, pairs, got.ids, got.keys, got.lengths, content,
+                      got.signatures, prefiltered)  # fmt: skip
 
 
 def _write_pairs(path, scored: np.ndarray, keys, doc_ids, rank, pinned=None) -> None:

@@ -89,14 +89,22 @@ class IndexInfo:
 @dataclass
 class IndexDocs:
     """Documents of the index fetched for one batch: row numbers, ids, exact keys,
-    lengths, content shingles and signatures."""
+    lengths, numbers of content shingles and signatures."""
 
     rows: np.ndarray
     ids: list[str]
     keys: list[int]
     lengths: np.ndarray
-    content: Sequence[np.ndarray]
-    signatures: Sequence[np.ndarray]
+    sizes: np.ndarray
+    signatures: np.ndarray
+
+    def subset(self, keep: np.ndarray) -> IndexDocs:
+        """The documents at positions ``keep`` (sorted)."""
+        pick = keep.tolist()
+        return IndexDocs(
+            self.rows[keep], [self.ids[i] for i in pick], [self.keys[i] for i in pick],
+            self.lengths[keep], self.sizes[keep], self.signatures[keep],
+        )  # fmt: skip
 
 
 class Index:
@@ -342,64 +350,65 @@ class Index:
         return codes // width, codes % width
 
     def fetch(self, rows: np.ndarray, spool: Path | None = None) -> IndexDocs:
-        """Ids, exact keys, lengths, content shingles and signatures of index rows
-        (``rows`` sorted). With ``spool`` (a folder) shingles and signatures go to files
-        there and are read back on demand, so memory does not grow with the number of
-        index documents a batch meets."""
-        from .dedup import _ContentStore, _SignatureFile
-
-        num_perm = self.settings["num_perm"]
+        """Ids, exact keys, lengths, numbers of shingles and signatures of index rows
+        (``rows`` sorted); their content shingles are read by :meth:`fetch_content`, once
+        the signatures have ruled most candidates out."""
         ids: list[str] = []
         keys: list[int] = []
         lengths: list[int] = []
+        sizes: list[int] = []
+        sigs: list[bytes] = []
         found: list[int] = []
-        content_mem: list[np.ndarray] = []
-        sig_mem: list[bytes] = []
+        for part in _parts(rows):
+            for doc, doc_id, key, length, size, sig in self.conn.execute(
+                "SELECT doc, id, key, length, shingles, signature FROM docs "
+                f"WHERE doc IN ({','.join('?' * len(part))}) ORDER BY doc",
+                part,
+            ):
+                found.append(doc)
+                ids.append(doc_id)
+                keys.append(int(np.int64(key).view(np.uint64)))
+                lengths.append(length)
+                sizes.append(size)
+                sigs.append(sig)
+        num_perm = self.settings["num_perm"]
+        signatures = (
+            np.frombuffer(b"".join(sigs), dtype="<u4").reshape(len(sigs), num_perm)
+            if sigs
+            else np.zeros((0, num_perm), dtype=np.uint32)
+        )
+        return IndexDocs(
+            np.array(found, dtype=np.int64), ids, keys, np.array(lengths, np.int64),
+            np.array(sizes, np.int64), signatures,
+        )  # fmt: skip
+
+    def fetch_content(self, rows: np.ndarray, spool: Path | None = None) -> Sequence[np.ndarray]:
+        """Sorted content shingles of index rows (``rows`` sorted), in that order. With
+        ``spool`` (a folder) they go to a file there and are read back on demand, so
+        memory does not grow with the number of index documents a batch meets."""
+        from .dedup import _ContentStore
+
+        out: list[np.ndarray] = []
         offsets = [0]
-        files = None
-        if spool is not None:
-            files = ((spool / "index_content.u32").open("wb"),
-                     (spool / "index_signatures.u32").open("wb"))  # fmt: skip
+        f = (spool / "index_content.u32").open("wb") if spool is not None else None
         try:
-            for start in range(0, len(rows), 500):
-                part = rows[start : start + 500].tolist()
-                marks = ",".join("?" * len(part))
-                for doc, doc_id, key, length, shingles, sig in self.conn.execute(
-                    "SELECT doc, id, key, length, content, signature FROM docs "
-                    f"WHERE doc IN ({marks}) ORDER BY doc",
+            for part in _parts(rows):
+                for (blob,) in self.conn.execute(
+                    f"SELECT content FROM docs WHERE doc IN ({','.join('?' * len(part))}) "
+                    "ORDER BY doc",
                     part,
                 ):
-                    found.append(doc)
-                    ids.append(doc_id)
-                    keys.append(int(np.int64(key).view(np.uint64)))
-                    lengths.append(length)
-                    if files is not None:
-                        files[0].write(shingles)
-                        files[1].write(sig)
-                        offsets.append(offsets[-1] + len(shingles) // 4)
+                    if f is not None:
+                        f.write(blob)
+                        offsets.append(offsets[-1] + len(blob) // 4)
                     else:
-                        content_mem.append(np.frombuffer(shingles, dtype="<u4"))
-                        sig_mem.append(sig)
+                        out.append(np.frombuffer(blob, dtype="<u4"))
         finally:
-            if files is not None:
-                for f in files:
-                    f.close()
-        content: Sequence[np.ndarray]
-        signatures: Sequence[np.ndarray]
+            if f is not None:
+                f.close()
         if spool is not None:
-            content = _ContentStore(spool / "index_content.u32", np.array(offsets, np.int64))
-            signatures = _SignatureFile(spool / "index_signatures.u32", 0, num_perm)
-        else:
-            content = content_mem
-            signatures = (
-                np.frombuffer(b"".join(sig_mem), dtype="<u4").reshape(len(sig_mem), num_perm)
-                if sig_mem
-                else np.zeros((0, num_perm), dtype=np.uint32)
-            )
-        return IndexDocs(
-            np.array(found, dtype=np.int64), ids, keys, np.array(lengths, np.int64), content,
-            signatures,
-        )  # fmt: skip
+            return _ContentStore(spool / "index_content.u32", np.array(offsets, np.int64))
+        return out
 
     def query(self, text: str, top: int = 10) -> list[dict]:
         """The index documents nearest ``text`` (repaired and compared as a batch
@@ -429,6 +438,7 @@ class Index:
         probe = np.arange(1 if len(content) else 0, dtype=np.int64)
         _, rows = self.lookup(np.array([f.key], dtype=np.uint64), mixed, probe)
         got = self.fetch(np.unique(rows))
+        got_content = self.fetch_content(got.rows)
         batch_of = dict(
             self.conn.execute(
                 f"SELECT doc, batch FROM docs WHERE doc IN ({','.join('?' * len(got.rows))})",
@@ -437,7 +447,7 @@ class Index:
         )
         found = []
         for j, row in enumerate(got.rows.tolist()):
-            score = score_pair(content, got.content[j], sig[0], got.signatures[j])
+            score = score_pair(content, got_content[j], sig[0], got.signatures[j])
             if got.keys[j] == f.key:
                 reason: str | None = "exact"
             else:
@@ -497,14 +507,14 @@ class Index:
 
         def doc_rows():
             for i, row in zip(kept_idx.tolist(), row_of[kept_idx].tolist(), strict=True):
+                shingles = np.asarray(content[i], dtype="<u4")
                 yield (
-                    row, ids[i], batch, int(key_arr[i]), int(lengths[i]),
-                    np.asarray(content[i], dtype="<u4").tobytes(),
+                    row, ids[i], batch, int(key_arr[i]), int(lengths[i]), len(shingles),
                     np.asarray(signatures[i], dtype="<u4").tobytes(), bands[i].tobytes(),
-                    texts[i] if texts is not None and self.store_text else None,
+                    shingles.tobytes(), texts[i] if texts is not None and self.store_text else None,
                 )  # fmt: skip
 
-        conn.executemany("INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", doc_rows())
+        conn.executemany("INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", doc_rows())
         alias_i = np.array(sorted(alias_of), dtype=np.int64)
         target = np.array([alias_of[i] for i in alias_i.tolist()], dtype=np.int64)
         target_row = np.empty(len(target), dtype=np.int64)
@@ -629,6 +639,11 @@ class Index:
         ]
 
 
+def _parts(rows: np.ndarray, size: int = 500) -> Iterable[list[int]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size].tolist()
+
+
 def _clean_kwargs(saved: dict) -> dict:
     from .config import NormalizeConfig, RepairConfig
 
@@ -669,9 +684,10 @@ CREATE TABLE batches(
     documents INTEGER NOT NULL, kept INTEGER NOT NULL, aliases INTEGER NOT NULL);
 CREATE TABLE docs(
     doc INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, batch INTEGER NOT NULL,
-    key INTEGER NOT NULL, length INTEGER NOT NULL,
-    content BLOB NOT NULL, signature BLOB NOT NULL, bands BLOB NOT NULL,
-    text BLOB);  -- zlib-compressed text, with store_text only
+    key INTEGER NOT NULL, length INTEGER NOT NULL, shingles INTEGER NOT NULL,
+    signature BLOB NOT NULL, bands BLOB NOT NULL,  -- before the long columns: a row's
+    content BLOB NOT NULL, text BLOB);             -- start is read without its overflow
+    -- (text: zlib-compressed, with store_text only)
 CREATE TABLE aliases(doc INTEGER NOT NULL, key INTEGER NOT NULL, bands BLOB NOT NULL);
 CREATE INDEX aliases_doc ON aliases(doc);
 CREATE TABLE keys(key INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY(key, doc)) WITHOUT ROWID;
