@@ -42,9 +42,12 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=100_000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--json", type=Path, default=HERE / "results" / "index.json")
+    ap.add_argument("--keep", action="store_true", help="keep the batches, outputs and index")
+    ap.add_argument("--corpus", type=Path, help="a larger labelled corpus to cut the batches from")
+    ap.add_argument("--no-plain", action="store_true", help="skip the plain run of the last batch")
     args = ap.parse_args()
     total = args.batches * args.batch_size
-    corpus = dedup_corpus.write(total, DATA / f"dedup-{total}-s0.jsonl")
+    corpus = args.corpus or dedup_corpus.write(total, DATA / f"dedup-{total}-s0.jsonl")
     work = DATA / f"index-{total}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -92,21 +95,24 @@ def main() -> None:
         for name in ("kept.jsonl", "pairs.npz", "repairs.jsonl"):
             (out / name).unlink(missing_ok=True)
     # the last batch alone, without the index
-    plain_out = work / "plain"
-    m = run_neardup("run", str(files[-1]), "-o", str(plain_out), "-j", str(args.workers),
-                    "--no-report")  # fmt: skip
-    plain = {"batch": "last, no index", "seconds": round(m.seconds, 2),
-             "peak_rss_mb": round(m.peak_rss_mb)}  # fmt: skip
-    print(json.dumps(plain), flush=True)
+    plain: dict = {}
+    if not args.no_plain:
+        plain_out = work / "plain"
+        m = run_neardup("run", str(files[-1]), "-o", str(plain_out), "-j", str(args.workers),
+                        "--no-report")  # fmt: skip
+        plain = {"batch": "last, no index", "seconds": round(m.seconds, 2),
+                 "peak_rss_mb": round(m.peak_rss_mb)}  # fmt: skip
+        print(json.dumps(plain), flush=True)
     # quality of all batches together
-    docs = gold(corpus)
+    docs = gold(corpus)[:total]
     root = {d["id"]: d["id"] for d in docs}
     for path in removed_files:
         root.update(predicted_clusters([], path))
     quality = score(docs, root)
     print(json.dumps(quality), flush=True)
     write_results(args.json, [*rows, plain, {"quality": quality}])
-    shutil.rmtree(work)
+    if not args.keep:
+        shutil.rmtree(work)
 
 
 if __name__ == "__main__":
