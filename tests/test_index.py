@@ -265,8 +265,13 @@ def test_second_writer_waits_then_fails_and_readers_never_block(tmp_path: Path) 
         assert stats.index_removed == 1
     finally:
         writer.close()
+    reader = Index.open(index)  # a snapshot: what a writer commits later is not seen
     stats, _ = _run(tmp_path, "o4", [day2], index=str(index), update=True)
     assert stats.index_removed == 1
+    assert reader.info().batches == 1
+    reader.close()
+    with Index.open(index) as again:
+        assert again.info().batches == 2
 
 
 # ------------------------------------------------------------------- query and remove

@@ -129,6 +129,7 @@ class Index:
         self.leads = bool(self.settings["leads"])
         self.store_text = bool(self.settings.get("store_text", False))
         self._in_batch = False
+        self._reading = False
         self.lock_timeout = 30.0
 
     # ------------------------------------------------------------------ open / create
@@ -195,7 +196,9 @@ class Index:
     ) -> Index:
         """Open an existing index. ``write=True`` takes the write lock now (waiting up to
         ``lock_timeout`` seconds for another writer) and keeps it until :meth:`commit` or
-        :meth:`rollback`; lookups then see the index as it is when the lock is taken."""
+        :meth:`rollback`; lookups then see the index as it is when the lock is taken.
+        Without it, everything read sees one snapshot, the index as it is when opened,
+        whatever writers commit meanwhile (until :meth:`close`)."""
         path = Path(path)
         if not path.is_file():
             raise IndexError_(
@@ -209,9 +212,16 @@ class Index:
         index.lock_timeout = lock_timeout
         if write:
             index._begin_write(lock_timeout)
+        else:  # a read transaction: one consistent snapshot (write-ahead log: no lock)
+            conn.execute("BEGIN")
+            conn.execute("SELECT COUNT(*) FROM batches").fetchone()
+            index._reading = True
         return index
 
     def _begin_write(self, lock_timeout: float) -> None:
+        if self._reading:
+            self.conn.execute("COMMIT")
+            self._reading = False
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -226,6 +236,9 @@ class Index:
     def close(self) -> None:
         if self._in_batch:
             self.rollback()
+        if self._reading:
+            self.conn.execute("COMMIT")
+            self._reading = False
         self.conn.close()
 
     def __enter__(self) -> Index:
