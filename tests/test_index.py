@@ -173,6 +173,25 @@ def test_missing_or_foreign_index_files(tmp_path: Path, runner) -> None:
     assert result.exit_code == 2 and "--update needs --index" in result.output
 
 
+def test_empty_and_rejected_batches(tmp_path: Path) -> None:
+    index = tmp_path / "seen.ndx"
+    Index.create(index).close()
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    stats, _ = _run(tmp_path, "o1", [empty], index=str(index), update=True)
+    assert stats.read == 0 and stats.index_batch == 1
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x", "text": "five words in this text"}\nnot json\n')
+    stats, _ = _run(tmp_path, "o2", [bad], index=str(index), update=True,
+                    rejects=str(tmp_path / "rejects.jsonl"))  # fmt: skip
+    assert (stats.read, stats.kept, stats.rejected) == (2, 1, 1)
+    stats, out = _run(tmp_path, "o3", [bad], index=str(index), update=True,
+                      rejects=str(tmp_path / "rejects.jsonl"), dedupe_ids=True)  # fmt: skip
+    assert stats.index_removed == 1 and _ids(out / "removed.jsonl") == {"x#2"}
+    with Index.open(index) as opened:
+        assert opened.info().documents == 1 and opened.info().batches == 3
+
+
 def test_ids_stay_unique_across_batches(tmp_path: Path) -> None:
     rng = random.Random(2)
     index = tmp_path / "seen.ndx"

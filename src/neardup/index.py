@@ -345,6 +345,8 @@ class Index:
 
         parts_b, parts_r = [], []
         for table, probe_keys, probe_docs in probes():
+            if not len(probe_keys):
+                continue
             # sorted probes: unique keys for SQLite, and a cache-friendly join after
             order = np.argsort(probe_keys, kind="stable")
             probe_keys, probe_docs = probe_keys[order], probe_docs[order]
