@@ -34,6 +34,7 @@ from .document import Document
 from .engines import map_ordered
 from .errors import ConfigError, InputError, NeardupError
 from .io import Reject, detect_format, open_writer, read_documents
+from .io.formats import JsonlWriter
 from .pipeline import _batched, _texts, audit_record
 from .repair import Repair, repair_with_words
 from .shingles import line_words, shingle_hashes
@@ -1085,15 +1086,21 @@ def run_dedup(
         writers += [w for w in (removed_w, clusters_w) if w is not None]
         keep_texts = idx is not None and update and idx.store_text
         kept_texts = _BlobFile(work / "kept_texts.bin", n) if keep_texts else None
+        # kept records go to a JSONL output as the spooled line itself (same encoding)
+        raw = isinstance(kept_w, JsonlWriter) and kept_texts is None
         with spool_path.open("r", encoding="utf-8") as spool:
             pos = 0
             for line in spool:
-                entry = json.loads(line)
-                if entry is None:
+                if line == "null\n":  # a rejected record
                     continue
-                record = entry
                 doc_id = doc_ids[pos]
                 d = decisions.get(pos)
+                if d is None and raw:
+                    kept_w.write_line(line)
+                    stats.kept += 1
+                    pos += 1
+                    continue
+                record = json.loads(line)
                 if d is None:
                     kept_w.write(record, text_field, doc_id)
                     stats.kept += 1

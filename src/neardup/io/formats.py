@@ -374,6 +374,12 @@ class JsonlWriter(_ByteStreamWriter):
         self._stream.write(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
         self.count += 1
 
+    def write_line(self, line: str) -> None:
+        """Write a record already encoded as :meth:`write` encodes it (a JSON line made by
+        ``json.dumps(record, ensure_ascii=False)``, with its newline)."""
+        self._stream.write(line.encode("utf-8"))
+        self.count += 1
+
 
 class CsvWriter(Writer):
     def __init__(self, path: str):
