@@ -77,6 +77,17 @@ def _fail_on_library_errors(func: Callable) -> Callable:
     return wrapper
 
 
+def _read_text(path: str) -> str:
+    """A whole UTF-8 text file ('-': standard input); an error names the file."""
+    try:
+        if path == "-":
+            return sys.stdin.read()
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{path}: {exc}") from None
+
+
 def _progress(quiet: bool, desc: str):
     from tqdm import tqdm
 
@@ -513,13 +524,7 @@ def explain(paths, texts, as_json, text_field, id_field, threshold) -> None:
     if texts:
         if len(paths) != 2:
             raise click.UsageError("--text takes two files: neardup explain --text A B")
-        contents = []
-        for path in paths:
-            try:
-                with open(path, encoding="utf-8") as f:
-                    contents.append(f.read())
-            except (OSError, UnicodeDecodeError) as exc:
-                raise click.ClickException(f"{path}: {exc}") from None
+        contents = [_read_text(path) for path in paths]
         config = DedupConfig() if threshold is None else DedupConfig(threshold=threshold)
         result = compare_texts(contents[0], contents[1], config)
         click.echo(
@@ -684,15 +689,7 @@ def index_query(path, files, top, as_json) -> None:
 
     with Index.open(path) as opened:
         for name in files:
-            try:
-                if name == "-":
-                    text = sys.stdin.read()
-                else:
-                    with open(name, encoding="utf-8") as f:
-                        text = f.read()
-            except (OSError, UnicodeDecodeError) as exc:
-                raise click.ClickException(f"{name}: {exc}") from None
-            found = opened.query(text, top)
+            found = opened.query(_read_text(name), top)
             if as_json:
                 click.echo(json.dumps({"query": name, "nearest": found}, ensure_ascii=False))
                 continue
@@ -718,15 +715,7 @@ def index_remove(path, ids_file) -> None:
     kept again. Ids not in the index are listed, not an error."""
     from .index import Index
 
-    try:
-        if ids_file == "-":
-            lines = sys.stdin.read().splitlines()
-        else:
-            with open(ids_file, encoding="utf-8") as f:
-                lines = f.read().splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise click.ClickException(f"{ids_file}: {exc}") from None
-    ids = [line.strip() for line in lines if line.strip()]
+    ids = [line.strip() for line in _read_text(ids_file).splitlines() if line.strip()]
     with Index.open(path) as opened:
         removed, missing = opened.remove(ids)
     click.echo(f"neardup index: removed {removed:,} of {len(ids):,} ids from {path}", err=True)
