@@ -33,6 +33,7 @@ from .config import CleanConfig, DedupConfig
 from .document import Document
 from .engines import map_ordered
 from .errors import ConfigError, InputError, NeardupError
+from .index import IndexDocs
 from .io import Reject, detect_format, open_writer, read_documents
 from .io.formats import JsonlWriter
 from .pipeline import _batched, _texts, audit_record
@@ -1026,22 +1027,24 @@ def run_dedup(
         )
         if idx is not None:
             stats.seconds["index_lookup"] = round(time.perf_counter() - t_lookup, 3)
-        n_all = n + len(from_index.rows)
+        found = from_index.docs
+        n_all = n + len(found.rows)
         codes = (codes // max(n, 1)) * n_all + codes % max(n, 1)
         if len(from_index.pairs):
             codes = np.union1d(codes, from_index.pairs[:, 0] * n_all + from_index.pairs[:, 1])
         pairs = np.stack([codes // max(n_all, 1), codes % max(n_all, 1)], axis=1)
         del codes
         stats.candidate_pairs = len(pairs) + from_index.prefiltered
-        stats.index_documents = len(from_index.rows)
-        if len(from_index.rows):
-            content_sizes = np.concatenate([content_sizes, np.diff(from_index.content.offsets)])
+        stats.index_documents = len(found.rows)
+        pinned = None
+        if len(found.rows):
+            content_sizes = np.concatenate([content_sizes, found.sizes])
             content = _Concat(content, from_index.content)  # type: ignore[assignment]
-            sigs = _Concat(sigs, from_index.signatures, config.num_perm)  # type: ignore[assignment]
-            keys = list(keys) + from_index.keys
-            lengths = np.concatenate([lengths, from_index.lengths])
-            doc_ids = doc_ids + from_index.ids
-        pinned = np.arange(n_all) >= n if len(from_index.rows) else None
+            sigs = _Concat(sigs, found.signatures, config.num_perm)  # type: ignore[assignment]
+            keys = list(keys) + found.keys
+            lengths = np.concatenate([lengths, found.lengths])
+            doc_ids = doc_ids + found.ids
+            pinned = np.arange(n_all) >= n
         np.save(work / "candidate_pairs.npy", pairs)
         stats.seconds["signatures_candidates"] = round(time.perf_counter() - t2, 3)
 
@@ -1159,7 +1162,7 @@ def run_dedup(
                 ids=doc_ids[:n], keys=keys[:n], lengths=lengths[:n], kept=kept_mask,
                 content=content, signatures=sigs, bands=mixed, no_bands=empty_content,
                 alias_of={i: d.kept for i, d in decisions.items() if d.reason != "exact"},
-                index_rows=from_index.rows, boilerplate=learned,
+                index_rows=found.rows, boilerplate=learned,
                 texts=kept_texts.finish() if kept_texts is not None else None,
             )  # fmt: skip
             stats.seconds["index_add"] = round(time.perf_counter() - t6, 3)
@@ -1225,13 +1228,9 @@ class _BlobFile(Sequence[bytes]):
 
 @dataclass
 class _FromIndex:
-    rows: np.ndarray  # index rows compared with this batch, sorted
-    pairs: np.ndarray  # (batch document, n + position in rows)
-    ids: list[str]
-    keys: list[int]
-    lengths: np.ndarray
-    content: Sequence[np.ndarray]
-    signatures: Sequence[np.ndarray]
+    docs: IndexDocs  # the index documents compared with this batch (rows sorted)
+    content: Sequence[np.ndarray]  # their content shingles, in the same order
+    pairs: np.ndarray  # (batch document, n + position in docs)
     prefiltered: int  # candidate pairs with the index rejected by the prefilter
 
 
@@ -1242,9 +1241,10 @@ def _index_documents(
     the candidate pairs they make. Signatures are read first: the pairs
     :func:`prefilter` rejects are dropped (counted in ``prefiltered``), and content
     shingles are read only for the index documents still in a pair."""
-    empty = np.zeros(0, np.int64)
     if idx is None:
-        return _FromIndex(empty, np.zeros((0, 2), np.int64), [], [], empty, [], empty, 0)
+        empty = np.zeros(0, np.int64)
+        docs = IndexDocs(empty, [], [], empty, empty, np.zeros((0, config.num_perm), np.uint32))
+        return _FromIndex(docs, [], np.zeros((0, 2), np.int64), 0)
     probe = np.flatnonzero(~skip)
     batch_doc, row = idx.lookup(np.asarray(keys, dtype=np.uint64), mixed, probe)
     got = idx.fetch(np.unique(row))
@@ -1259,8 +1259,7 @@ def _index_documents(
     pos = np.searchsorted(needed, pos)
     content = idx.fetch_content(got.rows, spool=work)
     pairs = np.stack([batch_doc, n + pos], axis=1)
-    return _FromIndex(got.rows, pairs, got.ids, got.keys, got.lengths, content,
-                      got.signatures, prefiltered)  # fmt: skip
+    return _FromIndex(got, content, pairs, prefiltered)
 
 
 def _write_pairs(path, scored: np.ndarray, keys, doc_ids, rank, pinned=None) -> None:

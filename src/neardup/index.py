@@ -46,7 +46,6 @@ FORMAT = 1
 #: thresholds, may change from batch to batch)
 PINNED = ("threshold", "containment", "verify", "ngram", "num_perm", "seed")
 _MIX = np.uint64(0x9E3779B97F4A7C15)
-_CHUNK = 50_000
 #: keys passed to SQLite in one JSON array
 _PROBE_CHUNK = 1 << 19
 #: batch documents whose band keys are looked up together
@@ -364,7 +363,7 @@ class Index:
         codes = np.unique(b * width + r)
         return codes // width, codes % width
 
-    def fetch(self, rows: np.ndarray, spool: Path | None = None) -> IndexDocs:
+    def fetch(self, rows: np.ndarray) -> IndexDocs:
         """Ids, exact keys, lengths, numbers of shingles and signatures of index rows
         (``rows`` sorted); their content shingles are read by :meth:`fetch_content`, once
         the signatures have ruled most candidates out."""
