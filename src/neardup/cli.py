@@ -11,7 +11,14 @@ from collections.abc import Callable
 import click
 
 from . import __version__
-from .config import VERIFY_METHODS, CleanConfig, DedupConfig, NormalizeConfig, RepairConfig
+from .config import (
+    VERIFY_METHODS,
+    CleanConfig,
+    DedupConfig,
+    NormalizeConfig,
+    RepairConfig,
+    SiteConfig,
+)
 from .errors import ConfigError, NeardupError
 from .io import FORMATS
 
@@ -101,6 +108,62 @@ def _progress(quiet: bool, desc: str):
     )
 
 
+def site_options(default: bool) -> Callable:
+    """--site-boilerplate and its settings (on by default in ``run``)."""
+    defaults = SiteConfig()
+
+    def decorate(func: Callable) -> Callable:
+        for option in reversed(
+            [
+                click.option(
+                    "--site-boilerplate/--no-site-boilerplate",
+                    default=default,
+                    show_default=True,
+                    help="Learn the lines each site repeats on many of its pages (a share "
+                    "line, a newsletter box, a disclaimer) and remove them; two passes.",
+                ),
+                click.option(
+                    "--site-field",
+                    default=defaults.field,
+                    show_default=True,
+                    help="Field saying the site: a URL (its host is the site) or any value.",
+                ),
+                click.option(
+                    "--site-min-docs",
+                    type=click.IntRange(min=2),
+                    default=defaults.min_docs,
+                    show_default=True,
+                    help="A boilerplate line is on at least this many documents of its site...",
+                ),
+                click.option(
+                    "--site-min-share",
+                    type=click.FloatRange(0, 1, min_open=True),
+                    default=defaults.min_share,
+                    show_default=True,
+                    help="...and on at least this share of them (copies of a document count once).",
+                ),
+            ]
+        ):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+def _site_config(on: bool, field: str, min_docs: int, min_share: float) -> SiteConfig | None:
+    return SiteConfig(min_docs=min_docs, min_share=min_share, field=field) if on else None
+
+
+def _site_summary(command: str, stats) -> None:
+    learned = stats.site_boilerplate or {}
+    click.echo(
+        f"neardup {command}: site boilerplate: {learned.get('lines', 0):,} lines learned on "
+        f"{learned.get('sites', 0):,} sites; {stats.site_lines_removed:,} lines removed from "
+        f"{stats.site_documents:,} documents",
+        err=True,
+    )
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="neardup")
 def main() -> None:
@@ -148,6 +211,7 @@ def main() -> None:
 @click.option("--no-nfc", is_flag=True, help="Skip Unicode NFC normalisation.")
 @click.option("--no-collapse-whitespace", is_flag=True, help="Keep runs of spaces and blank lines.")
 @click.option("--no-strip-control", is_flag=True, help="Keep control characters.")
+@site_options(default=False)
 @_fail_on_library_errors
 def clean(
     inputs,
@@ -167,6 +231,10 @@ def clean(
     no_nfc,
     no_collapse_whitespace,
     no_strip_control,
+    site_boilerplate,
+    site_field,
+    site_min_docs,
+    site_min_share,
 ) -> None:
     """Repair every document of INPUT... and write them to OUTPUT.
 
@@ -181,6 +249,8 @@ def clean(
       neardup clean scraped.jsonl -o clean.jsonl --audit repairs.jsonl
       neardup clean article.txt -o fixed.txt
       cat scraped.jsonl | neardup clean - -o - > clean.jsonl
+      neardup clean pages/ -o pages.jsonl                   (a folder of .html/.html.gz)
+      neardup clean crawl.warc.gz -o pages.jsonl --site-boilerplate
     """
     from .pipeline import run_clean
 
@@ -207,6 +277,7 @@ def clean(
             rejects=rejects,
             audit=audit,
             progress=bar.update,
+            site=_site_config(site_boilerplate, site_field, site_min_docs, site_min_share),
         )
     if not quiet:
         click.echo(
@@ -216,8 +287,9 @@ def clean(
             f"normalised {stats.normalized:,}",
             err=True,
         )
-        if stats.rejected:
-            click.echo(f"neardup clean: rejected records are in {rejects}", err=True)
+        if site_boilerplate:
+            _site_summary("clean", stats)
+        _skips_and_rejects("clean", stats, rejects)
 
 
 def setting_options(func: Callable) -> Callable:
@@ -344,10 +416,16 @@ def _run_dedup_command(command: str, opts: dict, **outputs) -> None:
             text_field=opts["text_field"], id_field=opts["id_field"],
             workers=opts["workers"] or os.cpu_count() or 1, rejects=opts["rejects"],
             dedupe_ids=opts["dedupe_ids"], workdir=opts["workdir"], progress=bar.update,
-            index=opts["index"], update=opts["update"], **outputs,
+            index=opts["index"], update=opts["update"],
+            site=_site_config(opts["site_boilerplate"], opts["site_field"],
+                              opts["site_min_docs"], opts["site_min_share"]),
+            **outputs,
         )  # fmt: skip
     if not opts["quiet"]:
         click.echo(_dedup_summary(command, stats), err=True)
+        if opts["site_boilerplate"]:
+            _site_summary(command, stats)
+        _skips_and_rejects(command, stats, opts["rejects"])
         if opts["index"]:
             added = f"; added as batch {stats.index_batch}" if stats.index_batch else ""
             click.echo(
@@ -356,6 +434,22 @@ def _run_dedup_command(command: str, opts: dict, **outputs) -> None:
                 f"compared){added}",
                 err=True,
             )
+
+
+def _skips_and_rejects(command: str, stats, rejects: str | None) -> None:
+    """The summary lines of skipped crawl records (by reason) and the rejects file."""
+    if stats.skipped:
+        reasons = ", ".join(
+            f"{reason} {n:,}"
+            for reason, n in sorted(stats.skipped_reasons.items(), key=lambda kv: -kv[1])
+        )
+        click.echo(
+            f"neardup {command}: of the rejected, {stats.skipped:,} records were skipped "
+            f"(not pages with text): {reasons}",
+            err=True,
+        )
+    if stats.rejected and rejects:
+        click.echo(f"neardup {command}: rejected records are in {rejects}", err=True)
 
 
 def _dedup_summary(command: str, stats) -> str:
@@ -400,6 +494,7 @@ def _dedup_summary(command: str, stats) -> str:
     type=click.Path(dir_okay=False),
     help="Counters, timings per stage and settings (JSON).",
 )
+@site_options(default=False)
 @_fail_on_library_errors
 def dedup(output, output_format, removed, clusters_out, stats_out, **opts) -> None:
     """Find exact and near-duplicate documents of INPUT... and keep one per cluster.
@@ -435,6 +530,7 @@ def dedup(output, output_format, removed, clusters_out, stats_out, **opts) -> No
     show_default=True,
     help="Write OUTPUT/report.html (see `neardup report`).",
 )
+@site_options(default=True)
 @_fail_on_library_errors
 def run(output, report, **opts) -> None:
     """The main job: repair every document of INPUT..., deduplicate, write OUTPUT/.
@@ -445,14 +541,18 @@ def run(output, report, **opts) -> None:
     OUTPUT/removed.jsonl   removed records with duplicate_of, cluster, similarity, reason
     OUTPUT/clusters.jsonl  one line per cluster of two or more
     OUTPUT/repairs.jsonl   one line per repaired document: the spans removed
+    OUTPUT/site_boilerplate.jsonl  one line per document that lost site boilerplate
+                           lines: the lines, their site, frequency and share
     OUTPUT/stats.json      counters, timings per stage, settings
     OUTPUT/pairs.npz       every pair scored (for what-if reports)
     OUTPUT/report.html     the HTML report (unless --no-report)
-    (unreadable records go to --rejects FILE when given; otherwise the first one stops the run)
+    (unreadable records go to --rejects FILE when given; otherwise the first one stops the
+    run; crawl records that are not pages are skipped and counted by reason)
 
     \b
-    Example:
+    Examples:
       neardup run crawl/*.jsonl.zst -o out/
+      neardup run crawl/*.warc.gz -o out/      (pages: pip install 'neardup[html]')
     """
     from pathlib import Path
 
@@ -468,6 +568,7 @@ def run(output, report, **opts) -> None:
         removed=str(out / "removed.jsonl"), clusters_out=str(out / "clusters.jsonl"),
         repairs_out=str(out / "repairs.jsonl"), stats_out=str(out / "stats.json"),
         pairs_out=str(out / "pairs.npz"), write_repaired=True,
+        site_out=str(out / "site_boilerplate.jsonl"),
     )  # fmt: skip
     if report:
         from .report import write_report

@@ -73,6 +73,32 @@ class CleanConfig:
     repair: RepairConfig = RepairConfig()
 
 
+@dataclass(frozen=True)
+class SiteConfig:
+    """Settings of site boilerplate learning (:mod:`neardup.sites`).
+
+    A line is boilerplate of a site when it is found in at least ``min_docs`` documents
+    of that site and in at least ``min_share`` of them (documents that copy one another
+    count once). ``field`` names the record field that says the site: a URL (its host,
+    without ``www.``) or any other value used as it is. ``max_lines`` bounds the memory of
+    the counter: past that many distinct (site, line) pairs, lines seen once so far are
+    dropped from it (counts can only come out low, so text is never removed by mistake).
+    """
+
+    min_docs: int = 3
+    min_share: float = 0.1
+    field: str = "url"
+    max_lines: int = 20_000_000
+
+    def __post_init__(self) -> None:
+        if self.min_docs < 2:
+            raise ConfigError(f"site boilerplate min_docs must be >= 2, got {self.min_docs}")
+        if not 0.0 < self.min_share <= 1.0:
+            raise ConfigError(f"site boilerplate min_share must be in (0, 1], got {self.min_share}")
+        if self.max_lines < 1000:
+            raise ConfigError(f"site boilerplate max_lines must be >= 1000, got {self.max_lines}")
+
+
 VERIFY_METHODS = ("containment", "jaccard", "fuzzy", "estimated")
 
 

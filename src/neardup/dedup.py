@@ -29,17 +29,18 @@ import numpy as np
 
 from .candidates import band_keys, candidate_codes, lsh_params
 from .clusters import DocInfo, KeyFunc, UnionFind, keep_policy
-from .config import CleanConfig, DedupConfig
+from .config import CleanConfig, DedupConfig, SiteConfig
 from .document import Document
 from .engines import map_ordered
 from .errors import ConfigError, InputError, NeardupError
 from .index import IndexDocs
-from .io import Reject, detect_format, open_writer, read_documents
+from .io import Reject, default_output_format, open_writer, read_texts
 from .io.formats import JsonlWriter
-from .pipeline import _batched, _texts, audit_record
+from .pipeline import _batched, _texts, audit_record, count_reject
 from .repair import Repair, repair_with_words
 from .shingles import line_words, shingle_hashes
 from .signatures import exact_key, minhash_many
+from .sites import SiteCounter, site_of
 from .verify import MIN_CONTAINED_SHINGLES, PairScore, decide, score_pair, with_fuzzy
 
 BATCH_SIZE = 256
@@ -247,13 +248,18 @@ def boilerplate_paragraphs(
 
 
 def content_shingles(
-    store: FeatureStore, i: int, boilerplate: set[int], lead: int
+    store: FeatureStore,
+    i: int,
+    boilerplate: set[int],
+    lead: int,
+    also: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sorted unique shingles of document ``i`` outside boilerplate paragraphs (all of
     them when the document is nothing but boilerplate), and the same for its first
-    ``lead`` content shingles (the lead a trimmed copy keeps)."""
+    ``lead`` content shingles (the lead a trimmed copy keeps). ``also``: a mask of more
+    paragraphs to leave out (its site's boilerplate lines)."""
     para_hash, _, para_first = store.doc_paras(i)
-    return content_of(store.doc_shingles(i), para_hash, para_first, boilerplate, lead)
+    return content_of(store.doc_shingles(i), para_hash, para_first, boilerplate, lead, also)
 
 
 def content_of(
@@ -262,12 +268,15 @@ def content_of(
     para_first: np.ndarray,
     boilerplate: set[int],
     lead: int,
+    also: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`content_shingles` of one document's shingles and paragraphs."""
-    if boilerplate:
+    if boilerplate or also is not None:
         mask = np.fromiter(
             (h in boilerplate for h in para_hash.tolist()), dtype=bool, count=len(para_hash)
         )
+        if also is not None:
+            mask |= also
         if mask.any() and not mask.all():
             keep = np.ones(len(shingles), dtype=bool)
             ends = np.append(para_first[1:], len(shingles))
@@ -762,6 +771,8 @@ class DedupStats:
     kept: int = 0
     removed: int = 0
     rejected: int = 0
+    skipped: int = 0  # of the rejected: crawl records that are not pages
+    skipped_reasons: dict[str, int] = field(default_factory=dict)
     exact_removed: int = 0
     near_removed: int = 0
     contained_removed: int = 0
@@ -776,6 +787,9 @@ class DedupStats:
     index_documents: int = 0  # documents of the persistent index compared with this batch
     index_removed: int = 0  # documents removed as duplicates of an index document
     index_batch: int = 0  # the batch number this run added to the index (0: none)
+    site_documents: int = 0  # kept documents that lost site boilerplate lines
+    site_lines_removed: int = 0
+    site_boilerplate: dict = field(default_factory=dict)  # what was learned (summary)
     bands: int = 0
     rows: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
@@ -816,6 +830,8 @@ def run_dedup(
     index: str | os.PathLike | None = None,
     update: bool = False,
     lock_timeout: float = 30.0,
+    site: SiteConfig | None = None,
+    site_out: str | None = None,
 ) -> DedupStats:
     """Deduplicate the documents of ``inputs``; see the module doc for the stages.
 
@@ -832,6 +848,11 @@ def run_dedup(
     policy). ``update`` adds this batch's kept documents to the index, in one
     transaction, once the outputs are written (waiting up to ``lock_timeout`` seconds
     for another writer).
+
+    ``site``: learn each site's boilerplate lines (:mod:`neardup.sites`) and compare
+    documents without them; with ``write_repaired`` the kept texts lose them too, and
+    ``site_out`` (JSONL) gets one line per such document with the lines removed and their
+    frequency on the site.
     """
     import time
 
@@ -873,8 +894,7 @@ def run_dedup(
     tmp_ctx = tempfile.TemporaryDirectory(prefix="neardup-") if workdir is None else None
     work = Path(tmp_ctx.name if tmp_ctx else workdir)  # type: ignore[arg-type]
     work.mkdir(parents=True, exist_ok=True)
-    formats = {detect_format(p, input_format) for p in inputs}
-    default_out = formats.pop() if len(formats) == 1 else "jsonl"
+    default_out = default_output_format(inputs, input_format)
     if default_out in ("txt", "txtdir"):
         default_out = "jsonl"
     t0 = time.perf_counter()
@@ -888,11 +908,13 @@ def run_dedup(
             inputs, input_format, text_field, id_field, dedupe_ids, clean, config.ngram,
             fuzzy, write_repaired, keep_spec,
             idx.state() if idx is not None and update else None,
+            site.field if site is not None else None,
         )  # fmt: skip
         resumed = _load_stage1(work, fingerprint) if tmp_ctx is None else None
         if resumed is not None:
-            store, doc_ids, policy_records, counters = resumed
-            stats.read, stats.rejected, stats.repaired = counters
+            store, doc_ids, policy_records, counters, doc_sites = resumed
+            stats.read, stats.rejected, stats.repaired, stats.skipped = counters[:4]
+            stats.skipped_reasons = dict(counters[4])
             stats.resumed = True
         else:
             store = FeatureStore(work / "shingles.u32")
@@ -901,9 +923,8 @@ def run_dedup(
             # ids must stay unique across the batches of an index
             taken = idx.has_id if idx is not None and update else None
             doc_ids = []
-            items = itertools.chain.from_iterable(
-                read_documents(p, input_format, text_field, id_field) for p in inputs
-            )
+            doc_sites: list[str | None] = []
+            items = read_texts(inputs, input_format, text_field, id_field, workers)
             func = functools.partial(
                 features_batch, clean=clean, ngram=config.ngram, keep_key=fuzzy
             )
@@ -919,10 +940,11 @@ def run_dedup(
                     for item in batch:
                         stats.read += 1
                         if isinstance(item, Reject):
-                            if rejects is None:
-                                raise item.error()
-                            reject_out.write(_jsonl(item.to_dict()))
-                            stats.rejected += 1
+                            count_reject(
+                                stats,
+                                item,
+                                (lambda d: reject_out.write(_jsonl(d))) if rejects else None,
+                            )
                             spool.write("null\n")
                         else:
                             rep, f = next(it)
@@ -930,6 +952,8 @@ def run_dedup(
                             if doc_id != item.id and id_field in item.record:
                                 item.record[id_field] = doc_id  # renamed by --dedupe-ids
                             doc_ids.append(doc_id)
+                            if site is not None:
+                                doc_sites.append(site_of(item.record, site.field))
                             store.add(f)
                             if policy_records is not None:
                                 policy_records.append(_policy_fields(item.record))
@@ -943,7 +967,8 @@ def run_dedup(
                             progress(1)
             store.finish()
             _save_stage1(work, fingerprint, store, doc_ids, policy_records,
-                         (stats.read, stats.rejected, stats.repaired))  # fmt: skip
+                         (stats.read, stats.rejected, stats.repaired, stats.skipped,
+                          stats.skipped_reasons), doc_sites)  # fmt: skip
         for target, source in ((rejects, work_rejects), (repairs_out, work_repairs)):
             if target:
                 copy = _CopyWriter(target, source)
@@ -964,6 +989,14 @@ def run_dedup(
         learned = boilerplate_paragraphs(store, active, config)
         boiler = learned | idx.boilerplate() if idx is not None else learned
         stats.boilerplate_paragraphs = len(boiler)
+        site_lines = None
+        if site is not None and len(doc_sites) == n:
+            counter = SiteCounter(site)
+            for i in range(n):
+                counter.add(doc_sites[i], store.doc_paras(i)[0])
+            site_lines = counter.finish()
+            stats.site_boilerplate = site_lines.summary()
+        site_hit = np.zeros(n, dtype=bool)
         content_file = work / "content.u32"
         offsets = np.zeros(n + 1, dtype=np.int64)
         bands, rows = lsh_params(config.candidate_threshold, config.num_perm)
@@ -974,7 +1007,14 @@ def run_dedup(
         chunk: list[np.ndarray] = []
         with content_file.open("wb") as cf:
             for i in range(n):
-                shingles, lead = content_shingles(store, i, boiler, LEAD_SHINGLES)
+                also = None
+                if site_lines is not None and doc_sites[i] is not None:
+                    also = site_lines.lookup(doc_sites[i], store.doc_paras(i)[0]) > 0
+                    if also.all() or not also.any():
+                        also = None  # all boilerplate: the page is compared whole
+                    else:
+                        site_hit[i] = True
+                shingles, lead = content_shingles(store, i, boiler, LEAD_SHINGLES, also)
                 cf.write(shingles.tobytes())
                 offsets[i + 1] = offsets[i] + len(shingles)
                 if lead_on:
@@ -1091,6 +1131,10 @@ def run_dedup(
         kept_texts = _BlobFile(work / "kept_texts.bin", n) if keep_texts else None
         # kept records go to a JSONL output as the spooled line itself (same encoding)
         raw = isinstance(kept_w, JsonlWriter) and kept_texts is None
+        strip_sites = site_lines is not None and write_repaired
+        site_w = open_writer(site_out, "jsonl") if site_out and strip_sites else None
+        if site_w is not None:
+            writers.append(site_w)
         with spool_path.open("r", encoding="utf-8") as spool:
             pos = 0
             for line in spool:
@@ -1098,12 +1142,23 @@ def run_dedup(
                     continue
                 doc_id = doc_ids[pos]
                 d = decisions.get(pos)
-                if d is None and raw:
+                stripped = d is None and strip_sites and site_hit[pos]
+                if d is None and raw and not stripped:
                     kept_w.write_line(line)
                     stats.kept += 1
                     pos += 1
                     continue
                 record = json.loads(line)
+                if stripped and isinstance(record.get(text_field), str):
+                    assert site_lines is not None
+                    text, site_removed = site_lines.strip(record[text_field], doc_sites[pos])
+                    record[text_field] = text
+                    if site_removed:
+                        stats.site_documents += 1
+                        stats.site_lines_removed += len(site_removed)
+                        if site_w is not None:
+                            site_w.write({"id": doc_id, "site": doc_sites[pos],
+                                          "removed": site_removed})  # fmt: skip
                 if d is None:
                     kept_w.write(record, text_field, doc_id)
                     stats.kept += 1
@@ -1332,7 +1387,7 @@ def _jsonl(obj) -> str:
 
 
 def _fingerprint(inputs, input_format, text_field, id_field, dedupe_ids, clean, ngram, fuzzy,
-                 write_repaired, keep_spec, index_state=None) -> str | None:  # fmt: skip
+                 write_repaired, keep_spec, index_state=None, site_field=None) -> str | None:  # fmt: skip
     """What stage 1's results depend on; None when they cannot be reused (stdin)."""
     from . import __version__
 
@@ -1350,16 +1405,19 @@ def _fingerprint(inputs, input_format, text_field, id_field, dedupe_ids, clean, 
             "write_repaired": write_repaired,
             "keep": keep_spec if isinstance(keep_spec, str) else "callable",
             "index": index_state,  # ids are checked against the index a run adds to
+            "site_field": site_field,
         },
         sort_keys=True,
     )  # fmt: skip
 
 
-def _save_stage1(work: Path, fingerprint, store, doc_ids, policy_records, counters) -> None:
+def _save_stage1(
+    work: Path, fingerprint, store, doc_ids, policy_records, counters, doc_sites
+) -> None:
     if fingerprint is None:
         return
     store.save(work / "stage1.npz")
-    manifest = {"fingerprint": fingerprint, "doc_ids": doc_ids,
+    manifest = {"fingerprint": fingerprint, "doc_ids": doc_ids, "doc_sites": doc_sites,
                 "policy_records": policy_records, "counters": list(counters)}  # fmt: skip
     tmp = work / "stage1.json.part"
     tmp.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
@@ -1379,7 +1437,13 @@ def _load_stage1(work: Path, fingerprint):
     if manifest.get("fingerprint") != fingerprint or not all((work / f).exists() for f in needed):
         return None
     store = FeatureStore.load(work / "shingles.u32", work / "stage1.npz")
-    return store, manifest["doc_ids"], manifest["policy_records"], tuple(manifest["counters"])
+    return (
+        store,
+        manifest["doc_ids"],
+        manifest["policy_records"],
+        tuple(manifest["counters"]),
+        manifest.get("doc_sites") or [],
+    )
 
 
 class _CopyWriter:

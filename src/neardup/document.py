@@ -12,7 +12,9 @@ class Document:
 
     ``record`` holds the input record as it was read (every field, in input order); the
     writers put ``text`` back under the text field and leave every other field as it came.
-    ``path`` and ``line`` say where the record was read from (``line`` is 1-based).
+    ``path`` and ``line`` say where the record was read from (``line`` is 1-based; the
+    record number in a crawl file). A page read from HTML or a crawl file carries its bytes
+    in ``raw`` until :func:`neardup.io.web.extract_documents` fills ``text``.
     """
 
     id: str
@@ -20,3 +22,5 @@ class Document:
     record: dict[str, Any] = field(default_factory=dict)
     path: str = ""
     line: int = 0
+    raw: bytes | None = None  # a page's bytes, before main-text extraction
+    raw_type: str = ""  # the page's content type

@@ -6,13 +6,13 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
-from .config import CleanConfig
+from .config import CleanConfig, SiteConfig
 from .document import Document
 from .engines import map_ordered
 from .errors import NeardupError
-from .io import Reject, detect_format, open_writer, read_documents
+from .io import Reject, default_output_format, open_writer, read_texts
 from .repair import Repair, repair_text
 
 #: documents per batch sent to a worker process
@@ -55,11 +55,17 @@ def _batched(items: Iterable, size: int) -> Iterator[list]:
 
 @dataclass
 class CleanStats:
-    """Counters of a clean run. ``read == written + rejected`` always holds."""
+    """Counters of a clean run. ``read == written + rejected`` always holds; ``skipped``
+    of the rejected are crawl records that are not pages, counted by reason."""
 
     read: int = 0
     written: int = 0
     rejected: int = 0
+    skipped: int = 0
+    skipped_reasons: dict[str, int] = field(default_factory=dict)
+    site_documents: int = 0  # documents that lost site boilerplate lines
+    site_lines_removed: int = 0
+    site_boilerplate: dict = field(default_factory=dict)  # what was learned (summary)
     repaired: int = 0
     normalized: int = 0
     spans_removed: int = 0
@@ -72,8 +78,22 @@ class CleanStats:
                 f"{self.rejected}; please report this"
             )
 
-    def to_dict(self) -> dict[str, int]:
+    def to_dict(self) -> dict:
         return asdict(self)
+
+
+def count_reject(stats, item: Reject, write: Callable[[dict], object] | None) -> None:
+    """Count a rejected record (and a skip by its reason) and set it aside with
+    ``write`` (the rejects file); without one, a bad record stops the run (a skip never
+    does)."""
+    if write is None and not item.skipped:
+        raise item.error()
+    if write is not None:
+        write(item.to_dict())
+    stats.rejected += 1
+    if item.skipped:
+        stats.skipped += 1
+        stats.skipped_reasons[item.kind] = stats.skipped_reasons.get(item.kind, 0) + 1
 
 
 def run_clean(
@@ -89,21 +109,23 @@ def run_clean(
     rejects: str | None = None,
     audit: str | None = None,
     progress: Callable[[int], None] | None = None,
+    site: SiteConfig | None = None,
 ) -> CleanStats:
     """Read ``inputs``, clean every document and write ``output``.
 
     Bad records stop the run with :class:`~neardup.errors.InputError` (naming file and
     line) unless ``rejects`` names a JSONL file to set them aside in. ``audit`` names a
-    JSONL file that gets one line per repaired document with the removed spans. Outputs
+    JSONL file that gets one line per changed document with the removed spans. Outputs
     appear only when complete (written under a temporary name, then renamed).
+
+    ``site``: also learn each site's boilerplate lines (:mod:`neardup.sites`) and remove
+    them. That takes two passes: the repaired documents wait in a temporary file while
+    the lines are counted.
     """
     config = config or CleanConfig()
-    formats = {detect_format(p, input_format) for p in inputs}
-    default_out = formats.pop() if len(formats) == 1 else "jsonl"
+    default_out = default_output_format(inputs, input_format)
     stats = CleanStats()
-    items = itertools.chain.from_iterable(
-        read_documents(p, input_format, text_field, id_field) for p in inputs
-    )
+    items = read_texts(inputs, input_format, text_field, id_field, workers)
     writers = []
     try:
         out = open_writer(output, output_format, default=default_out)
@@ -111,27 +133,37 @@ def run_clean(
         reject_out = open_writer(rejects, "jsonl") if rejects else None
         audit_out = open_writer(audit, "jsonl") if audit else None
         writers += [w for w in (reject_out, audit_out) if w is not None]
-        for item, rep in clean_documents(items, config, workers):
+
+        def emit(doc: Document, rep: Repair, text: str, site_removed: list[dict]) -> None:
+            record = doc.record
+            record[text_field] = text
+            out.write(record, text_field, doc.id)
+            stats.written += 1
+            if rep.normalized:
+                stats.normalized += 1
+            if rep.removed:
+                stats.repaired += 1
+                stats.spans_removed += len(rep.removed)
+                stats.chars_removed += sum(s.end - s.start for s in rep.removed)
+            if site_removed:
+                stats.site_documents += 1
+                stats.site_lines_removed += len(site_removed)
+            if audit_out is not None and (rep.removed or site_removed):
+                line = audit_record(doc, rep)
+                line["removed"] += site_removed
+                audit_out.write(line)
+
+        cleaned = clean_documents(items, config, workers)
+        if site is not None:
+            cleaned = _with_site_boilerplate(cleaned, site, text_field, stats)
+        for item, rep, *rest in cleaned:
             stats.read += 1
             if isinstance(item, Reject):
-                if reject_out is None:
-                    raise item.error()
-                reject_out.write(item.to_dict())
-                stats.rejected += 1
+                count_reject(stats, item, reject_out.write if reject_out else None)
             else:
                 assert rep is not None
-                record = item.record
-                record[text_field] = rep.text
-                out.write(record, text_field, item.id)
-                stats.written += 1
-                if rep.normalized:
-                    stats.normalized += 1
-                if rep.removed:
-                    stats.repaired += 1
-                    stats.spans_removed += len(rep.removed)
-                    stats.chars_removed += sum(s.end - s.start for s in rep.removed)
-                    if audit_out is not None:
-                        audit_out.write(audit_record(item, rep))
+                text, site_removed = rest if rest else (rep.text, [])
+                emit(item, rep, text, site_removed)
             if progress is not None:
                 progress(1)
         stats.check()
@@ -142,6 +174,39 @@ def run_clean(
     for w in writers:
         w.close()
     return stats
+
+
+def _with_site_boilerplate(cleaned, site: SiteConfig, text_field: str, stats: CleanStats):
+    """Pass 1: spool every cleaned item and count the lines of each site; pass 2: yield
+    ``(item, repair, text without the site's boilerplate lines, removed lines)``."""
+    import pickle
+    import tempfile
+
+    import numpy as np
+
+    from .sites import SiteCounter, site_of, text_lines
+
+    counter = SiteCounter(site)
+    with tempfile.TemporaryFile(prefix="neardup-sites-") as spool:
+        for item, rep in cleaned:
+            if isinstance(item, Document):
+                assert rep is not None
+                hashes = np.fromiter((h for _, _, h in text_lines(rep.text)), dtype=np.uint64)
+                counter.add(site_of(item.record, site.field), hashes)
+            pickle.dump((item, rep), spool, protocol=pickle.HIGHEST_PROTOCOL)
+        learned = counter.finish()
+        stats.site_boilerplate = learned.summary()
+        spool.seek(0)
+        while True:
+            try:
+                item, rep = pickle.load(spool)
+            except EOFError:
+                return
+            if isinstance(item, Reject):
+                yield item, rep
+                continue
+            text, removed = learned.strip(rep.text, site_of(item.record, site.field))
+            yield item, rep, text, removed
 
 
 def audit_record(doc: Document, rep: Repair, doc_id: str | None = None) -> dict:

@@ -2,7 +2,9 @@
 by suffix (``.gz``, ``.zst``).
 
 Formats: ``jsonl`` (``.jsonl``, ``.json``, ``.ndjson``), ``csv``, ``parquet`` (extra
-``neardup[parquet]``), ``txt`` (one document per file) and a directory of ``.txt`` files.
+``neardup[parquet]``), ``txt`` (one document per file) and a directory of ``.txt`` files;
+raw pages (extra ``neardup[html]``): ``html`` files and folders, ``warc`` and ``arc``
+crawl files (see :mod:`neardup.io.web`).
 ``-`` is standard input or output.
 """
 
@@ -10,10 +12,22 @@ from __future__ import annotations
 
 from .formats import (
     FORMATS,
+    PAGE_FORMATS,
     Reject,
+    default_output_format,
     detect_format,
     open_writer,
     read_documents,
+    read_texts,
 )
 
-__all__ = ["FORMATS", "Reject", "detect_format", "open_writer", "read_documents"]
+__all__ = [
+    "FORMATS",
+    "PAGE_FORMATS",
+    "Reject",
+    "default_output_format",
+    "detect_format",
+    "open_writer",
+    "read_documents",
+    "read_texts",
+]

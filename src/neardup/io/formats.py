@@ -6,10 +6,12 @@ import contextlib
 import csv
 import gzip
 import io
+import itertools
 import json
 import os
+import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
@@ -17,7 +19,9 @@ from typing import IO, Any, cast
 from ..document import Document
 from ..errors import FormatError, InputError, MissingDependencyError
 
-FORMATS = ("jsonl", "csv", "parquet", "txt")
+FORMATS = ("jsonl", "csv", "parquet", "txt", "html", "warc", "arc")
+#: formats read as raw pages (main text extracted by :mod:`neardup.io.web`)
+PAGE_FORMATS = ("html", "htmldir", "warc", "arc")
 _SUFFIXES = {
     ".jsonl": "jsonl",
     ".json": "jsonl",
@@ -27,6 +31,11 @@ _SUFFIXES = {
     ".pq": "parquet",
     ".txt": "txt",
     ".text": "txt",
+    ".html": "html",
+    ".htm": "html",
+    ".xhtml": "html",
+    ".warc": "warc",
+    ".arc": "arc",
 }
 _COMPRESSIONS = (".gz", ".zst", ".zstd")
 STDIO = "-"
@@ -34,18 +43,34 @@ STDIO = "-"
 
 @dataclass(slots=True)
 class Reject:
-    """A record that could not be read, with where it was and why."""
+    """A record that could not be read, with where it was and why.
+
+    ``skipped``: a record of a crawl file that is not a page (a request, a PDF, an error
+    status) or could not be read; it is counted by reason and never stops a run.
+    ``offset``: its byte offset in a crawl file."""
 
     path: str
     line: int
     reason: str
     raw: str = ""
+    skipped: bool = False
+    offset: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"file": self.path, "line": self.line, "error": self.reason, "raw": self.raw}
+        out = {"file": self.path, "line": self.line, "error": self.reason, "raw": self.raw}
+        if self.offset is not None:
+            out["offset"] = self.offset
+        if self.skipped:
+            out["skipped"] = True
+        return out
 
     def error(self) -> InputError:
         return InputError(self.reason, self.path, self.line)
+
+    @property
+    def kind(self) -> str:
+        """The reason without its details (what summaries count skips by)."""
+        return re.sub(r"\s*\(.*?\)", "", self.reason.split(":", 1)[0]).strip()
 
 
 def _split_compression(name: str) -> tuple[str, str | None]:
@@ -62,19 +87,22 @@ def detect_format(path: str, override: str | None = None) -> str:
     if override:
         if override not in FORMATS:
             raise FormatError(f"unknown format {override!r}; choose one of {', '.join(FORMATS)}")
-        if override == "txt" and path != STDIO and Path(path).is_dir():
-            return "txtdir"
+        if override in ("txt", "html") and path != STDIO and Path(path).is_dir():
+            return override + "dir"
         return override
     if path == STDIO:
         return "jsonl"
     if Path(path).is_dir() or path.endswith(os.sep):
-        return "txtdir"
+        from .web import has_html_files
+
+        return "htmldir" if Path(path).is_dir() and has_html_files(path) else "txtdir"
     base, _ = _split_compression(path)
     fmt = _SUFFIXES.get(Path(base).suffix.lower())
     if fmt is None:
         raise FormatError(
             f"{path}: cannot tell the format from the suffix {Path(base).suffix or '(none)'!r}; "
-            f"use a .jsonl, .csv, .parquet or .txt name (optionally .gz/.zst) or pass --format"
+            f"use a .jsonl, .csv, .parquet, .txt, .html, .warc or .arc name (optionally "
+            f".gz/.zst) or pass --format"
         )
     return fmt
 
@@ -287,8 +315,44 @@ def read_documents(
     :class:`Reject` for every record that cannot be used (malformed JSON, no text
     field, text that is not a string, invalid UTF-8). Raises
     :class:`~neardup.errors.InputError` for a file that cannot be read at all.
+
+    HTML files and folders, WARC and ARC files yield pages (``Document.raw`` set, text
+    empty) and skipped records; pass them through
+    :func:`neardup.io.web.extract_documents`, or use :func:`read_texts` which does.
     """
-    return _READERS[detect_format(path, fmt)](path, text_field, id_field)
+    fmt = detect_format(path, fmt)
+    if fmt in PAGE_FORMATS:
+        from .web import WEB_READERS
+
+        return WEB_READERS[fmt](path, text_field, id_field)
+    return _READERS[fmt](path, text_field, id_field)
+
+
+def read_texts(
+    paths: Sequence[str],
+    fmt: str | None = None,
+    text_field: str = "text",
+    id_field: str = "id",
+    workers: int = 1,
+) -> Iterator[Document | Reject]:
+    """The documents of every file of ``paths`` in turn, with the main text of pages
+    extracted (on ``workers`` processes) when any input holds raw pages."""
+    items = itertools.chain.from_iterable(
+        read_documents(p, fmt, text_field, id_field) for p in paths
+    )
+    if any(detect_format(p, fmt) in PAGE_FORMATS for p in paths):
+        from .web import extract_documents
+
+        return extract_documents(items, text_field, workers)
+    return items
+
+
+def default_output_format(paths: Sequence[str], fmt: str | None) -> str:
+    """The output format for these inputs: theirs when they share a format, else JSONL
+    (always JSONL for pages)."""
+    formats = {detect_format(p, fmt) for p in paths}
+    out = formats.pop() if len(formats) == 1 else "jsonl"
+    return "jsonl" if out in PAGE_FORMATS else out
 
 
 # ----------------------------------------------------------------------------- writers
