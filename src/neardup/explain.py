@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .config import DedupConfig
+from .document import Document
 from .errors import InputError, NeardupError
 from .io import read_documents
 from .normalize import normalize_text
@@ -175,8 +176,14 @@ def input_texts(
         last = max(lines)
         for doc in read_documents(path, None, text_field, id_field):
             line = getattr(doc, "line", 0)
-            if line in lines:
-                found[(path, line)] = doc.text
+            if line in lines and isinstance(doc, Document):
+                text = doc.text
+                if doc.raw is not None:  # a page: extract its text again
+                    from .io.web import extract_page
+
+                    got = extract_page(doc.raw, doc.record.get("url"), doc.raw_type)
+                    text = got["text"] if isinstance(got, dict) else ""
+                found[(path, line)] = text
             if line >= last:
                 break
     return found

@@ -144,10 +144,19 @@ def read_warc(path: str, text_field: str, id_field: str) -> Iterator[Document | 
                 yield _skip(path, number + 1, f"damaged record, rest of file unread: {exc}", offset)
                 return
             number += 1
-            offset = records.get_record_offset()
             rtype = rec.rec_type
+            try:
+                body = rec.content_stream().read()
+                left = getattr(rec.raw_stream, "limit", 0)
+                problem = f"record cut off ({left} of {rec.length} bytes missing)" if left else ""
+            except Exception as exc:
+                body, problem = b"", f"damaged payload: {exc}"
+            offset = records.get_record_offset()  # (after the payload: it reads the rest)
             if rtype not in ("response", "resource"):
                 yield _skip(path, number, f"WARC {rtype} record", offset)
+                continue
+            if problem:
+                yield _skip(path, number, problem, offset)
                 continue
             headers = rec.rec_headers
             status = None
@@ -159,11 +168,6 @@ def read_warc(path: str, text_field: str, id_field: str) -> Iterator[Document | 
                 ctype = rec.http_headers.get_header("Content-Type") or ""
             else:
                 ctype = headers.get_header("Content-Type") or ""
-            try:
-                body = rec.content_stream().read()
-            except Exception as exc:
-                yield _skip(path, number, f"damaged payload: {exc}", offset)
-                continue
             why = _check_payload(status, ctype, body)
             if why:
                 yield _skip(path, number, why, offset)
