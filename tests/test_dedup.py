@@ -191,6 +191,7 @@ def test_run_writes_every_output_and_counts_add_up(tmp_path: Path) -> None:
         "removed.jsonl",
         "repairs.jsonl",
         "report.html",
+        "site_boilerplate.jsonl",
         "stats.json",
     ]
     kept = [r["id"] for r in read_jsonl(out / "kept.jsonl")]
