@@ -5,9 +5,12 @@ The public API is small:
 * :func:`repair_text` - normalise one text and remove what the scraper captured twice;
 * :func:`normalize_text`, :func:`comparison_key` - the conservative and the comparison
   normalisation;
-* :func:`read_documents`, :func:`open_writer` - streaming readers and atomic writers;
+* :func:`read_documents`, :func:`read_texts`, :func:`open_writer` - streaming readers
+  (:func:`read_texts` also extracts the main text of HTML/WARC/ARC pages) and atomic
+  writers;
 * :func:`clean_documents`, :func:`run_clean` - the clean stage over a stream or files;
 * :class:`Index` - the persistent index of kept documents (``neardup index``);
+* :class:`SiteConfig` - site boilerplate learning (:mod:`neardup.sites`);
 * the config dataclasses and :class:`NeardupError` with its subclasses.
 """
 
@@ -20,12 +23,12 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
-from .config import CleanConfig, DedupConfig, NormalizeConfig, RepairConfig
+from .config import CleanConfig, DedupConfig, NormalizeConfig, RepairConfig, SiteConfig
 from .dedup import DedupStats, run_dedup
 from .document import Document
 from .errors import ConfigError, FormatError, InputError, MissingDependencyError, NeardupError
 from .index import Index
-from .io import Reject, open_writer, read_documents
+from .io import Reject, open_writer, read_documents, read_texts
 from .normalize import comparison_key, normalize_text
 from .pipeline import CleanStats, clean_documents, run_clean
 from .repair import RemovedSpan, Repair, repair_text
@@ -47,12 +50,14 @@ __all__ = [
     "RemovedSpan",
     "Repair",
     "RepairConfig",
+    "SiteConfig",
     "__version__",
     "clean_documents",
     "comparison_key",
     "normalize_text",
     "open_writer",
     "read_documents",
+    "read_texts",
     "repair_text",
     "run_clean",
     "run_dedup",

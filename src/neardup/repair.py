@@ -33,7 +33,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-from rapidfuzz.distance import Indel
+from rapidfuzz.distance import Indel, Levenshtein
 
 from .config import CleanConfig, RepairConfig
 from .normalize import collapse_whitespace, normalize_and_explain
@@ -302,10 +302,28 @@ def _find_best_repeat(text: str, config: RepairConfig):
         sim = Indel.normalized_similarity(" ".join(toks[sa:sb]), " ".join(toks[a:b]))
         if sim < config.min_similarity:
             continue
+        if _same_substitution_again(toks[sa:sb], toks[a:b]):
+            continue
         decided = _decide(text, toks, starts, ends, a, b, sa, sb, matched, sim, config)
         if decided is not None:
             return decided
     return None
+
+
+def _same_substitution_again(first: list[str], second: list[str]) -> bool:
+    """Whether ``second`` differs from ``first`` by one substitution made again and again
+    (a settings table for the user, then the same table for the computer: "User" ->
+    "CPU" on every row). That is a second instance of the author's template, not a second
+    capture: a scraped copy differs by typos (each different) and inserted lines (ads)."""
+    subs = [
+        (tuple(first[i1:i2]), tuple(second[j1:j2]))
+        for tag, i1, i2, j1, j2 in Levenshtein.opcodes(first, second)
+        if tag == "replace"
+    ]
+    if len(subs) < 3:
+        return False
+    top = max(subs.count(x) for x in set(subs))
+    return top >= 3 and 2 * top >= len(subs)
 
 
 def _decide(text, toks, starts, ends, a, b, sa, sb, matched, sim, config):
