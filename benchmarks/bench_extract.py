@@ -23,7 +23,10 @@ process on the same pages.
 * ``warc``: every page of the shared web-pages sets written into one WARC file; docs/s
   of ``neardup clean crawl.warc.gz`` with 1 and 2 workers, and of trafilatura alone.
 
-    python benchmarks/bench_extract.py            # all of them (about 10 minutes here)
+* ``scale``: site boilerplate learning on 10k, 100k and 1M JSONL documents of 1,000
+  sites: ``neardup clean`` with and without ``--site-boilerplate``, time and peak RSS.
+
+    python benchmarks/bench_extract.py            # all of them (about 25 minutes here)
     python benchmarks/bench_extract.py --only scrapinghub sites
 
 Writes ``benchmarks/results/extract.json``.
@@ -489,12 +492,70 @@ def bench_warc() -> dict:
     return {"rows": rows, "warc_mb": round(path.stat().st_size / 1e6, 1)}
 
 
+def _scale_corpus(path: Path, n: int, sites: int = 1000) -> None:
+    """``n`` JSONL documents (~2.5 KB) of ``sites`` sites: 4-12 paragraphs drawn at
+    random from the BBC articles, inside three lines of the site's own (a header, a
+    share line, a copyright line), each carried by 90% of the site's pages."""
+    if path.exists():
+        return
+    rng = random.Random(11)
+    paras = [p for a in load_articles(("bbc",)) for p in a.paragraphs if len(p) > 80]
+    with path.open("w", encoding="utf-8") as f:
+        for i in range(n):
+            site = f"site{rng.randrange(sites)}.example"
+            top = [f"{site} | Home | News | Sport | Weather"] if rng.random() < 0.9 else []
+            bottom = [
+                x
+                for x in (
+                    f"Share this story from {site}",
+                    f"Copyright 2026 {site}. All rights reserved.",
+                )
+                if rng.random() < 0.9
+            ]
+            body = rng.sample(paras, rng.randint(4, 12))
+            rec = {
+                "id": f"d{i}",
+                "url": f"https://www.{site}/n/{i}",
+                "text": "\n".join([*top, *body, *bottom]),
+            }
+            f.write(json.dumps(rec) + "\n")
+
+
+def bench_scale(sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000)) -> dict:
+    """Cost of site boilerplate learning as the corpus grows: ``neardup clean`` with and
+    without --site-boilerplate, 2 workers, wall time and peak RSS of the process tree."""
+    from measure import run as measured
+
+    rows = {}
+    for n in sizes:
+        corpus = WORK / f"scale-{n}.jsonl"
+        _scale_corpus(corpus, n)
+        for label, extra in (("clean", []), ("clean --site-boilerplate", ["--site-boilerplate"])):
+            out = WORK / "scale-out.jsonl"
+            m = measured([sys.executable, "-m", "neardup", "clean", str(corpus), "-o", str(out),
+                          "-j", "2", *extra])  # fmt: skip
+            if m.returncode != 0:
+                raise SystemExit(m.stderr)
+            summary = [x for x in m.stderr.splitlines() if "site boilerplate" in x]
+            rows[f"{n} {label}"] = {
+                "docs": n,
+                "seconds": round(m.seconds, 1),
+                "docs_per_s": round(n / m.seconds),
+                "peak_rss_mb": round(m.peak_rss_mb),
+                "summary": summary[0] if summary else "",
+            }
+            out.unlink()
+        corpus.unlink()
+    return {"rows": rows}
+
+
 BENCHES = {
     "scrapinghub": bench_scrapinghub,
     "trafilatura-eval": bench_trafilatura_eval,
     "sites": bench_sites,
     "synthetic": bench_synthetic,
     "warc": bench_warc,
+    "scale": bench_scale,
 }
 
 

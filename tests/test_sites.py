@@ -225,3 +225,21 @@ def test_clean_cli_site_boilerplate(tmp_path: Path, runner) -> None:
         main, ["clean", str(src), "-o", str(out), "--site-min-docs", "30", "--site-boilerplate"]
     )
     assert "0 lines learned" in r.output
+
+
+def test_bounded_counter_prunes_lines_seen_once_and_still_learns() -> None:
+    """Past max_lines distinct (site, line) pairs the counter drops lines seen once: the
+    footer every page carries is still learned, nothing is counted high."""
+    rng = random.Random(5)
+    footer = "Copyright 2026 Example News Ltd. All rights reserved."
+    c = SiteCounter(SiteConfig(max_lines=1000))
+    texts = []
+    for _ in range(6000):  # ~24,000 distinct lines, every one seen once, plus the footer
+        text = "\n".join([*(sentence(rng, 6) for _ in range(4)), footer])
+        texts.append(text)
+        c.add("news.example", np.array([h for *_, h in text_lines(text)], dtype=np.uint64))
+    bp = c.finish()
+    assert c.pruned > 20_000
+    _, removed = bp.strip(texts[0], "news.example")
+    assert [r["text"] for r in removed] == [footer]
+    assert removed[0]["frequency"] <= 6000 and len(bp) == 1
