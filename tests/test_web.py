@@ -349,3 +349,65 @@ def test_web_pages_every_file_accounted_for(shared_data: Path) -> None:
         have = set(d.text.split())
         recall.append(sum(w in have for w in want) / max(1, len(want)))
     assert sum(recall) / len(recall) > 0.85
+
+
+def test_missing_html_extra_says_how_to_install(tmp_path: Path, monkeypatch, runner) -> None:
+    import sys
+
+    (tmp_path / "a.html").write_text(page("A", STORY), encoding="utf-8")
+    monkeypatch.setitem(sys.modules, "trafilatura", None)  # import fails
+    result = runner.invoke(
+        main, ["clean", str(tmp_path / "a.html"), "-o", str(tmp_path / "o.jsonl")]
+    )
+    assert result.exit_code == 1
+    assert "pip install 'neardup[html]'" in result.output
+
+
+def test_explain_and_report_show_site_boilerplate_and_skips(tmp_path: Path, runner) -> None:
+    pytest.importorskip("warcio")
+    pytest.importorskip("trafilatura")
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    path = tmp_path / "site.warc"
+    promo = "Subscribe to the Harbour Gazette for only one pound a week, cancel any time."
+    stories = [
+        [
+            f"Story {k} sentence {j} about the harbour, its boats and the people of the town {k}."
+            for j in range(5)
+        ]
+        for k in range(4)
+    ]
+    with path.open("wb") as fh:
+        w = WARCWriter(fh, gzip=False)
+        for k, body in enumerate(stories):
+            html = page(f"Story {k}", [*body, promo]).encode()
+            http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+            w.write_record(
+                w.create_warc_record(
+                    f"https://gazette.example/{k}",
+                    "response",
+                    payload=io.BytesIO(html),
+                    http_headers=http,
+                )
+            )
+        http = StatusAndHeaders("200 OK", [("Content-Type", "image/png")], protocol="HTTP/1.1")
+        w.write_record(
+            w.create_warc_record(
+                "https://gazette.example/logo.png",
+                "response",
+                payload=io.BytesIO(b"PNG"),
+                http_headers=http,
+            )
+        )
+    out = tmp_path / "out"
+    r = runner.invoke(main, ["run", str(path), "-o", str(out), "-j", "1"])
+    assert r.exit_code == 0, r.output
+    site = [json.loads(x) for x in (out / "site_boilerplate.jsonl").read_text().splitlines()]
+    assert len(site) == 4 and all([x["text"] for x in s["removed"]] == [promo] for s in site)
+    doc_id = site[0]["id"]
+    r = runner.invoke(main, ["explain", str(out), doc_id])
+    assert r.exit_code == 0, r.output
+    assert "site boilerplate of gazette.example" in r.output and "on 4 documents" in r.output
+    html = (out / "report.html").read_text()
+    assert "site boilerplate lines removed" in html and "skipped: content type image/png" in html

@@ -259,6 +259,11 @@ def explain_document(
                 item["repeats_text"] = normalized[s:e]
             spans.append(item)
         result["repairs"] = {"normalized": repair.get("normalized", []), "removed": spans}
+    site_path = out / "site_boilerplate.jsonl"
+    if site_path.exists():
+        site = next((r for r in _jsonl(site_path) if r.get("id") == doc_id), None)
+        if site is not None:
+            result["site_boilerplate"] = site["removed"]
     if result["status"] is None and repair is None:
         raise InputError(f"{doc_id!r}: no such document in {out} (kept, removed or repaired)")
     return result
@@ -325,6 +330,11 @@ def render_explanation(e: dict, color: bool = False) -> str:
             lines.append(f"    removed: {_clip(span['text'])}")
             if "repeats_text" in span:
                 lines.append(f"    repeats: {_clip(span['repeats_text'])}")
+    for line in e.get("site_boilerplate", []):
+        lines.append(
+            f"  site boilerplate of {line['site']}: removed {_clip(line['text'])!r} (on "
+            f"{line['frequency']:,} documents of the site, {line['share']:.0%})"
+        )
     return "\n".join(lines)
 
 

@@ -261,8 +261,24 @@ def build_report(
         ("documents of the index compared (--index)", "index_documents"),
         ("removed as duplicates of index documents", "index_removed"),
         ("boilerplate paragraphs left out of the comparison", "boilerplate_paragraphs"),
+        ("kept documents that lost site boilerplate lines", "site_documents"),
+        ("site boilerplate lines removed", "site_lines_removed"),
+        ("records skipped (not pages with text; part of the rejected)", "skipped"),
     ]
-    parts.append(_table([(label, stats.get(k, 0)) for label, k in keys]))
+    rows = [(label, stats.get(k, 0)) for label, k in keys]
+    learned = stats.get("site_boilerplate") or {}
+    if learned:
+        rows.append(
+            (
+                "site boilerplate lines learned (sites)",
+                f"{learned.get('lines', 0):,} ({learned.get('sites', 0):,})",
+            )
+        )
+    for reason, count in sorted(
+        (stats.get("skipped_reasons") or {}).items(), key=lambda kv: -kv[1]
+    ):
+        rows.append((f"... skipped: {reason}", count))
+    parts.append(_table(rows))
     secs = stats.get("seconds", {})
     parts.append(_table([(k, v) for k, v in secs.items()], header=("stage", "seconds")))
 

@@ -460,6 +460,7 @@ def extract_documents(
     from ..engines import map_ordered
     from ..pipeline import _batched
 
+    _trafilatura()  # a missing extra is said here, before any worker starts
     for batch, results in map_ordered(
         extract_batch, _batched(items, batch_size), workers, with_input=True, arg=_pages
     ):
