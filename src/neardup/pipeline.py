@@ -15,6 +15,9 @@ from .errors import NeardupError
 from .io import Reject, default_output_format, open_writer, read_texts
 from .repair import Repair, repair_text
 
+#: a text's lines with words: (start, end) offsets (int64, k x 2) and hashes (uint64, k)
+Lines = tuple  # tuple[np.ndarray, np.ndarray]
+
 #: documents per batch sent to a worker process
 BATCH_SIZE = 256
 
@@ -24,19 +27,29 @@ def clean_batch(texts: Sequence[str], config: CleanConfig) -> list[Repair]:
     return [repair_text(text, config) for text in texts]
 
 
+def clean_batch_lines(texts: Sequence[str], config: CleanConfig) -> list[tuple[Repair, Lines]]:
+    """:func:`clean_batch`, each repair with the lines of its text (for site learning,
+    computed in the worker)."""
+    from .sites import line_table
+
+    return [(rep, line_table(rep.text)) for rep in clean_batch(texts, config)]
+
+
 def clean_documents(
     items: Iterable[Document | Reject],
     config: CleanConfig | None = None,
     workers: int = 1,
     batch_size: int = BATCH_SIZE,
+    func: Callable | None = None,
 ) -> Iterator[tuple[Document | Reject, Repair | None]]:
     """Stream ``(item, repair)`` pairs in input order; ``repair`` is None for rejects.
 
-    Memory stays flat: at most a few batches per worker are in flight.
+    Memory stays flat: at most a few batches per worker are in flight. ``func``: another
+    batch function than :func:`clean_batch` (same arguments).
     """
     config = config or CleanConfig()
     batches = _batched(items, batch_size)
-    func = functools.partial(clean_batch, config=config)
+    func = functools.partial(func or clean_batch, config=config)
     for batch, repairs in map_ordered(func, batches, workers, with_input=True, arg=_texts):
         it = iter(repairs)
         for item in batch:
@@ -153,9 +166,11 @@ def run_clean(
                 line["removed"] += site_removed
                 audit_out.write(line)
 
-        cleaned = clean_documents(items, config, workers)
         if site is not None:
-            cleaned = _with_site_boilerplate(cleaned, site, text_field, stats)
+            with_lines = clean_documents(items, config, workers, func=clean_batch_lines)
+            cleaned = _with_site_boilerplate(with_lines, site, stats)
+        else:
+            cleaned = clean_documents(items, config, workers)
         for item, rep, *rest in cleaned:
             stats.read += 1
             if isinstance(item, Reject):
@@ -176,37 +191,54 @@ def run_clean(
     return stats
 
 
-def _with_site_boilerplate(cleaned, site: SiteConfig, text_field: str, stats: CleanStats):
-    """Pass 1: spool every cleaned item and count the lines of each site; pass 2: yield
-    ``(item, repair, text without the site's boilerplate lines, removed lines)``."""
+def _with_site_boilerplate(cleaned, site: SiteConfig, stats: CleanStats):
+    """Pass 1: spool every cleaned item with its lines and count the lines of each site;
+    pass 2: yield ``(item, repair, text without the site's boilerplate lines, removed
+    lines)``."""
     import pickle
     import tempfile
 
     import numpy as np
 
-    from .sites import SiteCounter, site_of, text_lines
+    from .sites import SiteCounter, site_of
 
     counter = SiteCounter(site)
     with tempfile.TemporaryFile(prefix="neardup-sites-") as spool:
-        for item, rep in cleaned:
-            if isinstance(item, Document):
-                assert rep is not None
-                hashes = np.fromiter((h for _, _, h in text_lines(rep.text)), dtype=np.uint64)
-                counter.add(site_of(item.record, site.field), hashes)
-            pickle.dump((item, rep), spool, protocol=pickle.HIGHEST_PROTOCOL)
+
+        def dump(entry: tuple) -> None:
+            pickle.dump(entry, spool, pickle.HIGHEST_PROTOCOL)
+
+        # plain tuples and bytes: pickling dataclasses and small arrays costs ~50 us/doc
+        for item, got in cleaned:
+            if isinstance(item, Reject):
+                dump((item,))
+                continue
+            rep, (spans, hashes) = got
+            where = site_of(item.record, site.field)
+            counter.add(where, hashes)
+            entry = (item.id, item.record, item.path, item.line, where, rep.text,
+                     rep.removed, rep.normalized, spans.tobytes(), hashes.tobytes())  # fmt: skip
+            dump(entry)
         learned = counter.finish()
         stats.site_boilerplate = learned.summary()
         spool.seek(0)
         while True:
             try:
-                item, rep = pickle.load(spool)
+                entry = pickle.load(spool)
             except EOFError:
                 return
-            if isinstance(item, Reject):
-                yield item, rep
+            if len(entry) == 1:
+                yield entry[0], None
                 continue
-            text, removed = learned.strip(rep.text, site_of(item.record, site.field))
-            yield item, rep, text, removed
+            doc_id, record, path, line, where, text, removed, normalized, spans, hashes = entry
+            doc = Document(doc_id, text, record, path, line)
+            rep = Repair(text, removed, normalized)
+            lines = (
+                np.frombuffer(spans, dtype=np.int64).reshape(-1, 2),
+                np.frombuffer(hashes, dtype=np.uint64),
+            )
+            out, cut = learned.strip(text, where, lines)
+            yield doc, rep, out, cut
 
 
 def audit_record(doc: Document, rep: Repair, doc_id: str | None = None) -> dict:

@@ -88,6 +88,14 @@ def text_lines(text: str) -> Iterator[tuple[int, int, int]]:
         pos += len(line) + 1
 
 
+def line_table(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`text_lines` as arrays: (start, end) offsets (int64, k x 2) and hashes
+    (uint64, k)."""
+    rows = list(text_lines(text))
+    spans = np.array([(a, b) for a, b, _ in rows], dtype=np.int64).reshape(-1, 2)
+    return spans, np.array([h for _, _, h in rows], dtype=np.uint64)
+
+
 def _mix(site: np.ndarray, hashes: np.ndarray) -> np.ndarray:
     """Table keys of (site, line) pairs."""
     with np.errstate(over="ignore"):
@@ -263,22 +271,25 @@ class SiteBoilerplate:
         hit = self.keys[pos] == keys
         return np.where(hit, self.counts[pos], 0).astype(np.int64)
 
-    def strip(self, text: str, site: str | None) -> tuple[str, list[dict]]:
+    def strip(
+        self, text: str, site: str | None, lines: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> tuple[str, list[dict]]:
         """``text`` without the boilerplate lines of ``site``, and one record per removed
         line (offsets into ``text``, the line, its site, the number of documents of the
-        site carrying it and their share). A text that is all boilerplate stays whole."""
+        site carrying it and their share). A text that is all boilerplate stays whole.
+        ``lines``: :func:`line_table` of ``text`` when already computed."""
         if site is None or site not in self.sites:
             return text, []
-        lines = list(text_lines(text))
-        if not lines:
+        spans, hashes = line_table(text) if lines is None else lines
+        if not len(hashes):
             return text, []
-        counts = self.lookup(site, np.array([h for _, _, h in lines], dtype=np.uint64))
+        counts = self.lookup(site, hashes)
         if not counts.any() or counts.all():
             return text, []
         total = self.site_docs[self.sites[site]]
         removed = []
         cuts = []
-        for (start, end, _), count in zip(lines, counts.tolist(), strict=True):
+        for (start, end), count in zip(spans.tolist(), counts.tolist(), strict=True):
             if count:
                 removed.append(
                     {
