@@ -411,3 +411,25 @@ def test_explain_and_report_show_site_boilerplate_and_skips(tmp_path: Path, runn
     assert "site boilerplate of gazette.example" in r.output and "on 4 documents" in r.output
     html = (out / "report.html").read_text()
     assert "site boilerplate lines removed" in html and "skipped: content type image/png" in html
+
+
+@pytest.mark.parametrize(
+    "folder", ["trafilatura-eval", "readability/test-pages", "newspaper/data/html"]
+)
+def test_every_page_of_the_shared_sets_is_read_or_skipped_with_a_reason(
+    shared_data: Path, folder: str
+) -> None:
+    """The messy pages (any language, odd file names, broken markup) never stop a run:
+    every HTML file becomes a document or a skip with its reason."""
+    pytest.importorskip("trafilatura")
+    root = shared_data / "web-pages" / folder
+    files = [p for p in root.rglob("*") if p.name.lower().endswith((".html.gz", ".htm.gz"))]
+    # --format html: trafilatura-eval's folder also holds a README.txt
+    items = list(read_texts([str(root)], fmt="html", workers=2))
+    assert len(items) == len(files) > 100
+    docs = [i for i in items if isinstance(i, Document)]
+    skips = [i for i in items if isinstance(i, Reject)]
+    assert all(s.skipped and s.reason for s in skips)
+    assert all(d.text.strip() for d in docs)
+    assert len(docs) > 0.6 * len(files)
+    assert len({d.id for d in docs}) == len(docs)

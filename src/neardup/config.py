@@ -88,7 +88,7 @@ class SiteConfig:
     min_docs: int = 3
     min_share: float = 0.1
     field: str = "url"
-    max_lines: int = 20_000_000
+    max_lines: int = 8_000_000
 
     def __post_init__(self) -> None:
         if self.min_docs < 2:
