@@ -37,7 +37,7 @@ from .index import IndexDocs
 from .io import Reject, default_output_format, open_writer, read_texts
 from .io.formats import JsonlWriter
 from .pipeline import _batched, _texts, audit_record, count_reject
-from .repair import Repair, repair_with_words
+from .repair import Repair, TextWords, repair_with_words
 from .shingles import line_words, shingle_hashes
 from .signatures import exact_key, minhash_many
 from .sites import SiteCounter, site_of
@@ -65,18 +65,19 @@ class Features:
 
 
 def features(
-    text: str, ngram: int, keep_key: bool = False, lines: list[list[str]] | None = None
+    text: str, ngram: int, keep_key: bool = False, known: TextWords | None = None
 ) -> Features:
     """Exact key, paragraph hashes and shingles of one (repaired) text (and the
-    comparison key itself with ``keep_key``). ``lines`` may pass ``line_words(text)``."""
+    comparison key itself with ``keep_key``). ``known``: the words of ``text`` per line
+    and their token hashes, when :func:`~neardup.repair.repair_with_words` computed them."""
     toks: list[str] = []
     para_hash: list[int] = []
     para_words: list[int] = []
-    for w in line_words(text) if lines is None else lines:
+    for w in line_words(text) if known is None else known.lines:
         para_hash.append(exact_key(" ".join(w)) & 0x7FFFFFFFFFFFFFFF)
         para_words.append(len(w))
         toks.extend(w)
-    sh = shingle_hashes(toks, ngram)
+    sh = shingle_hashes(toks, ngram, None if known is None else known.hashes)
     counts = np.array(para_words, dtype=np.int64)
     first = np.array(
         list(itertools.accumulate(para_words[:-1], initial=0)) if para_words else [], dtype=np.int64

@@ -31,13 +31,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from rapidfuzz.distance import Indel, Levenshtein
 
 from .config import CleanConfig, RepairConfig
 from .normalize import collapse_whitespace, normalize_and_explain
-from .shingles import line_words, words, words_with_spans
+from .shingles import line_words, ngram_keys, token_hashes, words, words_with_spans
 
 # a sentence ends at one of these, possibly followed by closing quotes or brackets
 _SENTENCE_END_RE = re.compile(
@@ -118,9 +119,13 @@ def repair_text(text: str, config: CleanConfig | None = None) -> Repair:
 
 
 def _repair_normalized(
-    normalized: str, steps: list[str], config: CleanConfig, toks: list[str] | None
+    normalized: str,
+    steps: list[str],
+    config: CleanConfig,
+    toks: list[str] | None,
+    hashes: np.ndarray | None = None,
 ) -> Repair:
-    out, removed = remove_repeats(normalized, config.repair, toks)
+    out, removed = remove_repeats(normalized, config.repair, toks, hashes)
     if not removed:
         return Repair(normalized, (), tuple(steps))
     if config.normalize.collapse_whitespace:
@@ -128,29 +133,42 @@ def _repair_normalized(
     return Repair(out, tuple(removed), tuple(steps))
 
 
+class TextWords(NamedTuple):
+    """The words of each line of a text, and the token hashes of all of them in order."""
+
+    lines: list[list[str]]
+    hashes: np.ndarray
+
+
 def repair_with_words(
     text: str, config: CleanConfig | None = None
-) -> tuple[Repair, list[list[str]] | None]:
-    """:func:`repair_text`, also returning the words of each line of the result when they
-    were computed on the way (the text needed no repair), so that a later stage need not
-    cut the text into words again; None otherwise."""
+) -> tuple[Repair, TextWords | None]:
+    """:func:`repair_text`, also returning the words of the result (per line, and their
+    token hashes) when they were computed on the way (the text needed no repair), so
+    that a later stage need not cut and hash the text again; None otherwise."""
     config = config or CleanConfig()
     normalized, steps = normalize_and_explain(text, config.normalize)
     if not config.repair.enabled:
         return Repair(normalized, (), tuple(steps)), None
     lines = line_words(normalized)
-    rep = _repair_normalized(normalized, steps, config, [w for ws in lines for w in ws])
-    return rep, (None if rep.removed else lines)
+    toks = [w for ws in lines for w in ws]
+    hashes = token_hashes(toks)
+    rep = _repair_normalized(normalized, steps, config, toks, hashes)
+    return rep, (None if rep.removed else TextWords(lines, hashes))
 
 
 def remove_repeats(
-    text: str, config: RepairConfig | None = None, toks: list[str] | None = None
+    text: str,
+    config: RepairConfig | None = None,
+    toks: list[str] | None = None,
+    hashes: np.ndarray | None = None,
 ) -> tuple[str, list[RemovedSpan]]:
     """Remove repeated runs from ``text`` (no normalisation). Returns the text with the
     spans cut out (whitespace at the cuts left as it is) and the removed spans, with
-    offsets into ``text``. ``toks`` may pass ``words(text)`` when already known."""
+    offsets into ``text``. ``toks`` may pass ``words(text)`` when already known, and
+    ``hashes`` their :func:`~neardup.shingles.token_hashes`."""
     config = config or RepairConfig()
-    if not _may_repeat(text, config, toks):
+    if not _may_repeat(text, config, toks, hashes):
         return text, []
     removed: list[RemovedSpan] = []
     cuts: list[tuple[int, int]] = []  # removed intervals, in coordinates of ``text``
@@ -189,7 +207,12 @@ def _to_original(pos: int, cuts: list[tuple[int, int]], end: bool = False) -> in
     return pos
 
 
-def _may_repeat(text: str, config: RepairConfig, toks: list[str] | None = None) -> bool:
+def _may_repeat(
+    text: str,
+    config: RepairConfig,
+    toks: list[str] | None = None,
+    hashes: np.ndarray | None = None,
+) -> bool:
     """Cheap test: can ``text`` hold a repeat of ``min_words`` words at all?"""
     if toks is None:
         toks = words(text)
@@ -197,6 +220,12 @@ def _may_repeat(text: str, config: RepairConfig, toks: list[str] | None = None) 
     if len(toks) < config.min_words + k:
         return False
     positions = len(toks) - k + 1
+    if hashes is not None:
+        # k-grams hashed from the token hashes, counted by sorting (a collision can only
+        # make repeats look more likely, never hide one)
+        grams = np.sort(ngram_keys(hashes, k))
+        distinct = 1 + int(np.count_nonzero(grams[1:] != grams[:-1]))
+        return (positions - distinct) * k >= config.min_words
     repeated_positions = positions - len(set(zip(*(toks[i:] for i in range(k)))))  # noqa: B905
     # a chain of runs covering m words needs at least m / k repeated positions
     return repeated_positions * k >= config.min_words

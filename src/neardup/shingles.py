@@ -101,21 +101,28 @@ def _fmix64(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint64(33))
 
 
-def shingle_hashes(toks: list[str], n: int) -> np.ndarray:
-    """32-bit hashes of the word ``n``-grams of ``toks`` (in text order, duplicates kept).
-
-    A text shorter than ``n`` words gives one shingle made of all its words; an empty
-    text gives none. These are the values neardup feeds to MinHash: ``datasketch.MinHash``
-    updated with the same values (identity ``hashfunc``) has the same signature.
-    """
-    if not toks:
-        return np.zeros(0, dtype=np.uint32)
-    h = token_hashes(toks)
-    if len(h) < n:
-        n = len(h)
+def ngram_keys(h: np.ndarray, n: int) -> np.ndarray:
+    """64-bit keys of the ``n``-grams of the token hashes ``h`` (``len(h) - n + 1`` of
+    them; ``h`` holds at least ``n`` values)."""
     m = len(h) - n + 1
     with np.errstate(over="ignore"):
         acc = h[:m].copy()
         for j in range(1, n):
             acc = acc * _PRIME + h[j : j + m]
+    return acc
+
+
+def shingle_hashes(toks: list[str], n: int, hashes: np.ndarray | None = None) -> np.ndarray:
+    """32-bit hashes of the word ``n``-grams of ``toks`` (in text order, duplicates kept).
+
+    A text shorter than ``n`` words gives one shingle made of all its words; an empty
+    text gives none. These are the values neardup feeds to MinHash: ``datasketch.MinHash``
+    updated with the same values (identity ``hashfunc``) has the same signature.
+    ``hashes``: :func:`token_hashes` of ``toks`` when already computed.
+    """
+    if not toks:
+        return np.zeros(0, dtype=np.uint32)
+    h = token_hashes(toks) if hashes is None else hashes
+    acc = ngram_keys(h, min(n, len(h)))
+    with np.errstate(over="ignore"):
         return (_fmix64(acc) & np.uint64(0xFFFFFFFF)).astype(np.uint32)
