@@ -215,7 +215,7 @@ def test_arc_reader_handles_old_crawl_quirks(tmp_path: Path) -> None:
     for d in docs.values():
         assert "Traders have waited six years" in d.text
         assert d.record["date"] == "2008-05-09T19:02:41Z"
-        assert d.id == f"sample.arc.gz@{d.record['offset']}"
+        assert d.id == f"{path}@{d.record['offset']}"
     assert skips == {
         "ARC file header record": 1,
         "not an ARC record header": 1,

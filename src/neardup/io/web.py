@@ -264,7 +264,6 @@ def read_arc(path: str, text_field: str, id_field: str) -> Iterator[Document | R
     stream = _open_maybe_gzip(path)
     offset = 0
     number = 0
-    base = Path(path).name
     try:
         while True:
             try:
@@ -333,7 +332,7 @@ def read_arc(path: str, text_field: str, id_field: str) -> Iterator[Document | R
                 "file": path,
                 "offset": here,
             }
-            yield _page_doc(f"{base}@{here}", body, path, number, fields, ctype_s, id_field)
+            yield _page_doc(f"{path}@{here}", body, path, number, fields, ctype_s, id_field)
     finally:
         stream.close()
 
