@@ -20,7 +20,7 @@ from .config import (
     SiteConfig,
 )
 from .errors import ConfigError, NeardupError
-from .io import FORMATS
+from .io import FORMATS, WRITE_FORMATS
 
 
 def reading_options(func: Callable) -> Callable:
@@ -190,7 +190,7 @@ def main() -> None:
 )
 @click.option(
     "--output-format",
-    type=click.Choice(FORMATS),
+    type=click.Choice(WRITE_FORMATS),
     help="Output format (default: from the suffix; for '-' the input's format).",
 )
 @click.option(
@@ -474,7 +474,7 @@ def _dedup_summary(command: str, stats) -> str:
 )
 @click.option(
     "--output-format",
-    type=click.Choice(FORMATS),
+    type=click.Choice(WRITE_FORMATS),
     help="Format of the kept records (default: from the suffix).",
 )
 @click.option(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from .formats import (
     FORMATS,
     PAGE_FORMATS,
+    WRITE_FORMATS,
     Reject,
     default_output_format,
     detect_format,
@@ -24,6 +25,7 @@ from .formats import (
 __all__ = [
     "FORMATS",
     "PAGE_FORMATS",
+    "WRITE_FORMATS",
     "Reject",
     "default_output_format",
     "detect_format",

@@ -20,6 +20,8 @@ from ..document import Document
 from ..errors import FormatError, InputError, MissingDependencyError
 
 FORMATS = ("jsonl", "csv", "parquet", "txt", "html", "warc", "arc")
+#: formats neardup writes
+WRITE_FORMATS = ("jsonl", "csv", "parquet", "txt")
 #: formats read as raw pages (main text extracted by :mod:`neardup.io.web`)
 PAGE_FORMATS = ("html", "htmldir", "warc", "arc")
 _SUFFIXES = {
@@ -593,5 +595,8 @@ def open_writer(path: str, fmt: str | None = None, default: str = "jsonl") -> Wr
     elif fmt == "txt" and path != STDIO and (path.endswith(("/", os.sep)) or Path(path).is_dir()):
         fmt = "txtdir"
     if fmt not in _WRITERS:
-        raise FormatError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        raise FormatError(
+            f"{path}: cannot write {fmt!r}; write one of {', '.join(WRITE_FORMATS)} "
+            f"(by suffix or --output-format)"
+        )
     return _WRITERS[fmt](path)
