@@ -433,3 +433,34 @@ def test_every_page_of_the_shared_sets_is_read_or_skipped_with_a_reason(
     assert all(d.text.strip() for d in docs)
     assert len(docs) > 0.6 * len(files)
     assert len({d.id for d in docs}) == len(docs)
+
+
+def test_pages_and_site_learning_give_the_same_outputs_on_any_worker_count(
+    tmp_path: Path, runner
+) -> None:
+    pytest.importorskip("warcio")
+    pytest.importorskip("trafilatura")
+    path, _ = _warc(tmp_path)
+    outs = []
+    for j in ("1", "2"):
+        out = tmp_path / f"out{j}"
+        r = runner.invoke(main, ["run", str(path), "-o", str(out), "-j", j, "--no-report", "-q"])
+        assert r.exit_code == 0, r.output
+        outs.append(out)
+    for name in (
+        "kept.jsonl",
+        "removed.jsonl",
+        "clusters.jsonl",
+        "repairs.jsonl",
+        "site_boilerplate.jsonl",
+    ):
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+    cleaned = []
+    for j in ("1", "2"):
+        out = tmp_path / f"clean{j}.jsonl"
+        r = runner.invoke(
+            main, ["clean", str(path), "-o", str(out), "-j", j, "--site-boilerplate", "-q"]
+        )
+        assert r.exit_code == 0, r.output
+        cleaned.append(out.read_bytes())
+    assert cleaned[0] == cleaned[1]
