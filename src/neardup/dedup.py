@@ -115,22 +115,30 @@ class FeatureStore:
         self._keys_fd = -1
         self._key_off = array("q", [0])
 
-    def add(self, f: Features) -> int:
-        if f.key_text is not None:
+    def add(self, f: Features | bytes) -> int:
+        """Add one document's features (or :func:`pack_features` of them, as the workers
+        send them: copied into the arrays without going through Python objects)."""
+        if not isinstance(f, bytes):
+            f = pack_features(f)
+        head = np.frombuffer(f, dtype=np.uint64, count=_HEAD)
+        key, n_words, length, n_sh, n_para, n_key = (int(x) for x in head)
+        pos = _HEAD * 8
+        sh_end = pos + 4 * n_sh
+        self._file.write(f[pos:sh_end])
+        self._para_hash.frombytes(f[sh_end : sh_end + 8 * n_para])
+        self._para_words.frombytes(f[sh_end + 8 * n_para : sh_end + 16 * n_para])
+        self._para_first.frombytes(f[sh_end + 16 * n_para : sh_end + 24 * n_para])
+        key_end = sh_end + 24 * n_para
+        if n_key:
             if self._keys_file is None:
                 self._keys_file = self.path.with_suffix(".keys").open("wb")
-            data = f.key_text.encode("utf-8")
-            self._keys_file.write(data)
-            self._key_off.append(self._key_off[-1] + len(data))
-        self._file.write(f.shingles.astype(np.uint32).tobytes())
-        self.keys.append(f.key)
-        self._words.append(f.words)
-        self._lengths.append(f.length)
-        self._shingle_off.append(self._shingle_off[-1] + len(f.shingles))
-        self._para_off.append(self._para_off[-1] + len(f.para_hash))
-        self._para_hash.extend(f.para_hash.tolist())
-        self._para_words.extend(f.para_words.tolist())
-        self._para_first.extend(f.para_first.tolist())
+            self._keys_file.write(f[key_end:])
+            self._key_off.append(self._key_off[-1] + len(f) - key_end)
+        self.keys.append(key)
+        self._words.append(n_words)
+        self._lengths.append(length)
+        self._shingle_off.append(self._shingle_off[-1] + n_sh)
+        self._para_off.append(self._para_off[-1] + n_para)
         return len(self.keys) - 1
 
     def __len__(self) -> int:
@@ -189,13 +197,38 @@ class FeatureStore:
 
 def features_batch(
     texts: Sequence[str], clean: CleanConfig, ngram: int, keep_key: bool = False
-) -> list[tuple[Repair, Features]]:
-    """Stage 1 over one batch: repair, then features of the repaired text."""
+) -> list[tuple[Repair, bytes]]:
+    """Stage 1 over one batch: repair, then features of the repaired text, packed
+    (:func:`pack_features`: one bytes object per document is much cheaper to send from a
+    worker process than a dataclass of small arrays)."""
     out = []
     for text in texts:
         rep, lines = repair_with_words(text, clean)
-        out.append((rep, features(rep.text, ngram, keep_key, lines)))
+        out.append((rep, pack_features(features(rep.text, ngram, keep_key, lines))))
     return out
+
+
+_HEAD = 6  # key, words, length, shingles, paragraphs, has comparison key
+
+
+def pack_features(f: Features) -> bytes:
+    """``f`` as bytes: a header of six uint64 values, the shingles (uint32), paragraph
+    hashes (uint64), words per paragraph and first shingles (int64), then the
+    comparison key (UTF-8) when it was kept."""
+    head = np.array(
+        [f.key, f.words, f.length, len(f.shingles), len(f.para_hash), f.key_text is not None],
+        dtype=np.uint64,
+    )
+    parts = [
+        head.tobytes(),
+        f.shingles.astype(np.uint32, copy=False).tobytes(),
+        f.para_hash.astype(np.uint64, copy=False).tobytes(),
+        f.para_words.astype(np.int64, copy=False).tobytes(),
+        f.para_first.astype(np.int64, copy=False).tobytes(),
+    ]
+    if f.key_text is not None:
+        parts.append(f.key_text.encode("utf-8"))
+    return b"".join(parts)
 
 
 def boilerplate_paragraphs(
