@@ -179,3 +179,32 @@ def test_cjk_text_doubled_is_repaired() -> None:
 
     x = "\n".join(para(rng.randint(40, 80)) for _ in range(3))
     assert repair_text(x + "\n" + x).text == x
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.integers(0, 40), min_size=40, max_size=260),
+    st.integers(0, 200),
+    st.integers(45, 120),
+    st.lists(st.integers(0, 119), max_size=6),
+)
+def test_quick_test_never_hides_a_repeat_the_full_search_finds(base, at, length, typos) -> None:
+    """The cheap gate (:func:`_may_repeat`) is a necessary condition: whenever the full
+    search finds a repeat, the gate lets the text through. Texts from a small
+    vocabulary (so short phrases recur by chance), with a block copied further on,
+    typos in the copy."""
+    from neardup.repair import _find_best_repeat, _may_repeat
+    from neardup.shingles import words
+
+    vocab = [f"w{i}" for i in range(41)]
+    toks = [vocab[i] for i in base]
+    block = toks[at % len(toks) : at % len(toks) + length]
+    copy = list(block)
+    for t in typos:
+        if t < len(copy):
+            copy[t] = "typo"
+    sentences = toks + ["."] + copy
+    text = " ".join(sentences).replace(" .", ".\n")
+    config = RepairConfig()
+    if _find_best_repeat(text, config) is not None:
+        assert _may_repeat(text, config, words(text))

@@ -213,22 +213,45 @@ def _may_repeat(
     toks: list[str] | None = None,
     hashes: np.ndarray | None = None,
 ) -> bool:
-    """Cheap test: can ``text`` hold a repeat of ``min_words`` words at all?"""
+    """Cheap test: can ``text`` hold a repeat of ``min_words`` words at all?
+
+    A repeat needs a span of at least ``min_words`` words of which ``min_density`` are
+    matched, and a matched word lies in a word ``ngram``-gram seen earlier in the text.
+    So some window of ``min_words`` words must have at least ``min_density * min_words
+    / 2`` words covered by such repeated n-grams (any span long enough, with that
+    density overall, holds such a window). Repeated phrases scattered through a text
+    (names, "the prime minister said") do not pass; most texts are decided here without
+    the full search. ``hashes``: the token hashes of ``toks`` when already computed.
+    """
     if toks is None:
         toks = words(text)
     k = config.ngram
-    if len(toks) < config.min_words + k:
+    n = len(toks)
+    if n < config.min_words + k:
         return False
-    positions = len(toks) - k + 1
-    if hashes is not None:
-        # k-grams hashed from the token hashes, counted by sorting (a collision can only
-        # make repeats look more likely, never hide one)
-        grams = np.sort(ngram_keys(hashes, k))
-        distinct = 1 + int(np.count_nonzero(grams[1:] != grams[:-1]))
-        return (positions - distinct) * k >= config.min_words
-    repeated_positions = positions - len(set(zip(*(toks[i:] for i in range(k)))))  # noqa: B905
+    if hashes is None:
+        hashes = token_hashes(toks)
+    # k-grams hashed from the token hashes (a collision can only make repeats look more
+    # likely, never hide one); a position repeats a k-gram when an earlier one is equal
+    keys = ngram_keys(hashes, k)
+    order = np.argsort(keys, kind="stable")
+    ranked = keys[order]
+    later = np.empty(len(keys), dtype=bool)
+    later[order[0]] = False
+    later[order[1:]] = ranked[1:] == ranked[:-1]
+    repeated = int(np.count_nonzero(later))
     # a chain of runs covering m words needs at least m / k repeated positions
-    return repeated_positions * k >= config.min_words
+    if repeated * k < config.min_words:
+        return False
+    edges = np.zeros(n + 1, dtype=np.int64)
+    starts = np.flatnonzero(later)
+    np.add.at(edges, starts, 1)
+    np.add.at(edges, starts + k, -1)
+    covered = np.cumsum(edges[:n]) > 0
+    sums = np.concatenate(([0], np.cumsum(covered)))
+    width = config.min_words
+    need = config.min_density * width / 2
+    return bool((sums[width:] - sums[:-width]).max() >= need)
 
 
 def _seeds(seq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
