@@ -32,6 +32,9 @@ _MOJIBAKE_SIGNS = (
     re.compile("[\u00c2-\u00f4\u0402-\u045f][ ?]|\ufffd"),
     re.compile("[\x1b\x80-\x9f\ud800-\udfff]"),
 )
+# every run of non-ASCII characters with the space or '?' after it: the signs above
+# all lie inside such runs (or are ESC), so they are searched in the runs only
+_NONASCII_RUN_RE = re.compile("[^\x00-\x7f]+[ ?]?")
 _C0_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _HSPACE_RE = re.compile("[ \t\xa0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 _SPACE_AROUND_NL_RE = re.compile(" ?\n ?")
@@ -43,9 +46,13 @@ _ENTITY_RE = re.compile(r"&(#\d+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);?")
 def fix_mojibake(text: str) -> str:
     """Repair text that was decoded with the wrong encoding (ftfy), keeping quotes,
     ligatures, widths and line breaks as the author wrote them."""
-    if text.isascii() and "\x1b" not in text:
+    escape = "\x1b" in text
+    if text.isascii() and not escape:
         return text  # pure ASCII cannot be mojibake
-    if not any(sign.search(text) for sign in _MOJIBAKE_SIGNS):
+    # one scan for the non-ASCII runs, then the signs in them (joined by NUL, which no
+    # sign matches, so no sign spans two runs)
+    runs = "\x00".join(_NONASCII_RUN_RE.findall(text))
+    if not escape and not any(sign.search(runs) for sign in _MOJIBAKE_SIGNS):
         return text  # nothing ftfy could fix (see _MOJIBAKE_SIGNS)
     import ftfy
 
