@@ -232,21 +232,20 @@ def _may_repeat(
     if hashes is None:
         hashes = token_hashes(toks)
     # k-grams hashed from the token hashes (a collision can only make repeats look more
-    # likely, never hide one); a position repeats a k-gram when an earlier one is equal
+    # likely, never hide one)
     keys = ngram_keys(hashes, k)
-    order = np.argsort(keys, kind="stable")
-    ranked = keys[order]
-    later = np.empty(len(keys), dtype=bool)
-    later[order[0]] = False
-    later[order[1:]] = ranked[1:] == ranked[:-1]
-    repeated = int(np.count_nonzero(later))
+    ranked = np.sort(keys)
+    repeated = int(np.count_nonzero(ranked[1:] == ranked[:-1]))
     # a chain of runs covering m words needs at least m / k repeated positions
     if repeated * k < config.min_words:
         return False
-    edges = np.zeros(n + 1, dtype=np.int64)
+    # positions whose k-gram was seen earlier (a stable sort keeps the first in front)
+    order = np.argsort(keys, kind="stable")
+    later = np.empty(len(keys), dtype=bool)
+    later[order[0]] = False
+    later[order[1:]] = ranked[1:] == ranked[:-1]
     starts = np.flatnonzero(later)
-    np.add.at(edges, starts, 1)
-    np.add.at(edges, starts + k, -1)
+    edges = np.bincount(starts, minlength=n + 1) - np.bincount(starts + k, minlength=n + 1)
     covered = np.cumsum(edges[:n]) > 0
     sums = np.concatenate(([0], np.cumsum(covered)))
     width = config.min_words
