@@ -83,14 +83,18 @@ _PRIME = np.uint64(0x100000001B3)
 def token_hashes(toks: list[str]) -> np.ndarray:
     """Stable 64-bit hashes (xxh64) of tokens, cached per process."""
     cache = _TOKEN_HASHES
-    missing = set(toks).difference(cache)
-    if missing:
-        if len(cache) > _TOKEN_CACHE_MAX:
-            cache.clear()
-            missing = set(toks)
-        for tok in missing:
-            cache[tok] = xxhash.xxh64_intdigest(tok.encode("utf-8"))
-    return np.fromiter(map(cache.__getitem__, toks), dtype=np.uint64, count=len(toks))
+    if len(cache) > _TOKEN_CACHE_MAX:
+        cache.clear()
+    # one pass over the cache; tokens not in it come back as 0 and are hashed then (a
+    # token whose hash is 0 is simply hashed again each time)
+    h = np.fromiter(map(cache.get, toks, itertools.repeat(0)), dtype=np.uint64, count=len(toks))
+    for i in np.flatnonzero(h == 0).tolist():
+        tok = toks[i]
+        value = cache.get(tok)
+        if value is None:
+            value = cache[tok] = xxhash.xxh64_intdigest(tok.encode("utf-8"))
+        h[i] = value
+    return h
 
 
 def _fmix64(h: np.ndarray) -> np.ndarray:
