@@ -26,6 +26,7 @@ seen once are dropped from it, so counts can only come out low.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -109,6 +110,7 @@ class SiteCounter:
     def __init__(self, config: SiteConfig | None = None):
         self.config = config or SiteConfig()
         self.sites: dict[str, int] = {}  # site -> index
+        self._site_keys = array("Q")  # site_key of each site, by index
         self.site_docs: list[int] = []  # counted documents per site
         self.site_all: list[int] = []  # all documents per site
         self.copies = 0
@@ -125,6 +127,7 @@ class SiteCounter:
         idx = self.sites.get(site)
         if idx is None:
             idx = self.sites[site] = len(self.sites)
+            self._site_keys.append(site_key(site))
             self.site_docs.append(0)
             self.site_all.append(0)
         self.site_all[idx] += 1
@@ -141,7 +144,7 @@ class SiteCounter:
         flat = np.concatenate(self._buf_hashes)
         self._buf_site, self._buf_hashes = [], []
         n = len(sites)
-        skeys = np.array([site_key(s) for s in self.sites], dtype=np.uint64)[sites]
+        skeys = np.frombuffer(self._site_keys, dtype=np.uint64)[sites]
         # line-set MinHash -> band keys per document
         starts = np.zeros(n, dtype=np.int64)
         np.cumsum(lengths[:-1], out=starts[1:])
