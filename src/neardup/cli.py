@@ -556,12 +556,11 @@ def run(output, report, **opts) -> None:
     """
     from pathlib import Path
 
-    from .io import detect_format
+    from .io import default_output_format
 
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
-    formats = {detect_format(p, opts["input_format"]) for p in opts["inputs"]}
-    family = formats.pop() if len(formats) == 1 else "jsonl"
+    family = default_output_format(opts["inputs"], opts["input_format"])
     suffix = {"csv": "csv", "parquet": "parquet"}.get(family, "jsonl")
     _run_dedup_command(
         "run", opts, kept=str(out / f"kept.{suffix}"), output_format=suffix,

@@ -39,7 +39,7 @@ from .io.formats import JsonlWriter
 from .pipeline import _batched, _texts, audit_record, count_reject
 from .repair import Repair, TextWords, repair_with_words
 from .shingles import line_words, shingle_hashes
-from .signatures import exact_key, minhash_many
+from .signatures import exact_key, minhash_many, paragraph_hash
 from .sites import SiteCounter, site_of
 from .verify import MIN_CONTAINED_SHINGLES, PairScore, decide, score_pair, with_fuzzy
 
@@ -74,7 +74,7 @@ def features(
     para_hash: list[int] = []
     para_words: list[int] = []
     for w in line_words(text) if known is None else known.lines:
-        para_hash.append(exact_key(" ".join(w)) & 0x7FFFFFFFFFFFFFFF)
+        para_hash.append(paragraph_hash(w))
         para_words.append(len(w))
         toks.extend(w)
     sh = shingle_hashes(toks, ngram, None if known is None else known.hashes)

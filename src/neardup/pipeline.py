@@ -7,6 +7,7 @@ import functools
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 from .config import CleanConfig, SiteConfig
 from .document import Document
@@ -15,8 +16,8 @@ from .errors import NeardupError
 from .io import Reject, default_output_format, open_writer, read_texts
 from .repair import Repair, repair_text
 
-#: a text's lines with words: (start, end) offsets (int64, k x 2) and hashes (uint64, k)
-Lines = tuple  # tuple[np.ndarray, np.ndarray]
+if TYPE_CHECKING:
+    from .sites import LineTable
 
 #: documents per batch sent to a worker process
 BATCH_SIZE = 256
@@ -27,7 +28,7 @@ def clean_batch(texts: Sequence[str], config: CleanConfig) -> list[Repair]:
     return [repair_text(text, config) for text in texts]
 
 
-def clean_batch_lines(texts: Sequence[str], config: CleanConfig) -> list[tuple[Repair, Lines]]:
+def clean_batch_lines(texts: Sequence[str], config: CleanConfig) -> list[tuple[Repair, LineTable]]:
     """:func:`clean_batch`, each repair with the lines of its text (for site learning,
     computed in the worker)."""
     from .sites import line_table

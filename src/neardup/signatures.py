@@ -92,3 +92,9 @@ def minhash_many(
 def exact_key(key: str) -> int:
     """64-bit hash (xxh3) of a comparison key, for exact-duplicate detection."""
     return xxhash.xxh3_64_intdigest(key.encode("utf-8"))
+
+
+def paragraph_hash(words: list[str]) -> int:
+    """63-bit hash of one paragraph (a line) from its comparison words: what dedup's
+    corpus boilerplate and the site boilerplate of :mod:`neardup.sites` both count."""
+    return exact_key(" ".join(words)) & 0x7FFFFFFFFFFFFFFF

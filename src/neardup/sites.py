@@ -35,7 +35,7 @@ import numpy as np
 
 from .config import SiteConfig
 from .shingles import words
-from .signatures import exact_key
+from .signatures import exact_key, paragraph_hash
 
 _MASK = 0x7FFFFFFFFFFFFFFF
 _PERMS = 16
@@ -76,7 +76,7 @@ def line_hash(line: str) -> int | None:
     """The hash of a line after normalisation, None for a line with no words (the
     dedup stage's paragraph hash)."""
     w = words(line)
-    return exact_key(" ".join(w)) & _MASK if w else None
+    return paragraph_hash(w) if w else None
 
 
 def text_lines(text: str) -> Iterator[tuple[int, int, int]]:
@@ -89,7 +89,11 @@ def text_lines(text: str) -> Iterator[tuple[int, int, int]]:
         pos += len(line) + 1
 
 
-def line_table(text: str) -> tuple[np.ndarray, np.ndarray]:
+#: a text's lines with words: (start, end) offsets (int64, k x 2) and hashes (uint64, k)
+LineTable = tuple[np.ndarray, np.ndarray]
+
+
+def line_table(text: str) -> LineTable:
     """:func:`text_lines` as arrays: (start, end) offsets (int64, k x 2) and hashes
     (uint64, k)."""
     rows = list(text_lines(text))
@@ -275,7 +279,7 @@ class SiteBoilerplate:
         return np.where(hit, self.counts[pos], 0).astype(np.int64)
 
     def strip(
-        self, text: str, site: str | None, lines: tuple[np.ndarray, np.ndarray] | None = None
+        self, text: str, site: str | None, lines: LineTable | None = None
     ) -> tuple[str, list[dict]]:
         """``text`` without the boilerplate lines of ``site``, and one record per removed
         line (offsets into ``text``, the line, its site, the number of documents of the
