@@ -17,7 +17,15 @@ from neardup.candidates import band_keys, candidate_pairs, lsh_params
 from neardup.cli import main
 from neardup.clusters import DocInfo, keep_policy
 from neardup.dedup import features, prefilter, run_dedup
-from neardup.shingles import shingle_hashes, words
+from neardup.shingles import (
+    _SEPARATORS,
+    TOKEN_RE,
+    _regex_words,
+    line_words,
+    line_words_with_spans,
+    shingle_hashes,
+    words,
+)
 from neardup.signatures import minhash, minhash_many
 from neardup.verify import decide, score_pair
 
@@ -71,6 +79,32 @@ def test_shingles_of_short_and_empty_texts() -> None:
     assert len(shingle_hashes(words("one two three four"), 3)) == 2
     # scripts without spaces: characters are the words
     assert len(words("中国人民银行")) == 6
+
+
+# the characters that decide tokenising: ASCII, the separators of the fast path, letters
+# that casefold to more than one letter, Thai (marks are tokens too), CJK, line breaks
+_TOKEN_CHARS = (
+    "aZ09 _-'\n\t\r"
+    + _SEPARATORS
+    + "\u00e9\u00df\u0130\u0414\u0e01\u0e31\u4e2d\u0301\u2028\u00bd\u0661"
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(_TOKEN_CHARS) | st.characters(), max_size=60))
+def test_fast_tokens_equal_the_regular_expression(text) -> None:
+    """The ASCII fast path cuts every text exactly as the regular expression does."""
+    assert words(text) == _regex_words(text)
+    assert line_words(text) == [w for w in map(_regex_words, text.split("\n")) if w]
+    spans = list(line_words_with_spans(text))
+    assert [w for _, _, w in spans] == line_words(text)
+    for start, end, w in spans:  # each span is one whole line of the text
+        assert "\n" not in text[start:end] and text[end : end + 1] in ("", "\n")
+        assert _regex_words(text[start:end]) == w
+
+
+def test_separators_are_never_tokens() -> None:
+    assert all(TOKEN_RE.match(ch) is None for ch in _SEPARATORS)
 
 
 # ------------------------------------------------------------ LSH path vs brute force

@@ -7,6 +7,7 @@ import functools
 
 import numpy as np
 
+from .arrays import sorted_unique
 from .errors import ConfigError
 
 _trapezoid = getattr(np, "trapezoid", None) or np.trapz  # type: ignore[attr-defined]  # numpy < 2
@@ -110,13 +111,13 @@ def candidate_codes(keys: np.ndarray, skip: np.ndarray | None = None) -> np.ndar
             )
         a = np.concatenate([f[0] for f in found])
         b = np.concatenate([f[1] for f in found])
-        pending.append(np.unique(np.minimum(a, b) * n + np.maximum(a, b)))
+        pending.append(sorted_unique(np.minimum(a, b) * n + np.maximum(a, b)))
         pending_len += len(pending[-1])
         # merge once the pending codes outweigh the result: every code is merged a
         # logarithmic number of times, and memory stays within about twice the result
         if pending_len > max(len(result), 1 << 20):
-            result = np.unique(np.concatenate([result, *pending]))
+            result = sorted_unique(np.concatenate([result, *pending]))
             pending, pending_len = [], 0
     if pending:
-        result = np.unique(np.concatenate([result, *pending]))
+        result = sorted_unique(np.concatenate([result, *pending]))
     return result

@@ -27,6 +27,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from .arrays import sorted_unique, union, unique_groups
 from .candidates import band_keys, candidate_codes, lsh_params
 from .clusters import DocInfo, KeyFunc, UnionFind, keep_policy
 from .config import CleanConfig, DedupConfig, SiteConfig
@@ -318,18 +319,6 @@ def content_of(
                 keep[para_first[j] : ends[j]] = False
             shingles = shingles[keep]
     return sorted_unique(shingles), sorted_unique(shingles[:lead])
-
-
-def sorted_unique(values: np.ndarray) -> np.ndarray:
-    """``np.unique`` of a small array: sort, then drop repeats (numpy 2's hash-based
-    ``unique`` costs ~20 us on a few hundred values, this ~3 us; called per document)."""
-    out = np.sort(values)
-    if len(out) < 2:
-        return out
-    keep = np.empty(len(out), dtype=bool)
-    keep[0] = True
-    np.not_equal(out[1:], out[:-1], out=keep[1:])
-    return out[keep]
 
 
 class _DocInfos(Sequence[DocInfo]):
@@ -755,7 +744,7 @@ def _components(n: int, ea: np.ndarray, eb: np.ndarray):
             ea[start : start + 65536].tolist(), eb[start : start + 65536].tolist(), strict=True
         ):
             uf.union(a, b)
-    nodes = np.unique(np.concatenate([ea, eb]))
+    nodes = union(ea, eb)
     roots = np.array([uf.find(x) for x in nodes.tolist()], dtype=np.int64)
     root_of = dict(zip(nodes.tolist(), roots.tolist(), strict=True))
     edge_root = np.array([root_of[a] for a in ea.tolist()], dtype=np.int64)
@@ -764,7 +753,7 @@ def _components(n: int, ea: np.ndarray, eb: np.ndarray):
     out = []
     node_order = np.argsort(roots, kind="stable")
     node_roots, nodes_sorted = roots[node_order], nodes[node_order]
-    for r in np.unique(roots).tolist():
+    for r in sorted_unique(roots).tolist():
         lo, hi = np.searchsorted(node_roots, r), np.searchsorted(node_roots, r, side="right")
         members = sorted(nodes_sorted[lo:hi].tolist())
         elo, ehi = np.searchsorted(edge_root, r), np.searchsorted(edge_root, r, side="right")
@@ -1083,7 +1072,7 @@ def run_dedup(
         codes = candidate_codes(keys_all, skip=skip)
         if lead_on:
             # a trimmed copy keeps the lead of its original: candidates from the leads too
-            codes = np.union1d(codes, candidate_codes(lead_keys, skip=skip))
+            codes = union(codes, candidate_codes(lead_keys, skip=skip))
         mixed = None
         if idx is not None:
             from .index import mixed_band_keys
@@ -1105,7 +1094,7 @@ def run_dedup(
         n_all = n + len(found.rows)
         codes = (codes // max(n, 1)) * n_all + codes % max(n, 1)
         if len(from_index.pairs):
-            codes = np.union1d(codes, from_index.pairs[:, 0] * n_all + from_index.pairs[:, 1])
+            codes = union(codes, from_index.pairs[:, 0] * n_all + from_index.pairs[:, 1])
         pairs = np.stack([codes // max(n_all, 1), codes % max(n_all, 1)], axis=1)
         del codes
         stats.candidate_pairs = len(pairs) + from_index.prefiltered
@@ -1336,14 +1325,14 @@ def _index_documents(
         return _FromIndex(docs, [], np.zeros((0, 2), np.int64), 0)
     probe = np.flatnonzero(~skip)
     batch_doc, row = idx.lookup(np.asarray(keys, dtype=np.uint64), mixed, probe)
-    got = idx.fetch(np.unique(row))
+    got = idx.fetch(sorted_unique(row))
     pos = np.searchsorted(got.rows, row)
     both_sizes = np.concatenate([sizes, got.sizes])
     both_sigs = _Concat(sigs, got.signatures, config.num_perm)
     keep = prefilter(np.stack([batch_doc, n + pos], axis=1), both_sizes, both_sigs, config, floor)
     prefiltered = int(len(keep) - keep.sum())
     batch_doc, pos = batch_doc[keep], pos[keep]
-    needed = np.unique(pos)
+    needed = sorted_unique(pos)
     got = got.subset(needed)
     pos = np.searchsorted(needed, pos)
     content = idx.fetch_content(got.rows, spool=work)
@@ -1357,10 +1346,9 @@ def _write_pairs(path, scored: np.ndarray, keys, doc_ids, rank, pinned=None) -> 
     in the keep policy's order (0 is kept first), so that
     :func:`neardup.report.what_if` can replay the clustering at another threshold."""
     key_arr = np.asarray(keys, dtype=np.uint64)
-    _, inverse, counts = np.unique(key_arr, return_inverse=True, return_counts=True)
-    involved = np.union1d(
-        np.concatenate([scored["a"], scored["b"]]), np.flatnonzero(counts[inverse] > 1)
-    ).astype(np.int64)
+    _, _, inverse = unique_groups(key_arr)
+    counts = np.bincount(inverse, minlength=len(key_arr))
+    involved = union(scored["a"], scored["b"], np.flatnonzero(counts[inverse] > 1)).astype(np.int64)
     order = sorted(involved.tolist(), key=rank)
     ranks = np.empty(len(involved), dtype=np.int64)
     ranks[np.searchsorted(involved, order)] = np.arange(len(order))

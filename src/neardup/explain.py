@@ -82,9 +82,9 @@ def compare_texts(a: str, b: str, config: DedupConfig | None = None) -> dict:
     """Scores of two texts as ``neardup dedup`` computes them for a candidate pair
     (each text repaired first; without a corpus there is no boilerplate to leave out),
     the verdict at ``config``'s settings and the word diff of the repaired texts."""
-    import numpy as np
     from rapidfuzz.distance import Indel
 
+    from .arrays import sorted_unique
     from .dedup import features
     from .repair import repair_text
     from .signatures import minhash_many
@@ -93,7 +93,7 @@ def compare_texts(a: str, b: str, config: DedupConfig | None = None) -> dict:
     config = config or DedupConfig()
     texts = [repair_text(t).text for t in (a, b)]
     feats = [features(t, config.ngram, keep_key=True) for t in texts]
-    sh = [np.unique(f.shingles) for f in feats]
+    sh = [sorted_unique(f.shingles) for f in feats]
     sigs = minhash_many(sh, config.num_perm, config.seed)
     score = score_pair(sh[0], sh[1], sigs[0], sigs[1])
     fuzzy = Indel.normalized_similarity(feats[0].key_text, feats[1].key_text)

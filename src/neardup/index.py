@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .arrays import sorted_unique
 from .candidates import MAX_BUCKET_PAIRS, lsh_params
 from .config import CleanConfig, DedupConfig
 from .errors import ConfigError, NeardupError
@@ -360,7 +361,7 @@ class Index:
         b = np.concatenate(parts_b)
         r = np.concatenate(parts_r)
         width = int(r.max()) + 1
-        codes = np.unique(b * width + r)
+        codes = sorted_unique(b * width + r)
         return codes // width, codes % width
 
     def fetch(self, rows: np.ndarray) -> IndexDocs:
@@ -451,7 +452,7 @@ class Index:
             mixed = np.hstack([mixed, lead_keys])
         probe = np.arange(1 if len(content) else 0, dtype=np.int64)
         _, rows = self.lookup(np.array([f.key], dtype=np.uint64), mixed, probe)
-        got = self.fetch(np.unique(rows))
+        got = self.fetch(sorted_unique(rows))
         got_content = self.fetch_content(got.rows)
         batch_of = dict(
             self.conn.execute(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterator
 
 import numpy as np
 import xxhash
@@ -25,15 +26,53 @@ _NOSPACE = (
 )
 # one no-space character, or a run of word characters that are not no-space characters
 TOKEN_RE = re.compile(rf"[{_NOSPACE}]|[^\W_{_NOSPACE}]+")
-_ASCII_TOKEN_RE = re.compile(r"[a-z0-9]+")
 _SPLIT_RE = re.compile(rf"([{_NOSPACE}]|[^\W_{_NOSPACE}]+)")
 _ASCII_SPLIT_RE = re.compile(r"([A-Za-z0-9]+)")
 
 
+# ASCII letters and digits folded to lower case, every other ASCII character but the
+# line break to a space: after it, ``str.split`` gives the tokens of an ASCII text
+_ASCII_FOLD = str.maketrans(
+    {i: (chr(i).lower() if chr(i).isalnum() else " ") for i in range(128) if i != 10}
+)
+# non-ASCII characters that are never part of a word (so never part of a token), most
+# frequent in web text first: quotes, dashes, currency, spaces, bullets, symbols
+_SEPARATORS = (
+    "\u2019\u201c\u201d\u2014\u2013\u00a3\u2018\u00a0\u2026\u20ac\u00b0\u2022\u00b7"
+    "\u00ab\u00bb\u201e\u201a\u00a9\u00ae\u2122\u00ad\u200b\u2032\u2033\u00d7\u00a7"
+    "\u2010\u2011\u2012\u2015\u2039\u203a\u00b4\u00b1\u2212\u2192\u25cf\u25aa"
+)
+_NONASCII_RE = re.compile("[^\x00-\x7f]")
+
+
+def _ascii_view(text: str) -> str | None:
+    """``text`` with its separators as spaces and its letters folded, when every one of its
+    tokens is ASCII (then ``split`` gives the tokens); None when a non-ASCII character may
+    be part of a word (the regular expressions decide then). Many non-ASCII texts qualify:
+    curly quotes, dashes and currency signs are their only non-ASCII characters."""
+    if not text.isascii():
+        for ch in _SEPARATORS:  # the common ones first, stopping once the text is ASCII
+            changed = text.replace(ch, " ")
+            if changed is not text:
+                text = changed
+                if text.isascii():
+                    break
+        else:
+            for ch in set(_NONASCII_RE.findall(text)):
+                if TOKEN_RE.match(ch):  # part of a token (a letter, a digit, Thai...)
+                    return None
+                text = text.replace(ch, " ")
+    return text.translate(_ASCII_FOLD)
+
+
 def words(text: str) -> list[str]:
     """The comparison tokens of ``text``: case-folded words (see module doc)."""
-    if text.isascii():  # the same tokens, faster
-        return _ASCII_TOKEN_RE.findall(text.lower())
+    view = _ascii_view(text)
+    return view.split() if view is not None else _regex_words(text)
+
+
+def _regex_words(text: str) -> list[str]:
+    """:func:`words` by the regular expression (any text)."""
     toks = TOKEN_RE.findall(text)
     if not toks:
         return toks
@@ -44,12 +83,22 @@ def words(text: str) -> list[str]:
 def line_words(text: str) -> list[list[str]]:
     """:func:`words` of every non-empty line of ``text`` (words never span a line break,
     so their concatenation is ``words(text)``)."""
-    out = []
-    for line in text.split("\n"):
-        w = words(line)
+    view = _ascii_view(text)
+    if view is not None:
+        return [w for w in map(str.split, view.split("\n")) if w]
+    return [w for w in map(_regex_words, text.split("\n")) if w]
+
+
+def line_words_with_spans(text: str) -> Iterator[tuple[int, int, list[str]]]:
+    """(start, end, words) of every line of ``text`` that has words."""
+    view = _ascii_view(text)  # the same length as ``text``: every change is 1 -> 1
+    cut = str.split if view is not None else _regex_words
+    pos = 0
+    for line in (view if view is not None else text).split("\n"):
+        w = cut(line)
         if w:
-            out.append(w)
-    return out
+            yield pos, pos + len(line), w
+        pos += len(line) + 1
 
 
 def words_with_spans(text: str) -> tuple[list[str], list[int], list[int]]:

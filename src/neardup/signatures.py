@@ -16,6 +16,8 @@ from collections.abc import Sequence
 import numpy as np
 import xxhash
 
+from .arrays import sorted_unique
+
 SCHEME = "affine32"
 EMPTY = np.uint32(0xFFFFFFFF)  # datasketch's value for an empty MinHash
 
@@ -49,7 +51,7 @@ def minhash(hashes: np.ndarray, num_perm: int = 128, seed: int = 1) -> np.ndarra
         return np.full(num_perm, EMPTY, dtype=np.uint32)
     a, b = permutations(num_perm, seed)
     with np.errstate(over="ignore"):
-        mixed = fmix32(np.unique(hashes.astype(np.uint32))).reshape(-1, 1)
+        mixed = fmix32(sorted_unique(hashes.astype(np.uint32))).reshape(-1, 1)
         return (mixed * a + b).min(axis=0)
 
 

@@ -33,8 +33,9 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from .arrays import sorted_unique, unique_groups
 from .config import SiteConfig
-from .shingles import words
+from .shingles import line_words_with_spans
 from .signatures import exact_key, paragraph_hash
 
 _MASK = 0x7FFFFFFFFFFFFFFF
@@ -72,21 +73,10 @@ def site_key(site: str) -> int:
     return exact_key("site\x00" + site) & _MASK
 
 
-def line_hash(line: str) -> int | None:
-    """The hash of a line after normalisation, None for a line with no words (the
-    dedup stage's paragraph hash)."""
-    w = words(line)
-    return paragraph_hash(w) if w else None
-
-
 def text_lines(text: str) -> Iterator[tuple[int, int, int]]:
     """(start, end, hash) of every line of ``text`` that has words."""
-    pos = 0
-    for line in text.split("\n"):
-        h = line_hash(line)
-        if h is not None:
-            yield pos, pos + len(line), h
-        pos += len(line) + 1
+    for start, end, w in line_words_with_spans(text):
+        yield start, end, paragraph_hash(w)
 
 
 #: a text's lines with words: (start, end) offsets (int64, k x 2) and hashes (uint64, k)
@@ -136,7 +126,7 @@ class SiteCounter:
             self.site_all.append(0)
         self.site_all[idx] += 1
         self._buf_site.append(idx)
-        self._buf_hashes.append(np.unique(np.asarray(hashes, dtype=np.uint64)))
+        self._buf_hashes.append(sorted_unique(np.asarray(hashes, dtype=np.uint64)))
         if len(self._buf_site) >= _CHUNK:
             self._flush()
 
@@ -208,7 +198,7 @@ class SiteCounter:
 
 
 def _combine(keys, counts, sites):
-    uniq, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    uniq, first, inverse = unique_groups(keys)
     summed = np.bincount(inverse.ravel(), weights=counts, minlength=len(uniq))
     return uniq, summed.astype(np.uint32), sites[first]
 

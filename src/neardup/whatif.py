@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .arrays import unique_groups
 from .candidates import lsh_params
 from .clusters import DocInfo
 from .config import DedupConfig
@@ -53,7 +54,7 @@ class _Scores:
         pairs = pairs.astype(PAIR_DTYPE, copy=False)
         self.n = len(self.ids)
         codes = pairs["a"] * max(self.n, 1) + pairs["b"]
-        self.codes, first = np.unique(codes, return_index=True)  # each pair once, sorted
+        self.codes, first, _ = unique_groups(codes)  # each pair once, sorted
         p = pairs[first]
         self.a, self.b = p["a"], p["b"]
         inter, sa, sb = (p[k].astype(np.int64) for k in ("inter", "size_a", "size_b"))
