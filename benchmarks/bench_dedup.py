@@ -55,14 +55,15 @@ def main() -> None:
             shutil.rmtree(out)
     write_results(args.json, rows)
     print(
-        "\n| docs | workers | seconds | docs/s | peak RSS MB | read+repair+features | boilerplate | signatures+LSH | verify | cluster | write |"
+        "\n| docs | workers | seconds | docs/s | peak RSS MB | read+repair+features | boilerplate learned | content+signatures (workers) | candidates | verify | cluster | write |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         s = r["stages"]
         print(
             f"| {r['docs']:,} | {r['workers']} | {r['seconds']} | {r['docs_per_s']:,} | {r['peak_rss_mb']} | "
-            f"{s['read_clean_features']} | {s['boilerplate']} | {s['signatures_candidates']} | "
+            f"{s['read_clean_features']} | {s['boilerplate']} | {s['content_signatures']} | "
+            f"{s['candidates']} | "
             f"{s['verify']} | {s['cluster']} | {s['write']} |"
         )
 

@@ -6,7 +6,9 @@ Stages (each a function over arrays or batches):
    hash the exact key, the paragraphs and the word n-gram shingles.
 2. ``boilerplate_paragraphs``: paragraphs that many documents carry around different
    text (site footers, disclaimers) are left out of the comparison.
-3. ``signatures.minhash_many`` -> ``candidates.band_keys`` -> ``candidates.candidate_pairs``.
+3. ``content_block`` (workers, a block of documents each): content shingles outside
+   boilerplate, ``signatures.minhash_many`` -> ``candidates.band_keys``.
+   Then ``candidates.candidate_codes``: pairs that share a band.
 4. ``verify_pairs``: true Jaccard / containment on the content shingles of every pair.
 5. ``cluster``: union-find over exact and verified edges, keep policy, and the guard
    against chaining (each member must be close to the kept document itself).
@@ -282,21 +284,6 @@ def boilerplate_paragraphs(
     }
 
 
-def content_shingles(
-    store: FeatureStore,
-    i: int,
-    boilerplate: set[int],
-    lead: int,
-    also: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted unique shingles of document ``i`` outside boilerplate paragraphs (all of
-    them when the document is nothing but boilerplate), and the same for its first
-    ``lead`` content shingles (the lead a trimmed copy keeps). ``also``: a mask of more
-    paragraphs to leave out (its site's boilerplate lines)."""
-    para_hash, _, para_first = store.doc_paras(i)
-    return content_of(store.doc_shingles(i), para_hash, para_first, boilerplate, lead, also)
-
-
 def content_of(
     shingles: np.ndarray,
     para_hash: np.ndarray,
@@ -305,7 +292,10 @@ def content_of(
     lead: int,
     also: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`content_shingles` of one document's shingles and paragraphs."""
+    """Sorted unique shingles of one document outside boilerplate paragraphs (all of them
+    when the document is nothing but boilerplate), and the same for its first ``lead``
+    content shingles (the lead a trimmed copy keeps). ``also``: a mask of more paragraphs
+    to leave out (its site's boilerplate lines)."""
     if boilerplate or also is not None:
         mask = np.fromiter(
             (h in boilerplate for h in para_hash.tolist()), dtype=bool, count=len(para_hash)
@@ -319,6 +309,59 @@ def content_of(
                 keep[para_first[j] : ends[j]] = False
             shingles = shingles[keep]
     return sorted_unique(shingles), sorted_unique(shingles[:lead])
+
+
+@dataclass
+class ContentJob:
+    """One block of documents for :func:`content_block` (what a worker needs of the
+    store: the shingles file is read by the worker itself)."""
+
+    shingles_path: Path
+    shingle_off: np.ndarray  # stop - start + 1 offsets into the shingles file
+    para_off: np.ndarray  # the same for the paragraph arrays below
+    para_hash: np.ndarray
+    para_first: np.ndarray
+    also: list[np.ndarray | None]  # per document: more paragraphs to leave out (its site's)
+    boilerplate: frozenset[int]
+    num_perm: int
+    seed: int
+    bands: int
+    rows: int
+    lead: bool  # also band keys of the leads
+
+
+def content_block(
+    job: ContentJob,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Stages 2-3 over a block of documents: content shingles (sorted, unique, outside
+    boilerplate paragraphs), their signatures and band keys, and the band keys of the
+    leads. Returns (content shingles concatenated, content sizes, signatures, band keys,
+    lead band keys)."""
+    first, last = int(job.shingle_off[0]), int(job.shingle_off[-1])
+    with job.shingles_path.open("rb") as fh:
+        fh.seek(4 * first)
+        flat = np.frombuffer(fh.read(4 * (last - first)), dtype=np.uint32)
+    sh_off = job.shingle_off - first
+    p_off = job.para_off - job.para_off[0]
+    contents, leads = [], []
+    for j in range(len(sh_off) - 1):
+        pa, pb = p_off[j], p_off[j + 1]
+        content, lead = content_of(
+            flat[sh_off[j] : sh_off[j + 1]], job.para_hash[pa:pb], job.para_first[pa:pb],
+            job.boilerplate, LEAD_SHINGLES, job.also[j],
+        )  # fmt: skip
+        contents.append(content)
+        leads.append(lead)
+    sigs = minhash_many(contents, job.num_perm, job.seed)
+    keys = band_keys(sigs, job.bands, job.rows)
+    lead_keys = (
+        band_keys(minhash_many(leads, job.num_perm, job.seed), job.bands, job.rows)
+        if job.lead
+        else np.zeros((0, job.bands), dtype=np.uint64)
+    )
+    sizes = np.fromiter(map(len, contents), dtype=np.int64, count=len(contents))
+    joined = np.concatenate(contents) if contents else np.zeros(0, np.uint32)
+    return joined, sizes, sigs, keys, lead_keys
 
 
 class _DocInfos(Sequence[DocInfo]):
@@ -1000,7 +1043,7 @@ def run_dedup(
         n = len(store)
         lengths = store.lengths
 
-        # ---- stage 2: exact keys, boilerplate, content shingles
+        # ---- stage 2: exact keys, boilerplate paragraphs and site lines learned
         t1 = time.perf_counter()
         keys = store.keys
         first_of_key: dict[int, int] = {}
@@ -1020,53 +1063,64 @@ def run_dedup(
             site_lines = counter.finish()
             stats.site_boilerplate = site_lines.summary()
         site_hit = np.zeros(n, dtype=bool)
-        content_file = work / "content.u32"
-        offsets = np.zeros(n + 1, dtype=np.int64)
         bands, rows = lsh_params(config.candidate_threshold, config.num_perm)
         stats.bands, stats.rows = bands, rows
         lead_on = config.verify in ("containment", "fuzzy")
-        # only the band keys of the leads are kept, computed a chunk at a time
-        lead_keys = np.zeros((n if lead_on else 0, bands), dtype=np.uint64)
-        chunk: list[np.ndarray] = []
-        with content_file.open("wb") as cf:
-            for i in range(n):
-                also = None
-                if site_lines is not None and doc_sites[i] is not None:
-                    also = site_lines.lookup(doc_sites[i], store.doc_paras(i)[0]) > 0
-                    if also.all() or not also.any():
-                        also = None  # all boilerplate: the page is compared whole
-                    else:
-                        site_hit[i] = True
-                shingles, lead = content_shingles(store, i, boiler, LEAD_SHINGLES, also)
-                cf.write(shingles.tobytes())
-                offsets[i + 1] = offsets[i] + len(shingles)
-                if lead_on:
-                    chunk.append(lead)
-                    if len(chunk) == _SIG_CHUNK or i == n - 1:
-                        lead_keys[i + 1 - len(chunk) : i + 1] = band_keys(
-                            minhash_many(chunk, config.num_perm, config.seed), bands, rows
-                        )
-                        chunk = []
-        content = _ContentStore(content_file, offsets)
         stats.seconds["boilerplate"] = round(time.perf_counter() - t1, 3)
 
-        # ---- stage 3: signatures (to the work directory), bands, candidates
+        # ---- stage 3: content shingles, signatures (to the work directory), band keys
+        # of the content and of the leads, a block of documents per worker task
         t2 = time.perf_counter()
+        boiler_set = frozenset(boiler)
+
+        def jobs() -> Iterator[ContentJob]:
+            for start in range(0, n, _SIG_CHUNK):
+                stop = min(n, start + _SIG_CHUNK)
+                also: list[np.ndarray | None] = [None] * (stop - start)
+                if site_lines is not None:
+                    for i in range(start, stop):
+                        if doc_sites[i] is None:
+                            continue
+                        mask = site_lines.lookup(doc_sites[i], store.doc_paras(i)[0]) > 0
+                        if mask.any() and not mask.all():  # all: compared whole
+                            also[i - start] = mask
+                            site_hit[i] = True
+                pa, pb = store.para_off[start], store.para_off[stop]
+                yield ContentJob(
+                    store.path, store.shingle_off[start : stop + 1],
+                    store.para_off[start : stop + 1], store.para_hash[pa:pb],
+                    store.para_first[pa:pb], also, boiler_set, config.num_perm, config.seed,
+                    bands, rows, lead_on,
+                )  # fmt: skip
+
+        content_file = work / "content.u32"
+        offsets = np.zeros(n + 1, dtype=np.int64)
         keys_all = np.zeros((n, bands), dtype=np.uint64)
+        lead_keys = np.zeros((n if lead_on else 0, bands), dtype=np.uint64)
         sig_path = work / "signatures.npy"
-        with sig_path.open("wb") as sf:
+        start = 0
+        with content_file.open("wb") as cf, sig_path.open("wb") as sf:
             np.lib.format.write_array_header_1_0(
                 sf, {"descr": "<u4", "fortran_order": False, "shape": (n, config.num_perm)}
             )
             header = sf.tell()
-            for start in range(0, n, _SIG_CHUNK):
-                stop = min(n, start + _SIG_CHUNK)
-                block = minhash_many(
-                    [content[i] for i in range(start, stop)], config.num_perm, config.seed
-                )
-                keys_all[start:stop] = band_keys(block, bands, rows)
+            for joined, sizes, block, block_keys, block_leads in map_ordered(
+                content_block, jobs(), workers, pending=2 * max(workers, 1)
+            ):
+                stop = start + len(sizes)
+                cf.write(joined.tobytes())
+                offsets[start + 1 : stop + 1] = offsets[start] + np.cumsum(sizes)
                 sf.write(block.astype("<u4").tobytes())
+                keys_all[start:stop] = block_keys
+                if lead_on:
+                    lead_keys[start:stop] = block_leads
+                start = stop
+        content = _ContentStore(content_file, offsets)
         sigs = _SignatureFile(sig_path, header, config.num_perm)
+        stats.seconds["content_signatures"] = round(time.perf_counter() - t2, 3)
+
+        # ---- stage 4: candidates from the band keys (and from the index)
+        t2 = time.perf_counter()
         empty_content = np.diff(content.offsets) == 0
         skip = ~active | empty_content
         codes = candidate_codes(keys_all, skip=skip)
@@ -1109,9 +1163,9 @@ def run_dedup(
             doc_ids = doc_ids + found.ids
             pinned = np.arange(n_all) >= n
         np.save(work / "candidate_pairs.npy", pairs)
-        stats.seconds["signatures_candidates"] = round(time.perf_counter() - t2, 3)
+        stats.seconds["candidates"] = round(time.perf_counter() - t2, 3)
 
-        # ---- stage 4: verification
+        # ---- stage 5: verification
         t3 = time.perf_counter()
         log = PairLog(work / "pairs.bin" if pairs_out else None, config.num_perm)
         edges, rejected_pairs, prefiltered = verify_pairs(
@@ -1123,7 +1177,7 @@ def run_dedup(
         stats.rejected_pairs = rejected_pairs + from_index.prefiltered
         stats.seconds["verify"] = round(time.perf_counter() - t3, 3)
 
-        # ---- stage 5: clusters and decisions
+        # ---- stage 6: clusters and decisions
         t4 = time.perf_counter()
         infos = _DocInfos(lengths, policy_records)
         rank = keep_rank(infos, policy, pinned)
@@ -1143,7 +1197,7 @@ def run_dedup(
         stats.clusters = len(clusters)
         stats.seconds["cluster"] = round(time.perf_counter() - t4, 3)
 
-        # ---- stage 6: write
+        # ---- stage 7: write
         t5 = time.perf_counter()
         kept_w = open_writer(kept, output_format, default=default_out)
         writers.append(kept_w)
