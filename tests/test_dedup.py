@@ -450,6 +450,33 @@ def test_dedup_command_keeps_records_as_they_came(tmp_path: Path, runner) -> Non
     assert "read 2 = kept 2 + removed 0 + rejected 0" in result.output
 
 
+def test_unchanged_records_are_written_byte_for_byte(tmp_path: Path, runner) -> None:
+    """A kept record whose text did not change is copied as its input line (spacing,
+    escapes, key order); a repaired or renamed one is encoded again; a line holding a
+    bare CR (JSON whitespace) still comes out as one record."""
+    rng = random.Random(10)
+    body = "\n\n".join(story(rng, 40) + "." for _ in range(4))
+    lines = [
+        '{ "text" : "' + story(rng, 30) + ' caf\\u00e9",  "id":"a" }',
+        '{"id": "b",\r"text": "' + story(rng, 30) + '"}',
+        json.dumps({"id": "c", "text": body + "\n\n" + body}),  # doubled: repaired by run
+        json.dumps({"id": "c", "text": story(rng, 30)}),  # renamed by --dedupe-ids
+    ]
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = runner.invoke(main, ["run", str(src), "-o", str(out), "-q", "--dedupe-ids"])
+    assert result.exit_code == 0, result.output
+    kept = (out / "kept.jsonl").read_text(encoding="utf-8").split("\n")[:-1]
+    assert kept[0] == lines[0]
+    assert [json.loads(k) for k in kept[1:]] == [
+        json.loads(lines[1]),
+        {"id": "c", "text": body},
+        {**json.loads(lines[3]), "id": "c#2"},
+    ]
+    assert kept[1] != lines[1] and kept[2] != lines[2] and kept[3] != lines[3]
+
+
 def test_invalid_settings_are_usage_errors(runner, tmp_path: Path) -> None:
     src = write_jsonl(tmp_path / "in.jsonl", [{"text": "a b c"}])
     result = runner.invoke(main, ["run", str(src), "-o", str(tmp_path / "o"), "--keep", "newest"])

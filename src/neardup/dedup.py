@@ -1015,7 +1015,8 @@ def run_dedup(
                         else:
                             rep, f = next(it)
                             doc_id = _unique_id(item, ids, dedupe_ids, taken)
-                            if doc_id != item.id and id_field in item.record:
+                            changed = doc_id != item.id and id_field in item.record
+                            if changed:
                                 item.record[id_field] = doc_id  # renamed by --dedupe-ids
                             doc_ids.append(doc_id)
                             if site is not None:
@@ -1026,9 +1027,16 @@ def run_dedup(
                             if rep.removed:
                                 stats.repaired += 1
                                 repairs_w.write(_jsonl(audit_record(item, rep, doc_id)))
-                            if write_repaired:
+                            if write_repaired and rep.text != item.text:
                                 item.record[text_field] = rep.text
-                            spool.write(_jsonl(item.record))
+                                changed = True
+                            # an unchanged record as it came (not if it holds a bare CR: the
+                            # spool is read back in text mode, line by line)
+                            spool.write(
+                                item.source + "\n"
+                                if item.source and not changed and "\r" not in item.source
+                                else _jsonl(item.record)
+                            )
                         if progress is not None:
                             progress(1)
             store.finish()

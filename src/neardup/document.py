@@ -14,7 +14,9 @@ class Document:
     writers put ``text`` back under the text field and leave every other field as it came.
     ``path`` and ``line`` say where the record was read from (``line`` is 1-based; the
     record number in a crawl file). A page read from HTML or a crawl file carries its bytes
-    in ``raw`` until :func:`neardup.io.web.extract_documents` fills ``text``.
+    in ``raw`` until :func:`neardup.io.web.extract_documents` fills ``text``. A record read
+    from a JSONL line carries that line in ``source``, so that a writer can copy a record
+    whose text did not change as it came (no decoding and encoding again).
     """
 
     id: str
@@ -24,3 +26,4 @@ class Document:
     line: int = 0
     raw: bytes | None = None  # a page's bytes, before main-text extraction
     raw_type: str = ""  # the page's content type
+    source: str = ""  # the JSON line of the record (JSONL input), without its newline

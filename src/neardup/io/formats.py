@@ -160,7 +160,7 @@ def _make_doc(
         doc_id = f"{path}:{line}"
     elif not isinstance(doc_id, str):
         doc_id = json.dumps(doc_id, ensure_ascii=False)
-    return Document(doc_id, text, record, path, line)
+    return Document(doc_id, text, record, path, line, source=raw)
 
 
 def _read_jsonl(path: str, text_field: str, id_field: str) -> Iterator[Document | Reject]:
@@ -441,8 +441,8 @@ class JsonlWriter(_ByteStreamWriter):
         self.count += 1
 
     def write_line(self, line: str) -> None:
-        """Write a record already encoded as :meth:`write` encodes it (a JSON line made by
-        ``json.dumps(record, ensure_ascii=False)``, with its newline)."""
+        """Write a record already encoded as one JSON line, with its newline (as
+        :meth:`write` encodes it, or as it was read: :attr:`Document.source`)."""
         self._stream.write(line.encode("utf-8"))
         self.count += 1
 
