@@ -34,7 +34,7 @@ from .candidates import band_keys, candidate_codes, lsh_params
 from .clusters import DocInfo, KeyFunc, UnionFind, keep_policy
 from .config import CleanConfig, DedupConfig, SiteConfig
 from .document import Document
-from .engines import map_ordered
+from .engines import map_ordered, worker_pool
 from .errors import ConfigError, InputError, NeardupError
 from .index import IndexDocs
 from .io import Reject, default_output_format, open_writer, read_texts
@@ -49,8 +49,9 @@ from .verify import MIN_CONTAINED_SHINGLES, PairScore, decide, score_pair, with_
 BATCH_SIZE = 256
 #: shingles at the start of a document that a trimmed copy is expected to keep
 LEAD_SHINGLES = 48
-#: documents per block when signatures are computed (bounds the memory of that stage)
-_SIG_CHUNK = 4096
+#: documents per worker task of the content and signature stage (bounds its memory: at
+#: 4,096 the two workers and the results in flight added 80 MB at 100k documents)
+_SIG_CHUNK = 1024
 
 
 @dataclass(slots=True)
@@ -965,6 +966,7 @@ def run_dedup(
         default_out = "jsonl"
     t0 = time.perf_counter()
     writers: list = []
+    pool = worker_pool(workers)  # shared by stages 1 and 3, forked while this is small
     try:
         # ---- stage 1: read, repair, features; spool records to the work directory
         spool_path = work / "records.jsonl"
@@ -1000,7 +1002,12 @@ def run_dedup(
                 work_repairs.open("w", encoding="utf-8") as repairs_w,
             ):
                 for batch, results in map_ordered(
-                    func, _batched(items, BATCH_SIZE), workers, with_input=True, arg=_texts
+                    func,
+                    _batched(items, BATCH_SIZE),
+                    workers,
+                    with_input=True,
+                    arg=_texts,
+                    pool=pool,
                 ):
                     it = iter(results)
                     for item in batch:
@@ -1113,7 +1120,7 @@ def run_dedup(
             )
             header = sf.tell()
             for joined, sizes, block, block_keys, block_leads in map_ordered(
-                content_block, jobs(), workers, pending=2 * max(workers, 1)
+                content_block, jobs(), workers, pending=2 * max(workers, 1), pool=pool
             ):
                 stop = start + len(sizes)
                 cf.write(joined.tobytes())
@@ -1123,6 +1130,8 @@ def run_dedup(
                 if lead_on:
                     lead_keys[start:stop] = block_leads
                 start = stop
+        if pool is not None:
+            pool.shutdown()
         content = _ContentStore(content_file, offsets)
         sigs = _SignatureFile(sig_path, header, config.num_perm)
         stats.seconds["content_signatures"] = round(time.perf_counter() - t2, 3)
@@ -1315,6 +1324,8 @@ def run_dedup(
                     run_info["index"] = os.path.abspath(index)
                 sw.write(run_info)
     except BaseException:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
         for w in writers:
             w.abort()
         if idx is not None:

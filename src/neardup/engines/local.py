@@ -11,6 +11,19 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+def worker_pool(workers: int) -> ProcessPoolExecutor | None:
+    """A pool of ``workers`` processes that several :func:`map_ordered` calls can share
+    (None for one worker: everything runs in this process). Each worker is a fork of
+    this process, so start the pool early, while this process is small: a worker forked
+    late maps all of this process's memory, which counts again in its resident size.
+    The workers start now."""
+    if workers <= 1:
+        return None
+    pool = ProcessPoolExecutor(max_workers=workers)
+    pool.submit(int).result()  # forks every worker (a fork pool starts them all at once)
+    return pool
+
+
 def map_ordered(
     func: Callable[[Any], R],
     items: Iterable[T],
@@ -18,6 +31,7 @@ def map_ordered(
     pending: int = 0,
     with_input: bool = False,
     arg: Callable[[T], Any] | None = None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> Iterator:
     """``map(func, items)`` on ``workers`` processes, results in input order (as
     ``(item, result)`` pairs with ``with_input``). With ``arg``, ``func`` is called on
@@ -26,27 +40,34 @@ def map_ordered(
     At most ``pending`` items (default ``3 * workers``) are in flight, so memory stays flat
     however long ``items`` is. With ``workers <= 1`` everything runs in this process.
     ``func`` must be picklable (a module-level function or a ``functools.partial`` of one).
+    ``pool``: a :func:`worker_pool` to run on (left open); otherwise one is started for
+    this call.
     """
-    if workers <= 1:
+    if pool is not None:
+        yield from _map_on(pool, func, items, pending or 3 * workers, with_input, arg)
+    elif workers <= 1:
         for item in items:
             result = func(arg(item) if arg else item)
             yield (item, result) if with_input else result
-        return
-    limit = pending or 3 * workers
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        queue: deque[tuple[T, Future[R]]] = deque()
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as own:
+            yield from _map_on(own, func, items, pending or 3 * workers, with_input, arg)
 
-        def pop():
-            item, future = queue.popleft()
-            return (item, future.result()) if with_input else future.result()
 
-        try:
-            for item in items:
-                queue.append((item, pool.submit(func, arg(item) if arg else item)))
-                if len(queue) >= limit:
-                    yield pop()
-            while queue:
+def _map_on(pool, func, items, limit, with_input, arg) -> Iterator:
+    queue: deque[tuple[Any, Future]] = deque()
+
+    def pop():
+        item, future = queue.popleft()
+        return (item, future.result()) if with_input else future.result()
+
+    try:
+        for item in items:
+            queue.append((item, pool.submit(func, arg(item) if arg else item)))
+            if len(queue) >= limit:
                 yield pop()
-        finally:
-            for _, future in queue:
-                future.cancel()
+        while queue:
+            yield pop()
+    finally:
+        for _, future in queue:
+            future.cancel()
