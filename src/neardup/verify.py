@@ -45,7 +45,11 @@ def score_pair(a: np.ndarray, b: np.ndarray, sig_a: np.ndarray, sig_b: np.ndarra
     estimated = int(np.count_nonzero(sig_a == sig_b)) / len(sig_a)  # = np.mean, faster
     if not len(a) or not len(b):
         return PairScore(0.0, 0.0, estimated, sizes)
-    inter = len(np.intersect1d(a, b, assume_unique=True))
+    # |A and B| of two sets of unique values: the values that appear twice in both
+    # together (``np.intersect1d`` does the same with twice the overhead)
+    both = np.concatenate((a, b))
+    both.sort()
+    inter = int(np.count_nonzero(both[1:] == both[:-1]))
     union = len(a) + len(b) - inter
     return PairScore(inter / union, inter / min(sizes), estimated, sizes)
 
