@@ -35,21 +35,16 @@ _ASCII_SPLIT_RE = re.compile(r"([A-Za-z0-9]+)")
 _ASCII_FOLD = str.maketrans(
     {i: (chr(i).lower() if chr(i).isalnum() else " ") for i in range(128) if i != 10}
 )
-# non-ASCII characters that are never part of a word (so never part of a token), most
-# frequent in web text first: quotes, dashes, currency, spaces, bullets, symbols
-_SEPARATORS = (
-    "\u2019\u201c\u201d\u2014\u2013\u00a3\u2018\u00a0\u2026\u20ac\u00b0\u2022\u00b7"
-    "\u00ab\u00bb\u201e\u201a\u00a9\u00ae\u2122\u00ad\u200b\u2032\u2033\u00d7\u00a7"
-    "\u2010\u2011\u2012\u2015\u2039\u203a\u00b4\u00b1\u2212\u2192\u25cf\u25aa"
-)
-_NONASCII_RE = re.compile("[^\x00-\x7f]")
+# the non-ASCII characters most frequent in web text that are never part of a word (so
+# never part of a token): curly quotes, dashes, the pound sign, no-break space, ellipsis
+_SEPARATORS = "\u2019\u201c\u201d\u2014\u2013\u00a3\u2018\u00a0\u2026"
 
 
 def _ascii_view(text: str) -> str | None:
-    """``text`` with its separators as spaces and its letters folded, when every one of its
-    tokens is ASCII (then ``split`` gives the tokens); None when a non-ASCII character may
-    be part of a word (the regular expressions decide then). Many non-ASCII texts qualify:
-    curly quotes, dashes and currency signs are their only non-ASCII characters."""
+    """``text`` with its separators as spaces and its letters folded, when its only
+    non-ASCII characters are the common separators (then ``split`` gives the tokens: most
+    web text, whose non-ASCII characters are curly quotes, dashes and pound signs); None
+    otherwise (the regular expression cuts its non-ASCII lines then)."""
     if not text.isascii():
         for ch in _SEPARATORS:  # the common ones first, stopping once the text is ASCII
             changed = text.replace(ch, " ")
@@ -58,10 +53,7 @@ def _ascii_view(text: str) -> str | None:
                 if text.isascii():
                     break
         else:
-            for ch in set(_NONASCII_RE.findall(text)):
-                if TOKEN_RE.match(ch):  # part of a token (a letter, a digit, Thai...)
-                    return None
-                text = text.replace(ch, " ")
+            return None  # other non-ASCII characters: letters, or rarer separators
     return text.translate(_ASCII_FOLD)
 
 
@@ -86,13 +78,19 @@ def line_words(text: str) -> list[list[str]]:
     view = _ascii_view(text)
     if view is not None:
         return [w for w in map(str.split, view.split("\n")) if w]
-    return [w for w in map(_regex_words, text.split("\n")) if w]
+    return [w for w in map(_line_words_any, text.split("\n")) if w]
+
+
+def _line_words_any(line: str) -> list[str]:
+    """:func:`words` of one line of a text with other non-ASCII characters than the common
+    separators (many of its lines may still be ASCII)."""
+    return line.translate(_ASCII_FOLD).split() if line.isascii() else _regex_words(line)
 
 
 def line_words_with_spans(text: str) -> Iterator[tuple[int, int, list[str]]]:
     """(start, end, words) of every line of ``text`` that has words."""
     view = _ascii_view(text)  # the same length as ``text``: every change is 1 -> 1
-    cut = str.split if view is not None else _regex_words
+    cut = str.split if view is not None else _line_words_any
     pos = 0
     for line in (view if view is not None else text).split("\n"):
         w = cut(line)
