@@ -17,6 +17,7 @@ Stages (each a function over arrays or batches):
 from __future__ import annotations
 
 import functools
+import heapq
 import itertools
 import json
 import os
@@ -507,7 +508,7 @@ class EdgeTable:
 
     def get(self, a: int, b: int) -> Edge | None:
         code = min(a, b) * self.n + max(a, b)
-        i = int(np.searchsorted(self.codes, code))
+        i = int(self.codes.searchsorted(code))
         if i < len(self.codes) and self.codes[i] == code:
             return self.edge(i)
         return None
@@ -736,9 +737,12 @@ def cluster(
 
     clusters: list[Cluster] = []
     decisions: dict[int, Decision] = {}
-    pending = _components(n, ea, eb)
+    # components waiting, by smallest member (a heap: components are disjoint, so their
+    # smallest members differ and order them as their sorted member lists do)
+    pending = [(c[0][0], c) for c in _components(n, ea, eb)]
+    heapq.heapify(pending)
     while pending:
-        members, (sa, sb) = pending.pop(0)
+        members, (sa, sb) = heapq.heappop(pending)[1]
         kept = min(members, key=rank)
         joined, detached = [kept], []
         for m in members:
@@ -758,8 +762,8 @@ def cluster(
             clusters.append(Cluster(len(clusters), kept, sorted(joined), min(sims)))
         if len(detached) > 1:
             inside = np.isin(sa, detached) & np.isin(sb, detached)
-            pending.extend(_components(n, sa[inside], sb[inside]))
-            pending.sort(key=lambda item: item[0])
+            for c in _components(n, sa[inside], sb[inside]):
+                heapq.heappush(pending, (c[0][0], c))
     return clusters, decisions
 
 
@@ -797,11 +801,12 @@ def _components(n: int, ea: np.ndarray, eb: np.ndarray):
     out = []
     node_order = np.argsort(roots, kind="stable")
     node_roots, nodes_sorted = roots[node_order], nodes[node_order]
-    for r in sorted_unique(roots).tolist():
-        lo, hi = np.searchsorted(node_roots, r), np.searchsorted(node_roots, r, side="right")
-        members = sorted(nodes_sorted[lo:hi].tolist())
-        elo, ehi = np.searchsorted(edge_root, r), np.searchsorted(edge_root, r, side="right")
-        out.append((members, (ea[elo:ehi], eb[elo:ehi])))
+    found = sorted_unique(roots)
+    nlo, nhi = node_roots.searchsorted(found), node_roots.searchsorted(found, side="right")
+    elo, ehi = edge_root.searchsorted(found), edge_root.searchsorted(found, side="right")
+    for i in range(len(found)):
+        members = sorted(nodes_sorted[nlo[i] : nhi[i]].tolist())
+        out.append((members, (ea[elo[i] : ehi[i]], eb[elo[i] : ehi[i]])))
     out.sort(key=lambda item: item[0])
     return out
 
