@@ -675,15 +675,14 @@ def report(out_dir, output, thresholds, containment, text_field, id_field) -> No
       neardup report out/ -o out/report.html --threshold 0.9
     """
     from .report import write_report
-    from .whatif import what_if
+    from .whatif import what_if_many
 
     asked = tuple((t, containment) for t in thresholds)
     path = write_report(out_dir, output, asked, text_field, id_field)
-    for t, c in asked:
-        w = what_if(out_dir, t, c)
+    for w in what_if_many(out_dir, asked):
         note = "" if w.exact else f" (lower bound: {w.note})"
         click.echo(
-            f"at threshold {t:g}, containment {w.containment:g}: {w.removed:,} documents "
+            f"at threshold {w.threshold:g}, containment {w.containment:g}: {w.removed:,} documents "
             f"removed in {w.clusters:,} clusters{note}",
             err=True,
         )

@@ -484,6 +484,22 @@ class EdgeTable:
         self._sizes.extend(score.sizes)
 
     @classmethod
+    def from_arrays(
+        cls, n_docs: int, a: np.ndarray, b: np.ndarray, contained: np.ndarray,
+        floats: np.ndarray, sizes: np.ndarray,
+    ) -> EdgeTable:  # fmt: skip
+        """A finished table of many edges at once: pairs ``a < b`` sorted, ``contained``
+        True where the reason is "contained" ("near" otherwise), ``floats`` rows of
+        (jaccard, containment, estimated, fuzzy or nan), ``sizes`` rows of shingles."""
+        table = cls(n_docs)
+        table._a.frombytes(np.ascontiguousarray(a, dtype=np.int64).tobytes())
+        table._b.frombytes(np.ascontiguousarray(b, dtype=np.int64).tobytes())
+        table._reason.frombytes(np.asarray(contained, dtype=np.int8).tobytes())
+        table._floats.frombytes(np.ascontiguousarray(floats, dtype=np.float64).tobytes())
+        table._sizes.frombytes(np.ascontiguousarray(sizes, dtype=np.int64).tobytes())
+        return table.finish()
+
+    @classmethod
     def from_edges(cls, n_docs: int, edges: Iterable[Edge]) -> EdgeTable:
         table = cls(n_docs)
         for e in sorted(edges, key=lambda e: (e.a, e.b)):

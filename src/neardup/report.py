@@ -194,7 +194,7 @@ def build_report(
 ) -> str:
     """The HTML of the report for the run in ``out_dir``; ``thresholds`` adds what-if
     rows as (Jaccard threshold, containment or None for the run's)."""
-    from .whatif import run_settings, what_if
+    from .whatif import run_settings, what_if_many
 
     out = Path(out_dir)
     stats_path = out / "stats.json"
@@ -301,8 +301,8 @@ def build_report(
         levels |= {(config.threshold, c) for c in WHAT_IF_CONTAINMENT}
         levels |= {(t, config.containment if c is None else c) for t, c in thresholds}
         rows = []
-        for t, c in sorted(levels):
-            w = what_if(out, t, c)
+        ordered = sorted(levels)
+        for (t, c), w in zip(ordered, what_if_many(out, ordered), strict=True):
             mark = " (this run)" if (t, c) == run else ""
             rows.append(
                 (f"{t:g}{mark}", f"{c:g}", w.removed, w.clusters, "exact" if w.exact else w.note)

@@ -5,6 +5,7 @@ corpus again."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,8 +109,22 @@ def what_if(out_dir: str | Path, threshold: float, containment: float | None = N
     or more with the default verification. A pair a new run would score that this run
     never did counts as not linked, so otherwise the answer is a lower bound.
     """
+    return what_if_many(out_dir, [(threshold, containment)])[0]
+
+
+def what_if_many(out_dir: str | Path, levels: Sequence[tuple[float, float | None]]) -> list[WhatIf]:
+    """:func:`what_if` at each (threshold, containment) of ``levels``, reading the run's
+    scores once."""
     out = Path(out_dir)
     base = run_settings(out)
+    s = _Scores(out, base.num_perm)
+    infos = [DocInfo(int(r), 0, {}) for r in s.rank.tolist()]
+    keys = s.key.tolist()
+    floats = np.stack([s.jaccard, s.containment, s.estimated, s.fuzzy], axis=1)
+    return [_replay(s, base, infos, keys, floats, t, c) for t, c in levels]
+
+
+def _replay(s, base, infos, keys, floats, threshold, containment) -> WhatIf:
     config = DedupConfig(
         threshold=threshold,
         containment=base.containment if containment is None else containment,
@@ -119,30 +134,26 @@ def what_if(out_dir: str | Path, threshold: float, containment: float | None = N
         seed=base.seed,
         keep=base.keep,
     )
-    s = _Scores(out, base.num_perm)
     same_layout = lsh_params(config.candidate_threshold, config.num_perm) == lsh_params(
         base.candidate_threshold, base.num_perm
     )
     near, contained = s.decide(config)
-    edges = EdgeTable(s.n)
-    for i in np.flatnonzero(near | contained).tolist():
-        edges.add(int(s.a[i]), int(s.b[i]), "near" if near[i] else "contained", s.score(i))
-    edges.finish()
+    linked = np.flatnonzero(near | contained)
+    edges = EdgeTable.from_arrays(
+        s.n, s.a[linked], s.b[linked], contained[linked], floats[linked], s.sizes[linked]
+    )
     missing = 0
 
     def score(a: int, b: int) -> PairScore | None:
         nonlocal missing
         code = a * s.n + b
-        i = int(np.searchsorted(s.codes, code))
+        i = int(s.codes.searchsorted(code))
         if i < len(s.codes) and s.codes[i] == code:
             return s.score(i)
         missing += 1
         return None
 
-    infos = [DocInfo(int(r), 0, {}) for r in s.rank.tolist()]
-    clusters, decisions = cluster(
-        s.n, s.key.tolist(), edges, score, infos, lambda _: 0, config, s.pinned
-    )
+    clusters, decisions = cluster(s.n, keys, edges, score, infos, lambda _: 0, config, s.pinned)
     notes = []
     if min(config.threshold, config.containment) < PAIR_LOG_FLOOR:
         notes.append(f"candidate pairs scoring under {PAIR_LOG_FLOOR} were not kept")
