@@ -115,6 +115,8 @@ def what_if(out_dir: str | Path, threshold: float, containment: float | None = N
 def what_if_many(out_dir: str | Path, levels: Sequence[tuple[float, float | None]]) -> list[WhatIf]:
     """:func:`what_if` at each (threshold, containment) of ``levels``, reading the run's
     scores once."""
+    if not levels:
+        return []
     out = Path(out_dir)
     base = run_settings(out)
     s = _Scores(out, base.num_perm)
