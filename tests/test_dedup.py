@@ -18,7 +18,7 @@ from neardup.cli import main
 from neardup.clusters import DocInfo, keep_policy
 from neardup.dedup import features, prefilter, run_dedup
 from neardup.shingles import (
-    _SEPARATORS,
+    SEPARATORS,
     TOKEN_RE,
     _regex_words,
     line_words,
@@ -85,7 +85,7 @@ def test_shingles_of_short_and_empty_texts() -> None:
 # that casefold to more than one letter, Thai (marks are tokens too), CJK, line breaks
 _TOKEN_CHARS = (
     "aZ09 _-'\n\t\r"
-    + _SEPARATORS
+    + SEPARATORS
     + "\u00e9\u00df\u0130\u0414\u0e01\u0e31\u4e2d\u0301\u2028\u00bd\u0661"
 )
 
@@ -104,7 +104,7 @@ def test_fast_tokens_equal_the_regular_expression(text) -> None:
 
 
 def test_separators_are_never_tokens() -> None:
-    assert all(TOKEN_RE.match(ch) is None for ch in _SEPARATORS)
+    assert all(TOKEN_RE.match(ch) is None for ch in SEPARATORS)
 
 
 # ------------------------------------------------------------ LSH path vs brute force

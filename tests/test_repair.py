@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from neardup import CleanConfig, ConfigError, RepairConfig, normalize_text, repair_text
 from neardup.repair import remove_repeats
+from neardup.shingles import SEPARATORS as TOKEN_SEPARATORS
 
 
 def _vocab(size: int = 3000) -> list[str]:
@@ -208,3 +209,20 @@ def test_quick_test_never_hides_a_repeat_the_full_search_finds(base, at, length,
     config = RepairConfig()
     if _find_best_repeat(text, config) is not None:
         assert _may_repeat(text, config, words(text))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from("ab ?\n\x00\x1b\u00c3\u00e2\u00a9\u0420\u20ac\u2122\ufffd\x85")
+        | st.sampled_from(TOKEN_SEPARATORS),
+        max_size=30,
+    )
+)
+def test_mojibake_fast_path_only_skips_texts_without_signs(text) -> None:
+    """A text the quick test lets through holds none of the signs the full check looks
+    for (so ftfy would not have been called on it either)."""
+    from neardup.normalize import _MOJIBAKE_SIGNS, _only_lone_separators
+
+    if _only_lone_separators(text):
+        assert not any(sign.search(text) for sign in _MOJIBAKE_SIGNS)

@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Callable
 
 from .config import NormalizeConfig
-from .shingles import words
+from .shingles import SEPARATORS, words
 
 # C0 and C1 control characters except tab and newline, plus DEL and the BOM
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufeff]")
@@ -49,6 +49,8 @@ def fix_mojibake(text: str) -> str:
     escape = "\x1b" in text
     if text.isascii() and not escape:
         return text  # pure ASCII cannot be mojibake
+    if _only_lone_separators(text):
+        return text  # no sign below can be in it
     # one scan for the non-ASCII runs, then the signs in them (joined by NUL, which no
     # sign matches, so no sign spans two runs)
     runs = "\x00".join(_NONASCII_RUN_RE.findall(text))
@@ -59,6 +61,25 @@ def fix_mojibake(text: str) -> str:
     # C0 controls between mojibake bytes hide the mojibake from ftfy; C1 controls stay,
     # ftfy reads them as the Windows-1252 characters they usually were
     return ftfy.fix_text(_C0_RE.sub("", text), _ftfy_config())
+
+
+def _only_lone_separators(text: str) -> bool:
+    """True when every non-ASCII character of ``text`` is one of the common separators
+    (curly quotes, dashes, pound sign, no-break space, ellipsis) and no two of them are
+    next to each other: then none of the mojibake signs can match (none of those
+    characters is a lead character, a C1 control, a surrogate or U+FFFD, and two
+    non-ASCII characters in a row are what the first sign looks for). Each separator is
+    marked with a NUL (one character for one: a NUL already there can only make two
+    marks look adjacent, which sends the text to the full check). Never with an ESC."""
+    if "\x1b" in text:
+        return False
+    for ch in SEPARATORS:
+        marked = text.replace(ch, "\x00")
+        if marked is not text:
+            text = marked
+            if text.isascii():
+                return "\x00\x00" not in text
+    return False
 
 
 def unescape_html(text: str) -> str:

@@ -37,7 +37,7 @@ _ASCII_FOLD = str.maketrans(
 )
 # the non-ASCII characters most frequent in web text that are never part of a word (so
 # never part of a token): curly quotes, dashes, the pound sign, no-break space, ellipsis
-_SEPARATORS = "\u2019\u201c\u201d\u2014\u2013\u00a3\u2018\u00a0\u2026"
+SEPARATORS = "\u2019\u201c\u201d\u2014\u2013\u00a3\u2018\u00a0\u2026"
 
 
 def _ascii_view(text: str) -> str | None:
@@ -46,7 +46,7 @@ def _ascii_view(text: str) -> str | None:
     web text, whose non-ASCII characters are curly quotes, dashes and pound signs); None
     otherwise (the regular expression cuts its non-ASCII lines then)."""
     if not text.isascii():
-        for ch in _SEPARATORS:  # the common ones first, stopping once the text is ASCII
+        for ch in SEPARATORS:  # the common ones first, stopping once the text is ASCII
             changed = text.replace(ch, " ")
             if changed is not text:
                 text = changed
