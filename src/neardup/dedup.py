@@ -45,7 +45,16 @@ from .repair import Repair, TextWords, repair_with_words
 from .shingles import line_words, shingle_hashes
 from .signatures import exact_key, minhash_many, paragraph_hash
 from .sites import SiteCounter, site_of
-from .verify import MIN_CONTAINED_SHINGLES, PairScore, decide, score_pair, with_fuzzy
+from .verify import (
+    MIN_CONTAINED_SHINGLES,
+    PairScore,
+    decide,
+    decide_many,
+    ratios,
+    score_pair,
+    shared,
+    with_fuzzy,
+)
 
 BATCH_SIZE = 256
 #: shingles at the start of a document that a trimmed copy is expected to keep
@@ -578,6 +587,20 @@ class PairLog:
         if len(self._rows) >= 65536:
             self.flush()
 
+    def add_many(self, rows: np.ndarray) -> None:
+        """Log many scored pairs at once (``PAIR_DTYPE`` rows), in order after those
+        :meth:`add` logged before; those scoring under :data:`PAIR_LOG_FLOOR` everywhere
+        are left out, as :meth:`add` leaves them out."""
+        if self._f is None or not len(rows):
+            return
+        sa, sb = rows["size_a"].astype(np.int64), rows["size_b"].astype(np.int64)
+        jaccard, containment = ratios(rows["inter"].astype(np.int64), sa, sb)
+        best = np.maximum.reduce(
+            [jaccard, containment, rows["matches"] / self.num_perm, np.nan_to_num(rows["fuzzy"])]
+        )
+        self.flush()
+        self._f.write(rows[best >= PAIR_LOG_FLOOR].tobytes())
+
     def flush(self) -> None:
         if self._f is not None and self._rows:
             self._f.write(np.array(self._rows, dtype=PAIR_DTYPE).tobytes())
@@ -679,28 +702,47 @@ def verify_pairs(
         prefiltered = int(len(pairs) - keep.sum())
         pairs = pairs[keep]
     rejected = prefiltered
-    last, content_a, sig_a = -1, None, None
-    for a, b in _blocks(pairs):
-        if a != last:  # pairs come sorted by a: read each first document once
-            last, content_a, sig_a = a, content[a], sigs[a]
-        score = score_pair(content_a, content[b], sig_a, sigs[b])
-        if key_text is not None:
-            score = with_fuzzy(score, key_text(a), key_text(b))
+    n = len(content)
+    width = len(sigs[0]) if n else config.num_perm
+    parts: list[tuple] = []
+    for start in range(0, len(pairs), 1 << 16):
+        block = pairs[start : start + (1 << 16)]
+        a, b = block[:, 0], block[:, 1]
+        rows = np.zeros(len(block), dtype=PAIR_DTYPE)
+        rows["a"], rows["b"] = a, b
+        rows["matches"] = (_signature_rows(sigs, a) == _signature_rows(sigs, b)).sum(axis=1)
+        rows["fuzzy"] = np.nan
+        inter, size_a, size_b = rows["inter"], rows["size_a"], rows["size_b"]
+        last, content_a = -1, None
+        for i, (x, y) in enumerate(block.tolist()):  # the only per-pair Python
+            if x != last:  # pairs come sorted by a: read each first document once
+                last, content_a = x, content[x]
+            content_b = content[y]
+            size_a[i], size_b[i] = len(content_a), len(content_b)
+            if len(content_a) and len(content_b):
+                inter[i] = shared(content_a, content_b)
+            if key_text is not None:
+                rows["fuzzy"][i] = with_fuzzy(
+                    PairScore(0.0, 0.0, 0.0), key_text(x), key_text(y)
+                ).fuzzy
+        sa, sb = size_a.astype(np.int64), size_b.astype(np.int64)
+        jaccard, containment = ratios(inter.astype(np.int64), sa, sb)
+        estimated = rows["matches"] / width
+        near, contained = decide_many(
+            jaccard, containment, estimated, rows["fuzzy"], np.minimum(sa, sb),
+            config.threshold, config.containment, config.verify,
+        )  # fmt: skip
         if log is not None:
-            log.add(a, b, score)
-        reason = decide(score, config.threshold, config.containment, config.verify)
-        if reason is None:
-            rejected += 1
-        else:
-            edges.add(a, b, reason, score)
-    return edges.finish(), rejected, prefiltered
-
-
-def _blocks(pairs: np.ndarray, size: int = 1 << 16) -> Iterator[list[int]]:
-    """The rows of ``pairs`` as Python lists, a block at a time (a list of millions of
-    pairs would cost ~120 bytes each)."""
-    for start in range(0, len(pairs), size):
-        yield from pairs[start : start + size].tolist()
+            log.add_many(rows)
+        linked = near | contained
+        rejected += int(len(block) - np.count_nonzero(linked))
+        floats = np.stack([jaccard, containment, estimated, rows["fuzzy"]], axis=1)
+        sizes_ab = np.stack([sa, sb], axis=1)
+        parts.append((a[linked], b[linked], contained[linked], floats[linked], sizes_ab[linked]))
+    if not parts:
+        return EdgeTable(n).finish(), rejected, prefiltered
+    edges = EdgeTable.from_arrays(n, *(np.concatenate(p) for p in zip(*parts, strict=True)))
+    return edges, rejected, prefiltered
 
 
 @dataclass

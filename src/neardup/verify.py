@@ -45,13 +45,55 @@ def score_pair(a: np.ndarray, b: np.ndarray, sig_a: np.ndarray, sig_b: np.ndarra
     estimated = int(np.count_nonzero(sig_a == sig_b)) / len(sig_a)  # = np.mean, faster
     if not len(a) or not len(b):
         return PairScore(0.0, 0.0, estimated, sizes)
-    # |A and B| of two sets of unique values: the values that appear twice in both
-    # together (``np.intersect1d`` does the same with twice the overhead)
-    both = np.concatenate((a, b))
-    both.sort()
-    inter = int(np.count_nonzero(both[1:] == both[:-1]))
+    inter = shared(a, b)
     union = len(a) + len(b) - inter
     return PairScore(inter / union, inter / min(sizes), estimated, sizes)
+
+
+def shared(a: np.ndarray, b: np.ndarray) -> int:
+    """|A and B| of two arrays of unique values: the values that appear twice in both
+    together (``np.intersect1d`` does the same with twice the overhead)."""
+    both = np.concatenate((a, b))
+    both.sort()
+    return int(np.count_nonzero(both[1:] == both[:-1]))
+
+
+def ratios(inter: np.ndarray, size_a: np.ndarray, size_b: np.ndarray):
+    """(jaccard, containment) of many pairs from their shared and own sizes: the floats
+    :func:`score_pair` computes (0.0 where a set is empty)."""
+    union, small = size_a + size_b - inter, np.minimum(size_a, size_b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        jaccard = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
+        containment = np.where(small > 0, inter / np.maximum(small, 1), 0.0)
+    return jaccard, containment
+
+
+def decide_many(
+    jaccard: np.ndarray,
+    containment: np.ndarray,
+    estimated: np.ndarray,
+    fuzzy: np.ndarray,
+    smaller: np.ndarray,
+    threshold: float,
+    containment_level: float,
+    method: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`decide` over many pairs: (near, contained) masks. ``fuzzy`` is NaN where
+    not scored; ``smaller`` the shingles of the smaller document of each pair."""
+    if method == "estimated":
+        near = estimated >= threshold
+        return near, np.zeros_like(near)
+    if method == "fuzzy":
+        near = np.where(np.isnan(fuzzy), jaccard >= threshold, fuzzy >= threshold)
+    else:
+        near = jaccard >= threshold
+    contained = (
+        ~near
+        & (method in ("containment", "fuzzy"))
+        & (containment >= containment_level)
+        & (smaller >= MIN_CONTAINED_SHINGLES)
+    )
+    return near, contained
 
 
 def with_fuzzy(score: PairScore, key_a: str, key_b: str) -> PairScore:

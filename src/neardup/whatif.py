@@ -17,7 +17,7 @@ from .clusters import DocInfo
 from .config import DedupConfig
 from .dedup import PAIR_DTYPE, PAIR_LOG_FLOOR, EdgeTable, cluster
 from .errors import InputError
-from .verify import MIN_CONTAINED_SHINGLES, PairScore
+from .verify import PairScore, decide_many, ratios
 
 
 @dataclass(frozen=True)
@@ -60,10 +60,7 @@ class _Scores:
         self.a, self.b = p["a"], p["b"]
         inter, sa, sb = (p[k].astype(np.int64) for k in ("inter", "size_a", "size_b"))
         self.sizes = np.stack([sa, sb], axis=1)
-        union, small = sa + sb - inter, np.minimum(sa, sb)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            self.jaccard = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
-            self.containment = np.where(small > 0, inter / np.maximum(small, 1), 0.0)
+        self.jaccard, self.containment = ratios(inter, sa, sb)
         self.estimated = p["matches"] / num_perm
         self.fuzzy = p["fuzzy"]
 
@@ -79,23 +76,10 @@ class _Scores:
 
     def decide(self, config: DedupConfig) -> tuple[np.ndarray, np.ndarray]:
         """``verify.decide`` over every pair: (near, contained) masks."""
-        if config.verify == "estimated":
-            near = self.estimated >= config.threshold
-            return near, np.zeros_like(near)
-        if config.verify == "fuzzy":
-            scored = ~np.isnan(self.fuzzy)
-            near = np.where(
-                scored, self.fuzzy >= config.threshold, self.jaccard >= config.threshold
-            )
-        else:
-            near = self.jaccard >= config.threshold
-        contained = (
-            ~near
-            & (config.verify in ("containment", "fuzzy"))
-            & (self.containment >= config.containment)
-            & (self.sizes.min(axis=1) >= MIN_CONTAINED_SHINGLES)
-        )
-        return near, contained
+        return decide_many(
+            self.jaccard, self.containment, self.estimated, self.fuzzy,
+            self.sizes.min(axis=1), config.threshold, config.containment, config.verify,
+        )  # fmt: skip
 
 
 def what_if(out_dir: str | Path, threshold: float, containment: float | None = None) -> WhatIf:
