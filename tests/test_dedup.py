@@ -477,6 +477,65 @@ def test_unchanged_records_are_written_byte_for_byte(tmp_path: Path, runner) -> 
     assert kept[1] != lines[1] and kept[2] != lines[2] and kept[3] != lines[3]
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(st.text(max_size=8), st.text(max_size=20) | st.integers(), max_size=5),
+    st.dictionaries(
+        st.text(min_size=1, max_size=8), st.text(max_size=10) | st.floats(0, 1), max_size=4
+    ),
+)
+def test_appended_fields_equal_the_encoded_record(record, fields) -> None:
+    """A removed record's line, when written by appending the removal fields as text, is
+    the line ``json.dumps`` gives for the record with those fields; a key that may be in
+    the line already sends it to the parsing path (None)."""
+    from neardup.dedup import _append_fields
+
+    line = json.dumps(record, ensure_ascii=False) + "\n"
+    encoded = [
+        (json.dumps(k, ensure_ascii=False), json.dumps(v, ensure_ascii=False))
+        for k, v in fields.items()
+    ]
+    got = _append_fields(line, encoded)
+    if any(json.dumps(k, ensure_ascii=False) in line for k in fields):
+        assert got is None
+    else:
+        assert got == json.dumps({**record, **fields}, ensure_ascii=False) + "\n"
+
+
+def test_removed_records_keep_their_fields_and_gain_the_removal_ones(tmp_path, runner) -> None:
+    rng = random.Random(11)
+    text = story(rng, 60)
+    lines = [
+        json.dumps({"id": "a", "text": text}),
+        '{"text": "' + text + '",   "cluster": "mine"}',  # no id; a key neardup sets
+        '{ "id" : "c", "text": "' + text + '" }',  # spacing of its own
+        json.dumps({"text": text}),  # no id
+    ]
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    removed = tmp_path / "removed.jsonl"
+    result = runner.invoke(
+        main, ["dedup", str(src), "-o", str(tmp_path / "k.jsonl"), "--removed", str(removed)]
+    )
+    assert result.exit_code == 0, result.output
+    got = read_jsonl(removed)
+    ids = [f"{src}:2", "c", f"{src}:4"]
+    assert [r["id"] for r in got] == ids
+    for r, original in zip(got, lines[1:], strict=True):
+        before = json.loads(original)
+        assert {k: v for k, v in r.items() if k not in before or k == "cluster"} == {
+            **({"id": r["id"]} if "id" not in before else {}),
+            "duplicate_of": "a",
+            "cluster": r["cluster"],
+            "similarity": 1.0,
+            "reason": "exact",
+        }
+        assert isinstance(r["cluster"], int)
+        assert all(r[k] == v for k, v in before.items() if k != "cluster")
+    raw = removed.read_text(encoding="utf-8").splitlines()
+    assert raw[1].startswith('{ "id" : "c", "text": "')  # the line as it came, fields added
+
+
 def test_invalid_settings_are_usage_errors(runner, tmp_path: Path) -> None:
     src = write_jsonl(tmp_path / "in.jsonl", [{"text": "a b c"}])
     result = runner.invoke(main, ["run", str(src), "-o", str(tmp_path / "o"), "--keep", "newest"])

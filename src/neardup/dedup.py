@@ -1043,7 +1043,7 @@ def run_dedup(
         )  # fmt: skip
         resumed = _load_stage1(work, fingerprint) if tmp_ctx is None else None
         if resumed is not None:
-            store, doc_ids, policy_records, counters, doc_sites = resumed
+            store, doc_ids, policy_records, counters, doc_sites, no_id = resumed
             stats.read, stats.rejected, stats.repaired, stats.skipped = counters[:4]
             stats.skipped_reasons = dict(counters[4])
             stats.resumed = True
@@ -1055,6 +1055,7 @@ def run_dedup(
             taken = idx.has_id if idx is not None and update else None
             doc_ids = []
             doc_sites: list[str | None] = []
+            no_id: list[int] | None = []  # documents whose record has no id field
             items = read_texts(inputs, input_format, text_field, id_field, workers)
             func = functools.partial(
                 features_batch, clean=clean, ngram=config.ngram, keep_key=fuzzy
@@ -1088,6 +1089,8 @@ def run_dedup(
                             changed = doc_id != item.id and id_field in item.record
                             if changed:
                                 item.record[id_field] = doc_id  # renamed by --dedupe-ids
+                            if id_field not in item.record:
+                                no_id.append(len(doc_ids))
                             doc_ids.append(doc_id)
                             if site is not None:
                                 doc_sites.append(site_of(item.record, site.field))
@@ -1112,7 +1115,7 @@ def run_dedup(
             store.finish()
             _save_stage1(work, fingerprint, store, doc_ids, policy_records,
                          (stats.read, stats.rejected, stats.repaired, stats.skipped,
-                          stats.skipped_reasons), doc_sites)  # fmt: skip
+                          stats.skipped_reasons), doc_sites, no_id)  # fmt: skip
         for target, source in ((rejects, work_rejects), (repairs_out, work_repairs)):
             if target:
                 copy = _CopyWriter(target, source)
@@ -1292,6 +1295,10 @@ def run_dedup(
         site_w = open_writer(site_out, "jsonl") if site_out and strip_sites else None
         if site_w is not None:
             writers.append(site_w)
+        # removed records go to a JSONL output as the spooled line with the removal
+        # fields appended, when the positions of records without an id are known
+        lacks_id = set(no_id) if no_id is not None else None
+        append = isinstance(removed_w, JsonlWriter) and lacks_id is not None
         with spool_path.open("r", encoding="utf-8") as spool:
             pos = 0
             for line in spool:
@@ -1305,6 +1312,38 @@ def run_dedup(
                     stats.kept += 1
                     pos += 1
                     continue
+                if d is not None:
+                    stats.removed += 1
+                    setattr(stats, f"{d.reason}_removed", getattr(stats, f"{d.reason}_removed") + 1)
+                    if removed_w is not None:
+                        fields = {
+                            "duplicate_of": doc_ids[d.kept],
+                            "cluster": d.cluster,
+                            "similarity": round(d.similarity, 4),
+                            "reason": d.reason,
+                        }
+                        appended = None
+                        if append:
+                            encoded = [
+                                ('"duplicate_of"', _json_str(doc_ids[d.kept])),
+                                ('"cluster"', str(d.cluster)),
+                                ('"similarity"', repr(fields["similarity"])),
+                                ('"reason"', f'"{d.reason}"'),
+                            ]
+                            if pos in lacks_id:  # type: ignore[operator]
+                                # a record without an id gets the one neardup used
+                                # (FILE:LINE), so every removed line says which it was
+                                encoded.insert(0, (_json_str(id_field), _json_str(doc_id)))
+                            appended = _append_fields(line, encoded)
+                        if appended is not None:
+                            removed_w.write_line(appended)
+                        else:
+                            out = json.loads(line)
+                            out.setdefault(id_field, doc_id)
+                            out.update(fields)
+                            removed_w.write(out, text_field, doc_id)
+                    pos += 1
+                    continue
                 record = json.loads(line)
                 if stripped and isinstance(record.get(text_field), str):
                     assert site_lines is not None
@@ -1316,24 +1355,10 @@ def run_dedup(
                         if site_w is not None:
                             site_w.write({"id": doc_id, "site": doc_sites[pos],
                                           "removed": site_removed})  # fmt: skip
-                if d is None:
-                    kept_w.write(record, text_field, doc_id)
-                    stats.kept += 1
-                    if kept_texts is not None and isinstance(record.get(text_field), str):
-                        kept_texts.put(pos, record[text_field])
-                else:
-                    stats.removed += 1
-                    setattr(stats, f"{d.reason}_removed", getattr(stats, f"{d.reason}_removed") + 1)
-                    if removed_w is not None:
-                        out = dict(record)
-                        # a record without an id gets the one neardup used (FILE:LINE),
-                        # so that every removed line says which document it was
-                        out.setdefault(id_field, doc_id)
-                        out["duplicate_of"] = doc_ids[d.kept]
-                        out["cluster"] = d.cluster
-                        out["similarity"] = round(d.similarity, 4)
-                        out["reason"] = d.reason
-                        removed_w.write(out, text_field, doc_id)
+                kept_w.write(record, text_field, doc_id)
+                stats.kept += 1
+                if kept_texts is not None and isinstance(record.get(text_field), str):
+                    kept_texts.put(pos, record[text_field])
                 pos += 1
         if clusters_w is not None:
             for c in clusters:
@@ -1540,6 +1565,9 @@ def _unique_id(
 _STAGE1_FORMAT = 1
 
 
+_json_str = json.JSONEncoder(ensure_ascii=False).encode  # one value as JSON text
+
+
 def _jsonl(obj) -> str:
     return json.dumps(obj, ensure_ascii=False) + "\n"
 
@@ -1569,14 +1597,33 @@ def _fingerprint(inputs, input_format, text_field, id_field, dedupe_ids, clean, 
     )  # fmt: skip
 
 
+def _append_fields(line: str, encoded: Sequence[tuple[str, str]]) -> str | None:
+    """The JSON object ``line`` with fields added at its end, as text (what
+    ``json.dumps`` of the parsed record with the fields set gives, for a line that
+    ``json.dumps`` wrote); ``encoded``: (key, value) pairs, each already JSON. None when
+    that cannot be done safely: the line does not end with ``}`` or one of the keys
+    appears in it (it may be a key already)."""
+    body = line.rstrip()
+    if not body.endswith("}"):
+        return None
+    if not encoded:
+        return body + "\n"
+    if any(k in body for k, _ in encoded):
+        return None
+    body = body[:-1].rstrip()
+    added = ", ".join(f"{k}: {v}" for k, v in encoded)
+    return body + ("" if body.endswith("{") else ", ") + added + "}\n"
+
+
 def _save_stage1(
-    work: Path, fingerprint, store, doc_ids, policy_records, counters, doc_sites
+    work: Path, fingerprint, store, doc_ids, policy_records, counters, doc_sites, no_id
 ) -> None:
     if fingerprint is None:
         return
     store.save(work / "stage1.npz")
     manifest = {"fingerprint": fingerprint, "doc_ids": doc_ids, "doc_sites": doc_sites,
-                "policy_records": policy_records, "counters": list(counters)}  # fmt: skip
+                "policy_records": policy_records, "counters": list(counters),
+                "no_id": no_id}  # fmt: skip
     tmp = work / "stage1.json.part"
     tmp.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
     os.replace(tmp, work / "stage1.json")  # written last: its presence marks stage 1 done
@@ -1601,6 +1648,7 @@ def _load_stage1(work: Path, fingerprint):
         manifest["policy_records"],
         tuple(manifest["counters"]),
         manifest.get("doc_sites") or [],
+        manifest.get("no_id"),  # None: not known (an older work directory)
     )
 
 
