@@ -211,14 +211,17 @@ class FeatureStore:
 
 def features_batch(
     texts: Sequence[str], clean: CleanConfig, ngram: int, keep_key: bool = False
-) -> list[tuple[Repair, bytes]]:
+) -> list[tuple[Repair | None, bytes]]:
     """Stage 1 over one batch: repair, then features of the repaired text, packed
     (:func:`pack_features`: one bytes object per document is much cheaper to send from a
-    worker process than a dataclass of small arrays)."""
-    out = []
+    worker process than a dataclass of small arrays). The repair is None when the text
+    did not change (most texts: sending each back from a worker costs a copy both ways)."""
+    out: list[tuple[Repair | None, bytes]] = []
     for text in texts:
         rep, lines = repair_with_words(text, clean)
-        out.append((rep, pack_features(features(rep.text, ngram, keep_key, lines))))
+        packed = pack_features(features(rep.text, ngram, keep_key, lines))
+        # None: the text came out as it went in (not sent back: the caller has it)
+        out.append((rep if rep.removed or rep.normalized else None, packed))
     return out
 
 
@@ -1085,6 +1088,8 @@ def run_dedup(
                             spool.write("null\n")
                         else:
                             rep, f = next(it)
+                            if rep is None:  # unchanged
+                                rep = Repair(item.text, (), ())
                             doc_id = _unique_id(item, ids, dedupe_ids, taken)
                             changed = doc_id != item.id and id_field in item.record
                             if changed:
