@@ -21,6 +21,7 @@ import heapq
 import itertools
 import json
 import os
+import struct
 import tempfile
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -134,11 +135,10 @@ class FeatureStore:
         send them: copied into the arrays without going through Python objects)."""
         if not isinstance(f, bytes):
             f = pack_features(f)
-        head = np.frombuffer(f, dtype=np.uint64, count=_HEAD)
-        key, n_words, length, n_sh, n_para, n_key = (int(x) for x in head)
+        key, n_words, length, n_sh, n_para, n_key = _HEAD_STRUCT.unpack_from(f)
         pos = _HEAD * 8
         sh_end = pos + 4 * n_sh
-        self._file.write(f[pos:sh_end])
+        self._file.write(memoryview(f)[pos:sh_end])
         self._para_hash.frombytes(f[sh_end : sh_end + 8 * n_para])
         self._para_words.frombytes(f[sh_end + 8 * n_para : sh_end + 16 * n_para])
         self._para_first.frombytes(f[sh_end + 16 * n_para : sh_end + 24 * n_para])
@@ -226,6 +226,7 @@ def features_batch(
 
 
 _HEAD = 6  # key, words, length, shingles, paragraphs, has comparison key
+_HEAD_STRUCT = struct.Struct(f"={_HEAD}Q")  # native order, as numpy packs it
 
 
 def pack_features(f: Features) -> bytes:

@@ -121,7 +121,7 @@ def _open_binary_read(path: str) -> IO[bytes]:
 
             raw = zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)  # noqa: SIM115
             return io.BufferedReader(raw)
-        return open(path, "rb")
+        return open(path, "rb", buffering=1 << 20)
     except FileNotFoundError:
         raise InputError("no such file", path) from None
     except IsADirectoryError:
