@@ -51,10 +51,10 @@ from .verify import (
     PairScore,
     decide,
     decide_many,
+    fuzzy_ratio,
     ratios,
     score_pair,
     shared,
-    with_fuzzy,
 )
 
 BATCH_SIZE = 256
@@ -726,9 +726,7 @@ def verify_pairs(
             if len(content_a) and len(content_b):
                 inter[i] = shared(content_a, content_b)
             if key_text is not None:
-                rows["fuzzy"][i] = with_fuzzy(
-                    PairScore(0.0, 0.0, 0.0), key_text(x), key_text(y)
-                ).fuzzy
+                rows["fuzzy"][i] = fuzzy_ratio(key_text(x), key_text(y))
         sa, sb = size_a.astype(np.int64), size_b.astype(np.int64)
         jaccard, containment = ratios(inter.astype(np.int64), sa, sb)
         estimated = rows["matches"] / width

@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Callable
 
 from .config import NormalizeConfig
-from .shingles import SEPARATORS, words
+from .shingles import without_separators, words
 
 # C0 and C1 control characters except tab and newline, plus DEL and the BOM
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufeff]")
@@ -73,13 +73,8 @@ def _only_lone_separators(text: str) -> bool:
     marks look adjacent, which sends the text to the full check). Never with an ESC."""
     if "\x1b" in text:
         return False
-    for ch in SEPARATORS:
-        marked = text.replace(ch, "\x00")
-        if marked is not text:
-            text = marked
-            if text.isascii():
-                return "\x00\x00" not in text
-    return False
+    marked = without_separators(text, "\x00")
+    return marked is not None and "\x00\x00" not in marked
 
 
 def unescape_html(text: str) -> str:

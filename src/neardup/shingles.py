@@ -40,21 +40,28 @@ _ASCII_FOLD = str.maketrans(
 SEPARATORS = "\u2019\u201c\u201d\u2014\u2013\u00a3\u2018\u00a0\u2026"
 
 
+def without_separators(text: str, mark: str) -> str | None:
+    """``text`` with each of the common separators replaced by ``mark`` (one character
+    for one: offsets stay), when they are its only non-ASCII characters; None when others
+    remain (letters, or rarer separators). Most web text qualifies: its non-ASCII
+    characters are curly quotes, dashes and pound signs."""
+    if text.isascii():
+        return text
+    for ch in SEPARATORS:  # the common ones first, stopping once the text is ASCII
+        changed = text.replace(ch, mark)
+        if changed is not text:
+            text = changed
+            if text.isascii():
+                return text
+    return None
+
+
 def _ascii_view(text: str) -> str | None:
     """``text`` with its separators as spaces and its letters folded, when its only
-    non-ASCII characters are the common separators (then ``split`` gives the tokens: most
-    web text, whose non-ASCII characters are curly quotes, dashes and pound signs); None
-    otherwise (the regular expression cuts its non-ASCII lines then)."""
-    if not text.isascii():
-        for ch in SEPARATORS:  # the common ones first, stopping once the text is ASCII
-            changed = text.replace(ch, " ")
-            if changed is not text:
-                text = changed
-                if text.isascii():
-                    break
-        else:
-            return None  # other non-ASCII characters: letters, or rarer separators
-    return text.translate(_ASCII_FOLD)
+    non-ASCII characters are the common separators (then ``split`` gives the tokens);
+    None otherwise (the regular expression cuts its non-ASCII lines then)."""
+    view = without_separators(text, " ")
+    return view.translate(_ASCII_FOLD) if view is not None else None
 
 
 def words(text: str) -> list[str]:

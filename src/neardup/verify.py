@@ -96,18 +96,11 @@ def decide_many(
     return near, contained
 
 
-def with_fuzzy(score: PairScore, key_a: str, key_b: str) -> PairScore:
-    """``score`` with the rapidfuzz ratio (normalised Indel similarity, 0-1) of the two
-    comparison keys (case-folded words joined by spaces)."""
+def fuzzy_ratio(key_a: str, key_b: str) -> float:
+    """The rapidfuzz ratio (normalised Indel similarity, 0-1) of two comparison keys."""
     from rapidfuzz.distance import Indel
 
-    return PairScore(
-        score.jaccard,
-        score.containment,
-        score.estimated,
-        score.sizes,
-        Indel.normalized_similarity(key_a, key_b),
-    )
+    return Indel.normalized_similarity(key_a, key_b)
 
 
 def decide(score: PairScore, threshold: float, containment: float, method: str) -> str | None:
