@@ -591,17 +591,14 @@ class PairLog:
         if len(self._rows) >= 65536:
             self.flush()
 
-    def add_many(self, rows: np.ndarray) -> None:
+    def add_many(self, rows: np.ndarray, best: np.ndarray) -> None:
         """Log many scored pairs at once (``PAIR_DTYPE`` rows), in order after those
-        :meth:`add` logged before; those scoring under :data:`PAIR_LOG_FLOOR` everywhere
-        are left out, as :meth:`add` leaves them out."""
+        :meth:`add` logged before; ``best``: each pair's highest of Jaccard, containment
+        and estimate. Pairs scoring under :data:`PAIR_LOG_FLOOR` everywhere (the fuzzy
+        ratio included) are left out, as :meth:`add` leaves them out."""
         if self._f is None or not len(rows):
             return
-        sa, sb = rows["size_a"].astype(np.int64), rows["size_b"].astype(np.int64)
-        jaccard, containment = ratios(rows["inter"].astype(np.int64), sa, sb)
-        best = np.maximum.reduce(
-            [jaccard, containment, rows["matches"] / self.num_perm, np.nan_to_num(rows["fuzzy"])]
-        )
+        best = np.maximum(best, np.nan_to_num(rows["fuzzy"]))
         self.flush()
         self._f.write(rows[best >= PAIR_LOG_FLOOR].tobytes())
 
@@ -698,7 +695,6 @@ def verify_pairs(
     rejected unread (with ``sizes``, each document's number of content shingles). With
     ``key_text`` (``verify="fuzzy"``) the rapidfuzz ratio of the two comparison keys is
     scored too; ``log`` receives every score."""
-    edges = EdgeTable(len(content))
     prefiltered = 0
     if sizes is not None:
         floor = PAIR_LOG_FLOOR if log is not None and log.path is not None else 1.0
@@ -735,7 +731,7 @@ def verify_pairs(
             config.threshold, config.containment, config.verify,
         )  # fmt: skip
         if log is not None:
-            log.add_many(rows)
+            log.add_many(rows, np.maximum.reduce([jaccard, containment, estimated]))
         linked = near | contained
         rejected += int(len(block) - np.count_nonzero(linked))
         floats = np.stack([jaccard, containment, estimated, rows["fuzzy"]], axis=1)
