@@ -148,8 +148,9 @@ def normalize_and_explain(
     changed: list[str] = []
     steps = [(name, func) for name, func in NORMALIZERS.items() if getattr(config, name)]
     # a step can expose work for an earlier one (an entity that decodes to mojibake, a
-    # control character removed from between mojibake bytes), so the steps repeat while
-    # one of those changes the text (at most three rounds)
+    # control character removed from between mojibake bytes, a tab after a mojibake lead
+    # character turned into the space ftfy reads as a lost byte), so the steps repeat
+    # while one of those changes the text (at most three rounds)
     for _ in range(3):
         again = False
         for name, func in steps:
@@ -165,7 +166,7 @@ def normalize_and_explain(
 
 
 #: steps whose changes can give an earlier step new work
-_EXPOSING = frozenset({"unescape_html", "strip_control"})
+_EXPOSING = frozenset({"unescape_html", "strip_control", "collapse_whitespace"})
 
 
 def comparison_key(text: str) -> str:
