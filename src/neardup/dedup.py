@@ -30,7 +30,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+import xxhash
 
+from . import kernels
 from .arrays import sorted_unique, union, unique_groups
 from .candidates import band_keys, candidate_codes, lsh_params
 from .clusters import DocInfo, KeyFunc, UnionFind, keep_policy
@@ -41,10 +43,11 @@ from .errors import ConfigError, InputError, NeardupError
 from .index import IndexDocs
 from .io import Reject, default_output_format, open_writer, read_texts
 from .io.formats import JsonlWriter
+from .normalize import normalize_and_explain
 from .pipeline import _batched, _texts, audit_record, count_reject
-from .repair import Repair, TextWords, repair_with_words
-from .shingles import line_words, shingle_hashes
-from .signatures import exact_key, minhash_many, paragraph_hash
+from .repair import Repair, TextWords, _repair_normalized, repair_with_words
+from .shingles import ascii_view, line_words, shingle_hashes
+from .signatures import exact_key, minhash_many, paragraph_hash, permutations
 from .sites import SiteCounter, site_of
 from .verify import (
     MIN_CONTAINED_SHINGLES,
@@ -216,6 +219,8 @@ def features_batch(
     (:func:`pack_features`: one bytes object per document is much cheaper to send from a
     worker process than a dataclass of small arrays). The repair is None when the text
     did not change (most texts: sending each back from a worker costs a copy both ways)."""
+    if kernels.available():
+        return _features_batch_compiled(texts, clean, ngram, keep_key)
     out: list[tuple[Repair | None, bytes]] = []
     for text in texts:
         rep, lines = repair_with_words(text, clean)
@@ -225,6 +230,76 @@ def features_batch(
     return out
 
 
+def _features_batch_compiled(
+    texts: Sequence[str], clean: CleanConfig, ngram: int, keep_key: bool
+) -> list[tuple[Repair | None, bytes]]:
+    """:func:`features_batch` with words, shingles, paragraphs and the repeat pre-check
+    computed by :func:`neardup.kernels.scan` (same bytes out): a second scan for the
+    texts the repair changed."""
+    normalized = [normalize_and_explain(text, clean.normalize) for text in texts]
+    rc = clean.repair
+    first = _scan_texts(
+        [text for text, _ in normalized], ngram,
+        rc.ngram if rc.enabled else 0, rc.min_words, rc.min_density,
+    )  # fmt: skip
+    reps: list[Repair] = []
+    redo: list[int] = []
+    for i, (text, steps) in enumerate(normalized):
+        rep = Repair(text, (), tuple(steps))
+        if first.may_repeat[i]:
+            rep = _repair_normalized(text, steps, clean, None, None, may_repeat=True)
+            if rep.removed:
+                redo.append(i)
+        reps.append(rep)
+    second = _scan_texts([reps[i].text for i in redo], ngram) if redo else None
+    where = {i: j for j, i in enumerate(redo)}
+    out: list[tuple[Repair | None, bytes]] = []
+    for i, rep in enumerate(reps):
+        j = where.get(i)
+        packed = _pack_scanned(first, i, rep, keep_key) if j is None else (
+            _pack_scanned(second, j, rep, keep_key)  # type: ignore[arg-type]
+        )  # fmt: skip
+        out.append((rep if rep.removed or rep.normalized else None, packed))
+    return out
+
+
+def _scan_texts(texts: Sequence[str], ngram: int, *repeat) -> kernels.Scan:
+    """:func:`neardup.kernels.scan` of ``texts``: each given as its ASCII view when it
+    has one, otherwise as the words of each line joined by spaces."""
+    encoded = []
+    for text in texts:
+        view = ascii_view(text)
+        if view is None:
+            view = "\n".join(map(" ".join, line_words(text)))
+        encoded.append(view.encode("utf-8"))
+    offsets = np.fromiter(itertools.accumulate(map(len, encoded), initial=0), np.int64)
+    return kernels.scan(b"".join(encoded), offsets, ngram, *repeat)
+
+
+def _pack_scanned(s: kernels.Scan, i: int, rep: Repair, keep_key: bool) -> bytes:
+    """:func:`pack_features` of document ``i`` of a scan (``rep``: its repair)."""
+    keys = memoryview(s.keys)
+    ka, kb = int(s.key_off[i]), int(s.key_off[i + 1])
+    pa, pb = int(s.para_off[i]), int(s.para_off[i + 1])
+    sa, sb = int(s.shingle_off[i]), int(s.shingle_off[i + 1])
+    h3 = xxhash.xxh3_64_intdigest
+    starts, ends = s.para_start[pa:pb].tolist(), s.para_end[pa:pb].tolist()
+    para_hash = array("Q", [h3(keys[a:b]) & _PARA_MASK for a, b in zip(starts, ends, strict=True)])
+    parts = [
+        _HEAD_STRUCT.pack(
+            h3(keys[ka:kb]), int(s.tokens[i]), len(rep.text), sb - sa, pb - pa, keep_key
+        ),  # fmt: skip
+        s.shingles[sa:sb].tobytes(),
+        para_hash.tobytes(),
+        s.para_words[pa:pb].tobytes(),
+        s.para_first[pa:pb].tobytes(),
+    ]
+    if keep_key:
+        parts.append(keys[ka:kb].tobytes())
+    return b"".join(parts)
+
+
+_PARA_MASK = 0x7FFFFFFFFFFFFFFF  # paragraph hashes are 63-bit (signatures.paragraph_hash)
 _HEAD = 6  # key, words, length, shingles, paragraphs, has comparison key
 _HEAD_STRUCT = struct.Struct(f"={_HEAD}Q")  # native order, as numpy packs it
 
@@ -358,6 +433,19 @@ def content_block(
         flat = np.frombuffer(fh.read(4 * (last - first)), dtype=np.uint32)
     sh_off = job.shingle_off - first
     p_off = job.para_off - job.para_off[0]
+    if kernels.available():
+        drop = np.isin(job.para_hash, np.fromiter(job.boilerplate, np.uint64))
+        for j, mask in enumerate(job.also):
+            if mask is not None:
+                drop[p_off[j] : p_off[j + 1]] |= mask
+        a, b = permutations(job.num_perm, job.seed)
+        joined, sizes, sigs, lead_sigs = kernels.content_signatures(
+            flat, sh_off, p_off, job.para_first, drop, LEAD_SHINGLES, a, b, job.lead
+        )
+        return joined, sizes, sigs, band_keys(sigs, job.bands, job.rows), (
+            band_keys(lead_sigs, job.bands, job.rows) if job.lead
+            else np.zeros((0, job.bands), dtype=np.uint64)
+        )  # fmt: skip
     contents, leads = [], []
     for j in range(len(sh_off) - 1):
         pa, pb = p_off[j], p_off[j + 1]
@@ -1027,6 +1115,7 @@ def run_dedup(
         default_out = "jsonl"
     t0 = time.perf_counter()
     writers: list = []
+    kernels.warm()  # compiled before the workers are forked, which then have it
     pool = worker_pool(workers)  # shared by stages 1 and 3, forked while this is small
     try:
         # ---- stage 1: read, repair, features; spool records to the work directory

@@ -46,21 +46,27 @@ _ENTITY_RE = re.compile(r"&(#\d+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);?")
 def fix_mojibake(text: str) -> str:
     """Repair text that was decoded with the wrong encoding (ftfy), keeping quotes,
     ligatures, widths and line breaks as the author wrote them."""
-    escape = "\x1b" in text
-    if text.isascii() and not escape:
-        return text  # pure ASCII cannot be mojibake
-    if _only_lone_separators(text):
-        return text  # no sign below can be in it
-    # one scan for the non-ASCII runs, then the signs in them (joined by NUL, which no
-    # sign matches, so no sign spans two runs)
-    runs = "\x00".join(_NONASCII_RUN_RE.findall(text))
-    if not escape and not any(sign.search(runs) for sign in _MOJIBAKE_SIGNS):
+    if not _may_be_mojibake(text):
         return text  # nothing ftfy could fix (see _MOJIBAKE_SIGNS)
     import ftfy
 
     # C0 controls between mojibake bytes hide the mojibake from ftfy; C1 controls stay,
     # ftfy reads them as the Windows-1252 characters they usually were
     return ftfy.fix_text(_C0_RE.sub("", text), _ftfy_config())
+
+
+def _may_be_mojibake(text: str) -> bool:
+    """False when ``text`` holds none of the signs ftfy needs (see ``_MOJIBAKE_SIGNS``)."""
+    if "\x1b" in text:
+        return True
+    if text.isascii():
+        return False  # pure ASCII cannot be mojibake
+    if _only_lone_separators(text):
+        return False  # no sign can be in it
+    # one scan for the non-ASCII runs, then the signs in them (joined by NUL, which no
+    # sign matches, so no sign spans two runs)
+    runs = "\x00".join(_NONASCII_RUN_RE.findall(text))
+    return any(sign.search(runs) for sign in _MOJIBAKE_SIGNS)
 
 
 def _only_lone_separators(text: str) -> bool:
@@ -145,6 +151,8 @@ def normalize_and_explain(
     """Like :func:`normalize_text`, also returning the names of the steps that changed
     the text."""
     config = config or NormalizeConfig()
+    if is_normal(text, config):
+        return text, []  # most texts: checked at once instead of step by step
     changed: list[str] = []
     steps = [(name, func) for name, func in NORMALIZERS.items() if getattr(config, name)]
     # a step can expose work for an earlier one (an entity that decodes to mojibake, a
@@ -163,6 +171,32 @@ def normalize_and_explain(
         if not again:
             break
     return text, changed
+
+
+def is_normal(text: str, config: NormalizeConfig | None = None) -> bool:
+    """True when no enabled step of ``config`` would change ``text`` (a quick test over
+    the whole text; False may still turn out to be a text the steps leave as it is).
+
+    One ``isprintable`` pass (with line breaks read as spaces) rules out what
+    ``strip_control`` removes and every whitespace but the space and the line break;
+    what ``collapse_whitespace`` does with those two is then plain substring tests."""
+    config = config or NormalizeConfig()
+    if not text.replace("\n", " ").isprintable():
+        # a control character, a tab, a no-break or other Unicode space, a BOM: the full
+        # steps decide (only the enabled steps that deal with those could leave it)
+        return False
+    if config.unescape_html and "&" in text and _ENTITY_RE.search(text):
+        return False
+    if config.collapse_whitespace and (
+        "  " in text or " \n" in text or "\n " in text or "\n\n\n" in text
+        or text.strip() != text
+    ):  # fmt: skip
+        return False
+    if text.isascii():
+        return True  # no mojibake (no ESC: it is a control character), already NFC
+    if config.nfc and not unicodedata.is_normalized("NFC", text):
+        return False
+    return not (config.fix_mojibake and _may_be_mojibake(text))
 
 
 #: steps whose changes can give an earlier step new work

@@ -124,8 +124,9 @@ def _repair_normalized(
     config: CleanConfig,
     toks: list[str] | None,
     hashes: np.ndarray | None = None,
+    may_repeat: bool | None = None,
 ) -> Repair:
-    out, removed = remove_repeats(normalized, config.repair, toks, hashes)
+    out, removed = remove_repeats(normalized, config.repair, toks, hashes, may_repeat)
     if not removed:
         return Repair(normalized, (), tuple(steps))
     if config.normalize.collapse_whitespace:
@@ -162,13 +163,17 @@ def remove_repeats(
     config: RepairConfig | None = None,
     toks: list[str] | None = None,
     hashes: np.ndarray | None = None,
+    may_repeat: bool | None = None,
 ) -> tuple[str, list[RemovedSpan]]:
     """Remove repeated runs from ``text`` (no normalisation). Returns the text with the
     spans cut out (whitespace at the cuts left as it is) and the removed spans, with
     offsets into ``text``. ``toks`` may pass ``words(text)`` when already known, and
-    ``hashes`` their :func:`~neardup.shingles.token_hashes`."""
+    ``hashes`` their :func:`~neardup.shingles.token_hashes`; ``may_repeat`` the answer
+    of the quick pre-check when already known (:func:`neardup.kernels.scan`)."""
     config = config or RepairConfig()
-    if not _may_repeat(text, config, toks, hashes):
+    if may_repeat is None:
+        may_repeat = _may_repeat(text, config, toks, hashes)
+    if not may_repeat:
         return text, []
     removed: list[RemovedSpan] = []
     cuts: list[tuple[int, int]] = []  # removed intervals, in coordinates of ``text``

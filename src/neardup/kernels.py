@@ -1,0 +1,433 @@
+"""Compiled loops for the per-document hot path of ``dedup`` (optional: needs ``numba``,
+``pip install neardup[fast]``).
+
+Stage 1 of dedup cuts every repaired text into words, hashes the words, builds the word
+n-gram shingles and asks whether the text can hold a repeat at all. In Python that is
+about two thirds of the per-document cost; :func:`scan` does all of it for a batch of
+texts in one compiled pass over their bytes. It computes exactly what the Python
+functions compute (:func:`neardup.shingles.token_hashes`,
+:func:`neardup.shingles.shingle_hashes`, :func:`neardup.repair._may_repeat`, the
+comparison key and the paragraphs of :func:`neardup.dedup.features`), so outputs do not
+depend on whether numba is installed; ``tests/test_kernels.py`` checks that property.
+
+Input of :func:`scan`: the documents' *token texts*, UTF-8, one after the other: tokens
+are the runs of bytes other than space and line break, lines end at a line break. The
+ASCII view of a text (:func:`neardup.shingles.ascii_view`) is such a token text; for any
+other text the tokens of each line joined by spaces are.
+
+Set ``NEARDUP_NO_JIT=1`` to use the Python path even when numba is installed.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import NamedTuple
+
+import numpy as np
+
+try:  # pragma: no cover - which branch runs depends on the environment
+    import numba
+except ImportError:  # pragma: no cover
+    numba = None
+
+
+def available() -> bool:
+    """True when the compiled path is used (numba installed, not switched off)."""
+    return numba is not None and os.environ.get("NEARDUP_NO_JIT", "") in ("", "0")
+
+
+class Scan(NamedTuple):
+    """What :func:`scan` found, flat over the batch (``*_off`` index it per document)."""
+
+    tokens: np.ndarray  # int64 per document: number of words
+    shingles: np.ndarray  # uint32, every document's shingles in text order
+    shingle_off: np.ndarray  # int64, len(documents) + 1
+    para_words: np.ndarray  # int64 per paragraph (non-empty line)
+    para_first: np.ndarray  # int64 per paragraph: first shingle starting in it
+    para_start: np.ndarray  # int64 per paragraph: its key's offsets in ``keys``
+    para_end: np.ndarray
+    para_off: np.ndarray  # int64, len(documents) + 1
+    keys: bytes  # every document's comparison key (words joined by single spaces)
+    key_off: np.ndarray  # int64, len(documents) + 1
+    may_repeat: np.ndarray  # bool per document (False when not asked)
+
+
+def scan(
+    texts: bytes, offsets: np.ndarray, ngram: int, repeat_ngram: int = 0,
+    repeat_words: int = 0, repeat_density: float = 0.0,
+) -> Scan:  # fmt: skip
+    """Words, shingles, paragraphs and comparison keys of the token texts
+    ``texts[offsets[i]:offsets[i + 1]]``; with ``repeat_ngram`` > 0, also whether each
+    text passes the repeat pre-check of :class:`~neardup.config.RepairConfig`
+    (``ngram``, ``min_words``, ``min_density``)."""
+    buf = np.frombuffer(texts, dtype=np.uint8)
+    out = _scan(buf, np.asarray(offsets, dtype=np.int64), ngram, repeat_ngram,
+                repeat_words, repeat_density)  # fmt: skip
+    (tokens, sh, sh_off, pw, pf, ps, pe, p_off, keys, k_off, rep) = out
+    return Scan(tokens, sh, sh_off, pw, pf, ps, pe, p_off, keys.tobytes(), k_off, rep)
+
+
+def content_signatures(
+    flat: np.ndarray, shingle_off: np.ndarray, para_off: np.ndarray, para_first: np.ndarray,
+    drop: np.ndarray, lead: int, a: np.ndarray, b: np.ndarray, with_leads: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """The content stage of a block of documents (what
+    :func:`neardup.dedup.content_of` and :func:`neardup.signatures.minhash_many` compute):
+    each document's shingles ``flat[shingle_off[i]:shingle_off[i + 1]]`` without the
+    paragraphs marked in ``drop`` (unless that marks none or all of its paragraphs),
+    sorted and unique; their MinHash signatures for the permutations ``a``, ``b``; and
+    with ``with_leads`` the signatures of the first ``lead`` of them (in text order).
+    Returns (contents concatenated, sizes, signatures, lead signatures)."""
+    return _content(
+        flat, shingle_off.astype(np.int64), para_off.astype(np.int64),
+        para_first.astype(np.int64), drop, lead, a.ravel(), b.ravel(), with_leads,
+    )  # fmt: skip
+
+
+def warm() -> None:
+    """Compile (or load from numba's cache) before worker processes are forked, so that
+    each worker does not compile again."""
+    if available():
+        scan(b"warm up the kernel\nwith two lines", np.array([0, 32]), 3, 2, 3, 0.5)
+        one = np.array([0, 1], dtype=np.int64)
+        ab = np.ones(2, dtype=np.uint32)
+        flat = np.frombuffer(ab.tobytes(), dtype=np.uint32)  # read-only, as read from disk
+        content_signatures(flat, one, one, one[:1], np.zeros(1, bool), 1, ab, ab, True)
+
+
+if numba is not None:  # pragma: no branch
+    _U64 = numba.uint64
+    _P1 = np.uint64(0x9E3779B185EBCA87)
+    _P2 = np.uint64(0xC2B2AE3D27D4EB4F)
+    _P3 = np.uint64(0x165667B19E3779F9)
+    _P4 = np.uint64(0x85EBCA77C2B2AE63)
+    _P5 = np.uint64(0x27D4EB2F165667C5)
+    # the constants of neardup.shingles
+    _PRIME = np.uint64(0x100000001B3)
+    _MIX1 = np.uint64(0xFF51AFD7ED558CCD)
+    _MIX2 = np.uint64(0xC4CEB9FE1A85EC53)
+    _LOW32 = np.uint64(0xFFFFFFFF)
+
+    _jit = numba.njit(cache=True, nogil=True)
+
+    @_jit
+    def _rotl(x, r):
+        return (x << np.uint64(r)) | (x >> np.uint64(64 - r))
+
+    @_jit
+    def _read64(buf, p):
+        v = np.uint64(0)
+        for j in range(8):
+            v |= np.uint64(buf[p + j]) << np.uint64(8 * j)
+        return v
+
+    @_jit
+    def _read32(buf, p):
+        v = np.uint64(0)
+        for j in range(4):
+            v |= np.uint64(buf[p + j]) << np.uint64(8 * j)
+        return v
+
+    @_jit
+    def _round(acc, lane):
+        acc = acc + lane * _P2
+        return _rotl(acc, 31) * _P1
+
+    @_jit
+    def _merge(acc, v):
+        acc ^= _round(np.uint64(0), v)
+        return acc * _P1 + _P4
+
+    @_jit
+    def xxh64(buf, start, end):
+        """XXH64 with seed 0 of ``buf[start:end]`` (what ``xxhash.xxh64_intdigest``
+        gives)."""
+        n = end - start
+        p = start
+        if n >= 32:
+            v1 = _P1 + _P2
+            v2 = _P2
+            v3 = np.uint64(0)
+            v4 = np.uint64(0) - _P1
+            limit = end - 32
+            while p <= limit:
+                v1 = _round(v1, _read64(buf, p))
+                v2 = _round(v2, _read64(buf, p + 8))
+                v3 = _round(v3, _read64(buf, p + 16))
+                v4 = _round(v4, _read64(buf, p + 24))
+                p += 32
+            h = _rotl(v1, 1) + _rotl(v2, 7) + _rotl(v3, 12) + _rotl(v4, 18)
+            h = _merge(h, v1)
+            h = _merge(h, v2)
+            h = _merge(h, v3)
+            h = _merge(h, v4)
+        else:
+            h = _P5
+        h += np.uint64(n)
+        while p + 8 <= end:
+            h ^= _round(np.uint64(0), _read64(buf, p))
+            h = _rotl(h, 27) * _P1 + _P4
+            p += 8
+        if p + 4 <= end:
+            h ^= _read32(buf, p) * _P1
+            h = _rotl(h, 23) * _P2 + _P3
+            p += 4
+        while p < end:
+            h ^= np.uint64(buf[p]) * _P5
+            h = _rotl(h, 11) * _P1
+            p += 1
+        h ^= h >> np.uint64(33)
+        h *= _P2
+        h ^= h >> np.uint64(29)
+        h *= _P3
+        h ^= h >> np.uint64(32)
+        return h
+
+    @_jit
+    def _fmix64(h):
+        h ^= h >> np.uint64(33)
+        h *= _MIX1
+        h ^= h >> np.uint64(33)
+        h *= _MIX2
+        return h ^ (h >> np.uint64(33))
+
+    @_jit
+    def _may_repeat(hashes, n, k, min_words, density):
+        """:func:`neardup.repair._may_repeat` on the token hashes ``hashes[:n]``."""
+        if n < min_words + k:
+            return False
+        m = n - k + 1
+        keys = np.empty(m, dtype=np.uint64)
+        for i in range(m):
+            acc = hashes[i]
+            for j in range(1, k):
+                acc = acc * _PRIME + hashes[i + j]
+            keys[i] = acc
+        # later[p]: the k-gram at p occurred at an earlier position (an open-addressing
+        # table of the k-grams seen so far)
+        size = 16
+        while size < 2 * m:
+            size *= 2
+        slots = np.empty(size, dtype=np.uint64)
+        used = np.zeros(size, dtype=np.bool_)
+        later = np.zeros(m, dtype=np.bool_)
+        repeated = 0
+        for p in range(m):
+            key = keys[p]
+            i = (key ^ (key >> np.uint64(32))) & np.uint64(size - 1)
+            while used[i] and slots[i] != key:
+                i = (i + np.uint64(1)) & np.uint64(size - 1)
+            if used[i]:
+                later[p] = True
+                repeated += 1
+            else:
+                used[i] = True
+                slots[i] = key
+        if repeated * k < min_words:
+            return False
+        # covered[i]: word i lies in a k-gram seen earlier; then the best window
+        covered = np.zeros(n + 1, dtype=np.int64)
+        for p in range(m):
+            if later[p]:
+                covered[p] += 1
+                covered[p + k] -= 1
+        sums = np.zeros(n + 1, dtype=np.int64)
+        depth = 0
+        for i in range(n):
+            depth += covered[i]
+            sums[i + 1] = sums[i] + (1 if depth > 0 else 0)
+        need = density * min_words / 2
+        best = 0
+        for i in range(min_words, n + 1):
+            s = sums[i] - sums[i - min_words]
+            if s > best:
+                best = s
+        return best >= need
+
+    @_jit
+    def _scan(buf, offsets, ngram, rk, min_words, density):
+        docs = len(offsets) - 1
+        tokens = np.zeros(docs, dtype=np.int64)
+        paras = np.zeros(docs, dtype=np.int64)
+        # pass 1: words and paragraphs per document
+        for d in range(docs):
+            t = 0
+            para = 0
+            line_has = False
+            inside = False
+            for i in range(offsets[d], offsets[d + 1]):
+                c = buf[i]
+                if c == 32 or c == 10:
+                    inside = False
+                    if c == 10:
+                        if line_has:
+                            para += 1
+                        line_has = False
+                elif not inside:
+                    inside = True
+                    line_has = True
+                    t += 1
+            if line_has:
+                para += 1
+            tokens[d] = t
+            paras[d] = para
+        sh_off = np.zeros(docs + 1, dtype=np.int64)
+        p_off = np.zeros(docs + 1, dtype=np.int64)
+        most = 0
+        for d in range(docs):
+            t = tokens[d]
+            n_sh = 0 if t == 0 else t - min(ngram, t) + 1
+            sh_off[d + 1] = sh_off[d] + n_sh
+            p_off[d + 1] = p_off[d] + paras[d]
+            most = max(most, t)
+        shingles = np.empty(sh_off[docs], dtype=np.uint32)
+        para_words = np.empty(p_off[docs], dtype=np.int64)
+        para_first = np.empty(p_off[docs], dtype=np.int64)
+        para_start = np.empty(p_off[docs], dtype=np.int64)
+        para_end = np.empty(p_off[docs], dtype=np.int64)
+        keys = np.empty(len(buf), dtype=np.uint8)
+        k_off = np.zeros(docs + 1, dtype=np.int64)
+        may = np.zeros(docs, dtype=np.bool_)
+        hashes = np.empty(max(most, 1), dtype=np.uint64)
+        kp = 0
+        # pass 2: hash the words, copy them into the keys, then shingles
+        for d in range(docs):
+            t = 0
+            pi = p_off[d]
+            line_words = 0
+            start = -1
+            end = offsets[d + 1]
+            i = offsets[d]
+            while i <= end:
+                c = buf[i] if i < end else np.uint8(10)
+                if c == 32 or c == 10:
+                    if start >= 0:  # a word ends
+                        hashes[t] = xxh64(buf, start, i)
+                        if t > 0:
+                            keys[kp] = 32
+                            kp += 1
+                        if line_words == 0:
+                            para_start[pi] = kp
+                            para_first[pi] = t
+                        for j in range(start, i):
+                            keys[kp] = buf[j]
+                            kp += 1
+                        t += 1
+                        line_words += 1
+                        start = -1
+                    if c == 10 and line_words > 0:
+                        para_end[pi] = kp
+                        para_words[pi] = line_words
+                        pi += 1
+                        line_words = 0
+                elif start < 0:
+                    start = i
+                i += 1
+            k_off[d + 1] = kp
+            n_sh = sh_off[d + 1] - sh_off[d]
+            for q in range(p_off[d], p_off[d + 1]):
+                para_first[q] = min(para_first[q], n_sh)
+            if t > 0:
+                g = min(ngram, t)
+                base = sh_off[d]
+                for s in range(n_sh):
+                    acc = hashes[s]
+                    for j in range(1, g):
+                        acc = acc * _PRIME + hashes[s + j]
+                    shingles[base + s] = np.uint32(_fmix64(acc) & _LOW32)
+            if rk > 0:
+                may[d] = _may_repeat(hashes, t, rk, min_words, density)
+        return (tokens, shingles, sh_off, para_words, para_first, para_start, para_end,
+                p_off, keys[:kp], k_off, may)  # fmt: skip
+
+    _C1 = np.uint64(0x85EBCA6B)
+    _C2 = np.uint64(0xC2B2AE35)
+    _EMPTY = np.uint32(0xFFFFFFFF)
+
+    @_jit
+    def _fmix32(h):
+        h = np.uint64(h)
+        h ^= h >> np.uint64(16)
+        h = (h * _C1) & _LOW32
+        h ^= h >> np.uint64(13)
+        h = (h * _C2) & _LOW32
+        return h ^ (h >> np.uint64(16))
+
+    @_jit
+    def _minhash_into(values, a, b, out):
+        """``out`` = MinHash of ``values`` (affine32 on the fmix32 of each value)."""
+        mixed = np.empty(len(values), dtype=np.uint32)
+        for i in range(len(values)):
+            mixed[i] = np.uint32(_fmix32(values[i]))
+        for k in range(len(a)):  # permutation outside: the inner loop vectorises
+            ak, bk = a[k], b[k]
+            low = _EMPTY
+            for x in mixed:
+                v = np.uint32(ak * x + bk)  # modulo 2**32
+                if v < low:
+                    low = v
+            out[k] = low
+
+    @_jit
+    def _radix_sort(values):
+        """``values`` (uint32) sorted: four counting passes of 8 bits (numba's own sort
+        is several times slower than numpy's on these short arrays)."""
+        src = values.copy()
+        dst = np.empty_like(src)
+        count = np.empty(257, dtype=np.int64)
+        for shift in range(0, 32, 8):
+            sh = np.uint32(shift)
+            count[:] = 0
+            for v in src:
+                count[((v >> sh) & np.uint32(255)) + 1] += 1
+            for i in range(256):
+                count[i + 1] += count[i]
+            for v in src:
+                digit = (v >> sh) & np.uint32(255)
+                dst[count[digit]] = v
+                count[digit] += 1
+            src, dst = dst, src
+        return src
+
+    @_jit
+    def _sorted_unique(values):
+        s = _radix_sort(values)
+        n = 0
+        for i in range(len(s)):
+            if i == 0 or s[i] != s[i - 1]:
+                s[n] = s[i]
+                n += 1
+        return s[:n]
+
+    @_jit
+    def _content(flat, sh_off, p_off, para_first, drop, lead, a, b, with_leads):
+        docs = len(sh_off) - 1
+        perms = len(a)
+        sigs = np.empty((docs, perms), dtype=np.uint32)
+        leads = np.empty((docs if with_leads else 0, perms), dtype=np.uint32)
+        sizes = np.zeros(docs, dtype=np.int64)
+        joined = np.empty(sh_off[docs] - sh_off[0], dtype=np.uint32)
+        pos = 0
+        for d in range(docs):
+            sh = flat[sh_off[d] : sh_off[d + 1]]
+            pa, pb = p_off[d], p_off[d + 1]
+            marked = 0
+            for q in range(pa, pb):
+                if drop[q]:
+                    marked += 1
+            if marked > 0 and marked < pb - pa:
+                keep = np.ones(len(sh), dtype=np.bool_)
+                for q in range(pa, pb):
+                    if drop[q]:
+                        end = para_first[q + 1] if q + 1 < pb else len(sh)
+                        for t in range(para_first[q], end):
+                            keep[t] = False
+                sh = sh[keep]
+            content = _sorted_unique(sh)
+            sizes[d] = len(content)
+            joined[pos : pos + len(content)] = content
+            pos += len(content)
+            _minhash_into(content, a, b, sigs[d])
+            if with_leads:
+                _minhash_into(sh[:lead], a, b, leads[d])
+        return joined[:pos], sizes, sigs, leads
