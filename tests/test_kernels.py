@@ -161,3 +161,34 @@ def test_dedup_outputs_do_not_depend_on_numba(tmp_path, monkeypatch) -> None:
     fast, slow = _both(lambda: run(f"out{len(list(tmp_path.iterdir()))}"), monkeypatch)
     assert fast == slow
     assert fast[1]  # something was removed: the comparison is not vacuous
+
+
+_ORIGINAL = st.text(
+    st.sampled_from("aé€ß ñ—’“”…Ж月😀ü") | st.characters(max_codepoint=0x2FFF), max_size=12
+)
+_MOJIBAKE = st.builds(
+    lambda text, enc: text.encode("utf-8").decode(enc, errors="replace"),
+    _ORIGINAL, st.sampled_from(["latin-1", "cp1252", "cp1251", "cp1250", "cp437", "mac_roman"]),
+)  # fmt: skip
+_SUSPECT = st.lists(
+    _MOJIBAKE | _ORIGINAL | st.sampled_from(["\x08", "\x1b[1m", "\x85", " ", "?", "\n"]),
+    max_size=8,
+).map("".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_SUSPECT)
+def test_mojibake_prechecks_never_miss_what_ftfy_fixes(text) -> None:
+    """Both quick tests (compiled: ftfy's own expression; Python: the signs) let
+    through every text ftfy would change: text that passes neither is left as it is by
+    ftfy, so skipping ftfy there changes nothing."""
+    import ftfy
+
+    from neardup import normalize
+
+    stripped = normalize._C0_RE.sub("", text)
+    if ftfy.fix_text(stripped, normalize._ftfy_config()) != stripped:
+        assert kernels.may_be_mojibake(text)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(kernels, "available", lambda: False)
+            assert normalize._may_be_mojibake(text)

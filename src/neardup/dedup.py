@@ -43,7 +43,7 @@ from .errors import ConfigError, InputError, NeardupError
 from .index import IndexDocs
 from .io import Reject, default_output_format, open_writer, read_texts
 from .io.formats import JsonlWriter
-from .normalize import normalize_and_explain
+from .normalize import is_normal, normalize_and_explain
 from .pipeline import _batched, _texts, audit_record, count_reject
 from .repair import Repair, TextWords, _repair_normalized, repair_with_words
 from .shingles import ascii_view, line_words, shingle_hashes
@@ -236,7 +236,12 @@ def _features_batch_compiled(
     """:func:`features_batch` with words, shingles, paragraphs and the repeat pre-check
     computed by :func:`neardup.kernels.scan` (same bytes out): a second scan for the
     texts the repair changed."""
-    normalized = [normalize_and_explain(text, clean.normalize) for text in texts]
+    flags = kernels.text_flags(texts).tolist()
+    normalized = [
+        (text, []) if is_normal(text, clean.normalize, f)
+        else normalize_and_explain(text, clean.normalize)
+        for text, f in zip(texts, flags, strict=True)
+    ]  # fmt: skip
     rc = clean.repair
     first = _scan_texts(
         [text for text, _ in normalized], ngram,

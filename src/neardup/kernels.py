@@ -20,7 +20,10 @@ Set ``NEARDUP_NO_JIT=1`` to use the Python path even when numba is installed.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import os
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -84,6 +87,141 @@ def content_signatures(
     )  # fmt: skip
 
 
+#: what :func:`text_flags` reports of a text (bits)
+FLAG_SPACE = 1  # a control character, tab, CR, BOM or Unicode space
+FLAG_LAYOUT = 2  # two spaces, a space at a line break, or three line breaks in a row
+FLAG_AMP = 4  # an ampersand (maybe an HTML entity)
+FLAG_NONASCII = 8
+FLAG_MOJIBAKE = 16  # something ftfy could change (see :func:`badness_tables`)
+
+
+def text_flags(texts: Sequence[str]) -> np.ndarray:
+    """One pass over each text: the ``FLAG_*`` bits that tell which normalisation steps
+    could change it (uint8 per text)."""
+    encoded = [t.encode("utf-8", "surrogatepass") for t in texts]
+    offsets = np.fromiter(itertools.accumulate(map(len, encoded), initial=0), np.int64)
+    buf = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    first, second, third = badness_tables()
+    return _flags(buf, offsets, first, second, third, _ascii_windows_of_tables())
+
+
+def may_be_mojibake(text: str) -> bool:
+    """True when ftfy (as :func:`neardup.normalize.fix_mojibake` calls it: on the text
+    without C0 controls) could change ``text``: a C1 control, an escape, a surrogate, or
+    a sequence of characters that starts a match of ftfy's badness expression (C0
+    controls between them are skipped). A superset: ftfy decides."""
+    return bool(text_flags([text])[0] & FLAG_MOJIBAKE)
+
+
+_ASTRAL = 0x10000  # one table row for every character beyond the BMP
+_BITS = {1: range(0, 8), 2: range(8, 36), 3: range(36, 64)}  # bits per match length
+
+
+@functools.lru_cache(maxsize=1)
+def badness_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tables of the character sequences that can start a match of ftfy's
+    ``BADNESS_RE`` (ftfy changes a text's encoding only where that expression matches).
+
+    Each alternative of the expression is expanded (``x?``, ``x{n}``) into sequences of
+    character sets; a sequence gets a bit, and ``first[c]`` (``second``, ``third``)
+    holds the bits of the sequences whose first (second, third) set holds ``c``. A text
+    with no match of the first three sets of any sequence (or of all of a shorter one)
+    has no match of the expression. Built from the installed ftfy, so it follows ftfy's
+    own definition; sequences that share a bit, anchors that are ignored and the sets
+    beyond the third only make the test looser, never miss a match."""
+    from ftfy.badness import BADNESS_RE
+
+    try:
+        from re import _constants as C
+        from re import _parser as parser
+    except ImportError:  # pragma: no cover - Python 3.10
+        import sre_constants as C  # type: ignore[no-redef]
+        import sre_parse as parser  # type: ignore[no-redef]
+
+    chars = "".join(map(chr, range(_ASTRAL)))
+    space = np.array([c.isspace() for c in chars] + [False])
+    word = np.array([c.isalnum() or c == "_" for c in chars] + [True])
+
+    def charset(op, av) -> np.ndarray:
+        out = np.zeros(_ASTRAL + 1, dtype=bool)
+        if op is C.LITERAL:
+            out[min(av, _ASTRAL)] = True
+        elif op is C.ANY:
+            out[:] = True
+            out[10] = False
+        elif op is C.IN:
+            negate = False
+            for o, a in av:
+                if o is C.NEGATE:
+                    negate = True
+                elif o is C.LITERAL:
+                    out[min(a, _ASTRAL)] = True
+                elif o is C.RANGE:
+                    out[min(a[0], _ASTRAL) : min(a[1], _ASTRAL) + 1] = True
+                elif o is C.CATEGORY and a is C.CATEGORY_SPACE:
+                    out |= space
+                elif o is C.CATEGORY and a is C.CATEGORY_WORD:
+                    out |= word
+                else:  # anything else: every character (looser, never wrong)
+                    out[:] = True
+            if negate:
+                out = ~out
+                out[_ASTRAL] = True
+        else:
+            out[:] = True
+        return out
+
+    def expand(items) -> list[list[np.ndarray]]:
+        seqs: list[list[np.ndarray]] = [[]]
+        for op, av in items:
+            if op is C.AT:
+                continue  # an anchor: ignored (looser)
+            if op is C.SUBPATTERN:
+                parts = expand(av[3])
+            elif op in (C.MAX_REPEAT, C.MIN_REPEAT):
+                lo, hi, sub = av
+                hi = min(hi, lo + 3)  # beyond three sets nothing is looked at
+                one = expand(sub)
+                parts = []
+                for n in range(lo, hi + 1):
+                    reps: list[list[np.ndarray]] = [[]]
+                    for _ in range(n):
+                        reps = [r + o for r in reps for o in one]
+                    parts.extend(reps)
+            elif op is C.BRANCH:
+                parts = [q for alt in av[1] for q in expand(alt)]
+            else:
+                parts = [[charset(op, av)]]
+            seqs = [(q + part)[:3] for q in seqs for part in parts]
+        return seqs
+
+    tables = np.zeros((3, _ASTRAL + 1), dtype=np.uint64)
+    used = {1: 0, 2: 0, 3: 0}
+    for seq in expand(parser.parse(BADNESS_RE.pattern, BADNESS_RE.flags)):
+        if not seq:  # matches the empty string: every text is suspect
+            seq = [np.ones(_ASTRAL + 1, dtype=bool)]
+        bits = _BITS[len(seq)]
+        bit = np.uint64(1 << bits[used[len(seq)] % len(bits)])
+        used[len(seq)] += 1
+        for j, members in enumerate(seq):
+            tables[j, members] |= bit
+    return tables[0], tables[1], tables[2]
+
+
+def _ascii_windows(first: np.ndarray, second: np.ndarray, third: np.ndarray) -> bool:
+    """True when a sequence of ASCII characters alone can match (then every window is
+    looked up; with ftfy's expression none can, so windows of three ASCII characters
+    are skipped)."""
+    a, b, c = (np.bitwise_or.reduce(t[:128]) for t in (first, second, third))
+    low = np.uint64
+    return bool(a & low(0xFF) or a & b & low(0xFFFFFFF00) or a & b & c & low(0xFFFFFFF000000000))
+
+
+@functools.lru_cache(maxsize=1)
+def _ascii_windows_of_tables() -> bool:
+    return _ascii_windows(*badness_tables())
+
+
 def warm() -> None:
     """Compile (or load from numba's cache) before worker processes are forked, so that
     each worker does not compile again."""
@@ -91,6 +229,7 @@ def warm() -> None:
         scan(b"warm up the kernel\nwith two lines", np.array([0, 32]), 3, 2, 3, 0.5)
         one = np.array([0, 1], dtype=np.int64)
         ab = np.ones(2, dtype=np.uint32)
+        text_flags(["warm up", "the kernel"])
         flat = np.frombuffer(ab.tobytes(), dtype=np.uint32)  # read-only, as read from disk
         content_signatures(flat, one, one, one[:1], np.zeros(1, bool), 1, ab, ab, True)
 
@@ -431,3 +570,98 @@ if numba is not None:  # pragma: no branch
             if with_leads:
                 _minhash_into(sh[:lead], a, b, leads[d])
         return joined[:pos], sizes, sigs, leads
+
+    _LEN1 = np.uint64(0xFF)
+    _LEN2 = np.uint64(0xFFFFFFF00)
+    _LEN3 = np.uint64(0xFFFFFFF000000000)
+
+    @_jit
+    def _is_hspace(c):
+        """A character ``collapse_whitespace`` or ``strip_control`` would act on (other
+        than the space and the line break)."""
+        return (
+            c < 32
+            and c != 10
+            or 0x7F <= c <= 0xA0
+            or c == 0xFEFF
+            or c == 0x1680
+            or 0x2000 <= c <= 0x200A
+            or c == 0x202F
+            or c == 0x205F
+            or c == 0x3000
+        )
+
+    @_jit
+    def _flags(buf, offsets, first, second, third, ascii_windows):
+        out = np.zeros(len(offsets) - 1, dtype=np.uint8)
+        for d in range(len(offsets) - 1):
+            flags = 0
+            i, end = offsets[d], offsets[d + 1]
+            p1 = 0  # the previous two characters
+            p2 = 0
+            newlines = 0
+            recent = 0  # > 0 while a non-ASCII character is among the last three
+            while i < end:
+                b0 = buf[i]
+                if b0 < 0x80:
+                    c = np.int64(b0)
+                    i += 1
+                    if c > 38:
+                        newlines = 0
+                        if c == 127:
+                            flags |= 1
+                            continue  # a C0 control too
+                    elif c == 32:
+                        newlines = 0
+                        if p1 == 32 or p1 == 10:
+                            flags |= 2
+                    elif c == 10:
+                        newlines += 1
+                        if p1 == 32 or newlines >= 3:
+                            flags |= 2
+                    else:
+                        newlines = 0
+                        if c == 38:
+                            flags |= 4
+                        elif c < 32:
+                            flags |= 17 if c == 0x1B else 1
+                            if c != 9 and c != 13:
+                                continue  # ftfy reads the text without C0 controls
+                    if recent == 0 and not ascii_windows:
+                        p2 = p1
+                        p1 = c
+                        continue  # three ASCII characters in a row: no sequence here
+                    recent -= 1
+                else:
+                    if b0 < 0xE0:
+                        c = (np.int64(b0 & 0x1F) << 6) | np.int64(buf[i + 1] & 0x3F)
+                        i += 2
+                    elif b0 < 0xF0:
+                        c = ((np.int64(b0 & 0x0F) << 12) | (np.int64(buf[i + 1] & 0x3F) << 6)
+                             | np.int64(buf[i + 2] & 0x3F))  # fmt: skip
+                        i += 3
+                    else:
+                        c = ((np.int64(b0 & 0x07) << 18) | (np.int64(buf[i + 1] & 0x3F) << 12)
+                             | (np.int64(buf[i + 2] & 0x3F) << 6) | np.int64(buf[i + 3] & 0x3F))  # fmt: skip
+                        i += 4
+                    newlines = 0
+                    flags |= 8
+                    recent = 2
+                    if _is_hspace(c):
+                        flags |= 1
+                    if 0x80 <= c <= 0x9F or 0xD800 <= c <= 0xDFFF:
+                        flags |= 16
+                # the sequences of one, two or three characters ending here
+                row = c if c < 0x10000 else 0x10000
+                r1 = p1 if p1 < 0x10000 else 0x10000
+                r2 = p2 if p2 < 0x10000 else 0x10000
+                if (
+                    (first[row] & _LEN1)
+                    or (first[r1] & second[row] & _LEN2)
+                    or (first[r2] & second[r1] & third[row] & _LEN3)
+                ):
+                    flags |= 16
+                p2 = p1
+                p1 = c
+            out[d] = flags
+        return out

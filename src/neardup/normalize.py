@@ -17,6 +17,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 
+from . import kernels
 from .config import NormalizeConfig
 from .shingles import without_separators, words
 
@@ -47,20 +48,28 @@ def fix_mojibake(text: str) -> str:
     """Repair text that was decoded with the wrong encoding (ftfy), keeping quotes,
     ligatures, widths and line breaks as the author wrote them."""
     if not _may_be_mojibake(text):
-        return text  # nothing ftfy could fix (see _MOJIBAKE_SIGNS)
+        return text  # nothing ftfy could fix
     import ftfy
 
-    # C0 controls between mojibake bytes hide the mojibake from ftfy; C1 controls stay,
-    # ftfy reads them as the Windows-1252 characters they usually were
-    return ftfy.fix_text(_C0_RE.sub("", text), _ftfy_config())
+    # C0 controls between mojibake bytes hide the mojibake from ftfy, so ftfy reads the
+    # text without them (they go with the fix; strip_control removes them otherwise);
+    # C1 controls stay, ftfy reads them as the Windows-1252 characters they usually were
+    stripped = _C0_RE.sub("", text)
+    fixed = ftfy.fix_text(stripped, _ftfy_config())
+    return text if fixed == stripped else fixed
 
 
 def _may_be_mojibake(text: str) -> bool:
-    """False when ``text`` holds none of the signs ftfy needs (see ``_MOJIBAKE_SIGNS``)."""
+    """False when ftfy would leave ``text`` as it is: with the compiled loops, exactly
+    where ftfy looks (:func:`neardup.kernels.may_be_mojibake`); otherwise when the text
+    holds none of the signs of ``_MOJIBAKE_SIGNS``."""
+    if kernels.available():
+        return kernels.may_be_mojibake(text)
     if "\x1b" in text:
         return True
     if text.isascii():
         return False  # pure ASCII cannot be mojibake
+    text = _C0_RE.sub("", text)  # as ftfy will read it
     if _only_lone_separators(text):
         return False  # no sign can be in it
     # one scan for the non-ASCII runs, then the signs in them (joined by NUL, which no
@@ -173,14 +182,20 @@ def normalize_and_explain(
     return text, changed
 
 
-def is_normal(text: str, config: NormalizeConfig | None = None) -> bool:
+def is_normal(text: str, config: NormalizeConfig | None = None, flags: int | None = None) -> bool:
     """True when no enabled step of ``config`` would change ``text`` (a quick test over
     the whole text; False may still turn out to be a text the steps leave as it is).
 
-    One ``isprintable`` pass (with line breaks read as spaces) rules out what
+    With the compiled loops, one pass (:func:`neardup.kernels.text_flags`, or its
+    ``flags`` for this text when already computed) tells what each step could act on.
+    Otherwise one ``isprintable`` pass (with line breaks read as spaces) rules out what
     ``strip_control`` removes and every whitespace but the space and the line break;
     what ``collapse_whitespace`` does with those two is then plain substring tests."""
     config = config or NormalizeConfig()
+    if flags is None and kernels.available():
+        flags = int(kernels.text_flags([text])[0])
+    if flags is not None:
+        return _normal_by_flags(text, config, flags)
     if not text.replace("\n", " ").isprintable():
         # a control character, a tab, a no-break or other Unicode space, a BOM: the full
         # steps decide (only the enabled steps that deal with those could leave it)
@@ -197,6 +212,21 @@ def is_normal(text: str, config: NormalizeConfig | None = None) -> bool:
     if config.nfc and not unicodedata.is_normalized("NFC", text):
         return False
     return not (config.fix_mojibake and _may_be_mojibake(text))
+
+
+def _normal_by_flags(text: str, config: NormalizeConfig, flags: int) -> bool:
+    """:func:`is_normal` from the :func:`neardup.kernels.text_flags` of ``text``."""
+    if flags & kernels.FLAG_SPACE:
+        return False  # what strip_control or collapse_whitespace act on: the steps decide
+    if config.unescape_html and flags & kernels.FLAG_AMP and _ENTITY_RE.search(text):
+        return False
+    if config.collapse_whitespace and (flags & kernels.FLAG_LAYOUT or text.strip() != text):
+        return False
+    if not flags & kernels.FLAG_NONASCII:
+        return True  # no mojibake (no escape: it is flagged above), already NFC
+    if config.nfc and not unicodedata.is_normalized("NFC", text):
+        return False
+    return not (config.fix_mojibake and flags & kernels.FLAG_MOJIBAKE)
 
 
 #: steps whose changes can give an earlier step new work
