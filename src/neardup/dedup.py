@@ -46,7 +46,7 @@ from .io.formats import JsonlWriter
 from .normalize import is_normal, normalize_and_explain
 from .pipeline import _batched, _texts, audit_record, count_reject
 from .repair import Repair, TextWords, _repair_normalized, repair_with_words
-from .shingles import ascii_view, line_words, shingle_hashes
+from .shingles import line_words, shingle_hashes, token_text
 from .signatures import exact_key, minhash_many, paragraph_hash, permutations
 from .sites import SiteCounter, site_of
 from .verify import (
@@ -239,7 +239,7 @@ def _features_batch_compiled(
     flags = kernels.text_flags(texts).tolist()
     normalized = [
         (text, []) if is_normal(text, clean.normalize, f)
-        else normalize_and_explain(text, clean.normalize)
+        else normalize_and_explain(text, clean.normalize, f)
         for text, f in zip(texts, flags, strict=True)
     ]  # fmt: skip
     rc = clean.repair
@@ -269,14 +269,8 @@ def _features_batch_compiled(
 
 
 def _scan_texts(texts: Sequence[str], ngram: int, *repeat) -> kernels.Scan:
-    """:func:`neardup.kernels.scan` of ``texts``: each given as its ASCII view when it
-    has one, otherwise as the words of each line joined by spaces."""
-    encoded = []
-    for text in texts:
-        view = ascii_view(text)
-        if view is None:
-            view = "\n".join(map(" ".join, line_words(text)))
-        encoded.append(view.encode("utf-8"))
+    """:func:`neardup.kernels.scan` of ``texts`` (their :func:`~neardup.shingles.token_text`)."""
+    encoded = [token_text(text).encode("utf-8") for text in texts]
     offsets = np.fromiter(itertools.accumulate(map(len, encoded), initial=0), np.int64)
     return kernels.scan(b"".join(encoded), offsets, ngram, *repeat)
 

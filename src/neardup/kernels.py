@@ -222,6 +222,12 @@ def _ascii_windows_of_tables() -> bool:
     return _ascii_windows(*badness_tables())
 
 
+def word_spans(text: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end offsets of the words of a token text (runs of bytes other than
+    space and line break)."""
+    return _word_spans(np.frombuffer(text, dtype=np.uint8))
+
+
 def warm() -> None:
     """Compile (or load from numba's cache) before worker processes are forked, so that
     each worker does not compile again."""
@@ -230,6 +236,7 @@ def warm() -> None:
         one = np.array([0, 1], dtype=np.int64)
         ab = np.ones(2, dtype=np.uint32)
         text_flags(["warm up", "the kernel"])
+        word_spans(b"warm up")
         flat = np.frombuffer(ab.tobytes(), dtype=np.uint32)  # read-only, as read from disk
         content_signatures(flat, one, one, one[:1], np.zeros(1, bool), 1, ab, ab, True)
 
@@ -665,3 +672,24 @@ if numba is not None:  # pragma: no branch
                 p1 = c
             out[d] = flags
         return out
+
+    @_jit
+    def _word_spans(buf):
+        starts = np.empty(len(buf) // 2 + 1, dtype=np.int64)
+        ends = np.empty(len(buf) // 2 + 1, dtype=np.int64)
+        n = 0
+        inside = False
+        for i in range(len(buf)):
+            c = buf[i]
+            if c == 32 or c == 10:
+                if inside:
+                    ends[n] = i
+                    n += 1
+                    inside = False
+            elif not inside:
+                starts[n] = i
+                inside = True
+        if inside:
+            ends[n] = len(buf)
+            n += 1
+        return starts[:n], ends[:n]

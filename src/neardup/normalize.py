@@ -155,15 +155,18 @@ def normalize_text(text: str, config: NormalizeConfig | None = None) -> str:
 
 
 def normalize_and_explain(
-    text: str, config: NormalizeConfig | None = None
+    text: str, config: NormalizeConfig | None = None, flags: int | None = None
 ) -> tuple[str, list[str]]:
     """Like :func:`normalize_text`, also returning the names of the steps that changed
-    the text."""
+    the text. ``flags``: :func:`neardup.kernels.text_flags` of ``text``, when known."""
     config = config or NormalizeConfig()
-    if is_normal(text, config):
+    if flags is None and kernels.available():
+        flags = int(kernels.text_flags([text])[0])
+    if is_normal(text, config, flags):
         return text, []  # most texts: checked at once instead of step by step
     changed: list[str] = []
     steps = [(name, func) for name, func in NORMALIZERS.items() if getattr(config, name)]
+    original = text
     # a step can expose work for an earlier one (an entity that decodes to mojibake, a
     # control character removed from between mojibake bytes, a tab after a mojibake lead
     # character turned into the space ftfy reads as a lost byte), so the steps repeat
@@ -171,6 +174,9 @@ def normalize_and_explain(
     for _ in range(3):
         again = False
         for name, func in steps:
+            quick = _STEP_FLAGS.get(name)
+            if quick is not None and flags is not None and text is original and not flags & quick:
+                continue  # the flags of the text as it came say this step has nothing to do
             new = func(text)
             if new != text:
                 if name not in changed:
@@ -228,6 +234,14 @@ def _normal_by_flags(text: str, config: NormalizeConfig, flags: int) -> bool:
         return False
     return not (config.fix_mojibake and flags & kernels.FLAG_MOJIBAKE)
 
+
+#: what a step acts on, as :func:`neardup.kernels.text_flags` reports it
+_STEP_FLAGS = {
+    "fix_mojibake": kernels.FLAG_MOJIBAKE,
+    "unescape_html": kernels.FLAG_AMP,
+    "strip_control": kernels.FLAG_SPACE,
+    "nfc": kernels.FLAG_NONASCII,
+}
 
 #: steps whose changes can give an earlier step new work
 _EXPOSING = frozenset({"unescape_html", "strip_control", "collapse_whitespace"})

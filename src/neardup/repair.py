@@ -36,9 +36,10 @@ from typing import NamedTuple
 import numpy as np
 from rapidfuzz.distance import Indel, Levenshtein
 
+from . import kernels
 from .config import CleanConfig, RepairConfig
 from .normalize import collapse_whitespace, normalize_and_explain
-from .shingles import line_words, ngram_keys, token_hashes, words, words_with_spans
+from .shingles import line_words, ngram_keys, token_hashes, token_text, words, words_with_spans
 
 # a sentence ends at one of these, possibly followed by closing quotes or brackets
 _SENTENCE_END_RE = re.compile(
@@ -228,6 +229,11 @@ def _may_repeat(
     (names, "the prime minister said") do not pass; most texts are decided here without
     the full search. ``hashes``: the token hashes of ``toks`` when already computed.
     """
+    if toks is None and kernels.available():
+        view = token_text(text).encode("utf-8")
+        scan = kernels.scan(view, np.array([0, len(view)]), 1, config.ngram,
+                            config.min_words, config.min_density)  # fmt: skip
+        return bool(scan.may_repeat[0])
     if toks is None:
         toks = words(text)
     k = config.ngram

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 import numpy as np
 import xxhash
 
+from . import kernels
+
 _NOSPACE = (
     "\u0e00-\u0e7f"  # Thai
     "\u0e80-\u0eff"  # Lao
@@ -88,6 +90,13 @@ def line_words(text: str) -> list[list[str]]:
     return [w for w in map(_line_words_any, text.split("\n")) if w]
 
 
+def token_text(text: str) -> str:
+    """``text`` as :func:`neardup.kernels.scan` reads it: its ASCII view when it has one,
+    otherwise the words of each line (:func:`line_words`) joined by spaces."""
+    view = ascii_view(text)
+    return view if view is not None else "\n".join(map(" ".join, line_words(text)))
+
+
 def _line_words_any(line: str) -> list[str]:
     """:func:`words` of one line of a text with other non-ASCII characters than the common
     separators (many of its lines may still be ASCII)."""
@@ -109,6 +118,11 @@ def line_words_with_spans(text: str) -> Iterator[tuple[int, int, list[str]]]:
 def words_with_spans(text: str) -> tuple[list[str], list[int], list[int]]:
     """Tokens of ``text`` (as :func:`words` gives them) with the start and end offset of
     each in ``text``."""
+    if kernels.available():
+        view = ascii_view(text)  # the same length as ``text``
+        if view is not None:  # its tokens are the runs of letters and digits
+            starts, ends = kernels.word_spans(view.encode("ascii"))
+            return view.split(), starts.tolist(), ends.tolist()
     ascii_text = text.isascii()
     parts = (_ASCII_SPLIT_RE if ascii_text else _SPLIT_RE).split(text)
     # parts alternates separator, token, separator, ..., separator
