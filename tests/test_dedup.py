@@ -495,11 +495,11 @@ def test_appended_fields_equal_the_encoded_record(record, fields) -> None:
         (json.dumps(k, ensure_ascii=False), json.dumps(v, ensure_ascii=False))
         for k, v in fields.items()
     ]
-    got = _append_fields(line, encoded)
+    got = _append_fields(line.encode("utf-8"), encoded)
     if any(json.dumps(k, ensure_ascii=False) in line for k in fields):
         assert got is None
     else:
-        assert got == json.dumps({**record, **fields}, ensure_ascii=False) + "\n"
+        assert got == (json.dumps({**record, **fields}, ensure_ascii=False) + "\n").encode()
 
 
 def test_removed_records_keep_their_fields_and_gain_the_removal_ones(tmp_path, runner) -> None:

@@ -1147,7 +1147,7 @@ def run_dedup(
                 features_batch, clean=clean, ngram=config.ngram, keep_key=fuzzy
             )
             with (
-                spool_path.open("w", encoding="utf-8") as spool,
+                spool_path.open("wb") as spool,
                 work_rejects.open("w", encoding="utf-8") as reject_out,
                 work_repairs.open("w", encoding="utf-8") as repairs_w,
             ):
@@ -1168,7 +1168,7 @@ def run_dedup(
                                 item,
                                 (lambda d: reject_out.write(_jsonl(d))) if rejects else None,
                             )
-                            spool.write("null\n")
+                            spool.write(b"null\n")
                         else:
                             rep, f = next(it)
                             if rep is None:  # unchanged
@@ -1191,12 +1191,12 @@ def run_dedup(
                             if write_repaired and rep.text != item.text:
                                 item.record[text_field] = rep.text
                                 changed = True
-                            # an unchanged record as it came (not if it holds a bare CR: the
-                            # spool is read back in text mode, line by line)
+                            # an unchanged record as it came (not if it holds a bare CR: a
+                            # reader in text mode would see two lines)
                             spool.write(
-                                item.source + "\n"
-                                if item.source and not changed and "\r" not in item.source
-                                else _jsonl(item.record)
+                                item.source + b"\n"
+                                if item.source and not changed and b"\r" not in item.source
+                                else _jsonl(item.record).encode("utf-8")
                             )
                         if progress is not None:
                             progress(1)
@@ -1387,10 +1387,10 @@ def run_dedup(
         # fields appended, when the positions of records without an id are known
         lacks_id = set(no_id) if no_id is not None else None
         append = isinstance(removed_w, JsonlWriter) and lacks_id is not None
-        with spool_path.open("r", encoding="utf-8") as spool:
+        with spool_path.open("rb") as spool:
             pos = 0
             for line in spool:
-                if line == "null\n":  # a rejected record
+                if line == b"null\n":  # a rejected record
                     continue
                 doc_id = doc_ids[pos]
                 d = decisions.get(pos)
@@ -1685,22 +1685,23 @@ def _fingerprint(inputs, input_format, text_field, id_field, dedupe_ids, clean, 
     )  # fmt: skip
 
 
-def _append_fields(line: str, encoded: Sequence[tuple[str, str]]) -> str | None:
-    """The JSON object ``line`` with fields added at its end, as text (what
+def _append_fields(line: bytes, encoded: Sequence[tuple[str, str]]) -> bytes | None:
+    """The JSON object ``line`` (UTF-8) with fields added at its end, as bytes (what
     ``json.dumps`` of the parsed record with the fields set gives, for a line that
     ``json.dumps`` wrote); ``encoded``: (key, value) pairs, each already JSON. None when
     that cannot be done safely: the line does not end with ``}`` or one of the keys
     appears in it (it may be a key already)."""
     body = line.rstrip()
-    if not body.endswith("}"):
+    if not body.endswith(b"}"):
         return None
     if not encoded:
-        return body + "\n"
-    if any(k in body for k, _ in encoded):
+        return body + b"\n"
+    pairs = [(k.encode("utf-8"), v.encode("utf-8")) for k, v in encoded]
+    if any(k in body for k, _ in pairs):
         return None
     body = body[:-1].rstrip()
-    added = ", ".join(f"{k}: {v}" for k, v in encoded)
-    return body + ("" if body.endswith("{") else ", ") + added + "}\n"
+    added = b", ".join(k + b": " + v for k, v in pairs)
+    return body + (b"" if body.endswith(b"{") else b", ") + added + b"}\n"
 
 
 def _save_stage1(

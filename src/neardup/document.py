@@ -26,4 +26,4 @@ class Document:
     line: int = 0
     raw: bytes | None = None  # a page's bytes, before main-text extraction
     raw_type: str = ""  # the page's content type
-    source: str = ""  # the JSON line of the record (JSONL input), without its newline
+    source: bytes = b""  # the JSON line of the record (JSONL input), without its newline

@@ -144,7 +144,13 @@ def _decode(raw: bytes) -> tuple[str | None, str]:
 
 
 def _make_doc(
-    record: Any, path: str, line: int, text_field: str, id_field: str, raw: str
+    record: Any,
+    path: str,
+    line: int,
+    text_field: str,
+    id_field: str,
+    raw: str,
+    source: bytes = b"",
 ) -> Document | Reject:
     if not isinstance(record, dict):
         return Reject(path, line, f"not a JSON object but {type(record).__name__}", raw)
@@ -160,7 +166,7 @@ def _make_doc(
         doc_id = f"{path}:{line}"
     elif not isinstance(doc_id, str):
         doc_id = json.dumps(doc_id, ensure_ascii=False)
-    return Document(doc_id, text, record, path, line, source=raw)
+    return Document(doc_id, text, record, path, line, source=source)
 
 
 def _read_jsonl(path: str, text_field: str, id_field: str) -> Iterator[Document | Reject]:
@@ -183,7 +189,8 @@ def _read_jsonl(path: str, text_field: str, id_field: str) -> Iterator[Document 
                     line.rstrip("\r\n"),
                 )
                 continue
-            yield _make_doc(record, path, number, text_field, id_field, line.rstrip("\r\n"))
+            yield _make_doc(record, path, number, text_field, id_field, line.rstrip("\r\n"),
+                            raw.rstrip(b"\r\n"))  # fmt: skip
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
@@ -440,10 +447,10 @@ class JsonlWriter(_ByteStreamWriter):
         self._stream.write(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
         self.count += 1
 
-    def write_line(self, line: str) -> None:
-        """Write a record already encoded as one JSON line, with its newline (as
+    def write_line(self, line: bytes) -> None:
+        """Write a record already encoded as one JSON line (UTF-8), with its newline (as
         :meth:`write` encodes it, or as it was read: :attr:`Document.source`)."""
-        self._stream.write(line.encode("utf-8"))
+        self._stream.write(line)
         self.count += 1
 
 
