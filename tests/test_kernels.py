@@ -192,3 +192,19 @@ def test_mojibake_prechecks_never_miss_what_ftfy_fixes(text) -> None:
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(kernels, "available", lambda: False)
             assert normalize._may_be_mojibake(text)
+
+
+_SPACES = st.text(
+    st.sampled_from(" \t\n\r\xa0\u1680\u2003\u200a\u200b\u202f\u205f\u3000\u2028\x1cab\u00e9")
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_SPACES)
+def test_collapse_whitespace_equals_the_regular_expressions(text) -> None:
+    from neardup import normalize
+
+    fast = normalize.collapse_whitespace(text)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(kernels, "available", lambda: False)
+        assert fast == normalize.collapse_whitespace(text)

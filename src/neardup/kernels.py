@@ -228,6 +228,12 @@ def word_spans(text: bytes) -> tuple[np.ndarray, np.ndarray]:
     return _word_spans(np.frombuffer(text, dtype=np.uint8))
 
 
+def collapse_whitespace(text: str) -> str:
+    """:func:`neardup.normalize.collapse_whitespace` in one pass (the same text out)."""
+    data = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    return _collapse(data).tobytes().decode("utf-8", "surrogatepass").strip()
+
+
 def warm() -> None:
     """Compile (or load from numba's cache) before worker processes are forked, so that
     each worker does not compile again."""
@@ -237,6 +243,7 @@ def warm() -> None:
         ab = np.ones(2, dtype=np.uint32)
         text_flags(["warm up", "the kernel"])
         word_spans(b"warm up")
+        collapse_whitespace("warm  up")
         flat = np.frombuffer(ab.tobytes(), dtype=np.uint32)  # read-only, as read from disk
         content_signatures(flat, one, one, one[:1], np.zeros(1, bool), 1, ab, ab, True)
 
@@ -693,3 +700,54 @@ if numba is not None:  # pragma: no branch
             ends[n] = len(buf)
             n += 1
         return starts[:n], ends[:n]
+
+    @_jit
+    def _collapse(buf):
+        """Line breaks unified (CR LF, CR), each run of horizontal whitespace one space,
+        no space next to a line break, at most two line breaks in a row (the ends are
+        left to ``str.strip``)."""
+        out = np.empty(len(buf), dtype=np.uint8)
+        n = 0
+        space = False  # a run of horizontal whitespace not written yet
+        breaks = 0  # line breaks in a row
+        i = 0
+        end = len(buf)
+        while i < end:
+            b = buf[i]
+            width = 0  # bytes of a horizontal whitespace character here
+            if b == 32 or b == 9:
+                width = 1
+            elif b == 0xC2 and i + 1 < end and buf[i + 1] == 0xA0:
+                width = 2
+            elif b >= 0xE1 and b <= 0xE3 and i + 2 < end:
+                b1, b2 = buf[i + 1], buf[i + 2]
+                if (
+                    (b == 0xE1 and b1 == 0x9A and b2 == 0x80)  # U+1680
+                    or (
+                        b == 0xE2 and b1 == 0x80 and (b2 <= 0x8A or b2 == 0xAF)
+                    )  # U+2000-200A, 202F
+                    or (b == 0xE2 and b1 == 0x81 and b2 == 0x9F)  # U+205F
+                    or (b == 0xE3 and b1 == 0x80 and b2 == 0x80)  # U+3000
+                ):
+                    width = 3
+            if width:
+                space = True
+                i += width
+                continue
+            if b == 10 or b == 13:
+                i += 2 if b == 13 and i + 1 < end and buf[i + 1] == 10 else 1
+                space = False  # no space before a line break
+                breaks += 1
+                if breaks <= 2:
+                    out[n] = 10
+                    n += 1
+                continue
+            if space and breaks == 0:  # no space after a line break either
+                out[n] = 32
+                n += 1
+            space = False
+            breaks = 0
+            out[n] = b
+            n += 1
+            i += 1
+        return out[:n]

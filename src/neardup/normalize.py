@@ -122,6 +122,8 @@ def nfc(text: str) -> str:
 def collapse_whitespace(text: str) -> str:
     """Unify line breaks, collapse runs of spaces to one, drop spaces at line ends, keep
     at most one blank line between paragraphs, and strip the ends of the text."""
+    if kernels.available():
+        return kernels.collapse_whitespace(text)
     if (
         "  " in text
         or " \n" in text
