@@ -208,3 +208,26 @@ def test_collapse_whitespace_equals_the_regular_expressions(text) -> None:
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(kernels, "available", lambda: False)
         assert fast == normalize.collapse_whitespace(text)
+
+
+_WORDY = st.text(
+    st.sampled_from("aZ9_ \n\t.,'’—éÉßİΣςﬁŉǰΐ東京タワーไทย한국Ж\u0301\u00a0") | st.characters(),
+    max_size=40,
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(_WORDY, min_size=1, max_size=4))
+def test_token_texts_cut_words_as_python_does(texts) -> None:
+    """The compiled word cutter gives every line's words as
+    :func:`neardup.shingles.line_words` cuts and case-folds them (or says it cannot,
+    for a text beyond the BMP)."""
+    from neardup.shingles import line_words
+
+    data, offsets, ok = kernels.token_texts(texts)
+    for text, a, b, good in zip(texts, offsets[:-1], offsets[1:], ok, strict=True):
+        if not good:
+            assert any(ord(c) > 0xFFFF for c in text) and a == b
+            continue
+        lines = [w for w in (line.split(" ") for line in data[a:b].decode().split("\n"))]
+        assert [[t for t in w if t] for w in lines if any(w)] == line_words(text)

@@ -269,10 +269,17 @@ def _features_batch_compiled(
 
 
 def _scan_texts(texts: Sequence[str], ngram: int, *repeat) -> kernels.Scan:
-    """:func:`neardup.kernels.scan` of ``texts`` (their :func:`~neardup.shingles.token_text`)."""
-    encoded = [token_text(text).encode("utf-8") for text in texts]
-    offsets = np.fromiter(itertools.accumulate(map(len, encoded), initial=0), np.int64)
-    return kernels.scan(b"".join(encoded), offsets, ngram, *repeat)
+    """:func:`neardup.kernels.scan` of ``texts`` (their token texts,
+    :func:`neardup.kernels.token_texts`; in Python for a text beyond the BMP)."""
+    data, offsets, ok = kernels.token_texts(texts)
+    if not ok.all():
+        parts = [
+            data[a:b] if good else token_text(text).encode("utf-8")
+            for text, a, b, good in zip(texts, offsets[:-1], offsets[1:], ok, strict=True)
+        ]
+        offsets = np.fromiter(itertools.accumulate(map(len, parts), initial=0), np.int64)
+        data = b"".join(parts)
+    return kernels.scan(data, offsets, ngram, *repeat)
 
 
 def _pack_scanned(s: kernels.Scan, i: int, rep: Repair, keep_key: bool) -> bytes:

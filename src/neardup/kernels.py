@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import itertools
 import os
+import re
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -234,6 +235,38 @@ def collapse_whitespace(text: str) -> str:
     return _collapse(data).tobytes().decode("utf-8", "surrogatepass").strip()
 
 
+def token_texts(texts: Sequence[str]) -> tuple[bytes, np.ndarray, np.ndarray]:
+    """The token texts of ``texts`` in one pass: every word (as
+    :func:`neardup.shingles.words` cuts and case-folds it) followed by a space, every line
+    break kept. Returns (the token texts one after the other, their offsets, and per text
+    False where it holds a character beyond the BMP: its token text is then empty and the
+    caller cuts it in Python)."""
+    encoded = [t.encode("utf-8", "surrogatepass") for t in texts]
+    offsets = np.fromiter(itertools.accumulate(map(len, encoded), initial=0), np.int64)
+    kind, fold_off, fold = _word_tables()
+    out, out_off, ok = _tokens(np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets,
+                               kind, fold_off, fold)  # fmt: skip
+    return out.tobytes(), out_off, ok
+
+
+@functools.lru_cache(maxsize=1)
+def _word_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every character of the BMP: its kind (0: not in a word, 1: a letter or digit,
+    2: a character of a script written without spaces, a word of its own, as
+    :data:`neardup.shingles.TOKEN_RE` cuts), and its case folding (UTF-8, by offsets)."""
+    from .shingles import _NOSPACE, TOKEN_RE
+
+    chars = "".join(map(chr, range(0x10000)))
+    kind = np.zeros(0x10000, dtype=np.uint8)
+    for m in TOKEN_RE.finditer(chars):
+        kind[m.start() : m.end()] = 1
+    for m in re.finditer(f"[{_NOSPACE}]", chars):
+        kind[m.start()] = 2
+    folded = [chr(c).casefold().encode("utf-8") if kind[c] else b"" for c in range(0x10000)]
+    fold_off = np.fromiter(itertools.accumulate(map(len, folded), initial=0), np.int64)
+    return kind, fold_off, np.frombuffer(b"".join(folded), dtype=np.uint8)
+
+
 def warm() -> None:
     """Compile (or load from numba's cache) before worker processes are forked, so that
     each worker does not compile again."""
@@ -244,6 +277,7 @@ def warm() -> None:
         text_flags(["warm up", "the kernel"])
         word_spans(b"warm up")
         collapse_whitespace("warm  up")
+        token_texts(["warm up"])
         flat = np.frombuffer(ab.tobytes(), dtype=np.uint32)  # read-only, as read from disk
         content_signatures(flat, one, one, one[:1], np.zeros(1, bool), 1, ab, ab, True)
 
@@ -751,3 +785,55 @@ if numba is not None:  # pragma: no branch
             n += 1
             i += 1
         return out[:n]
+
+    @_jit
+    def _tokens(buf, offsets, kind, fold_off, fold):
+        docs = len(offsets) - 1
+        out = np.empty(3 * len(buf) + docs, dtype=np.uint8)  # folding can grow a text
+        out_off = np.zeros(docs + 1, dtype=np.int64)
+        ok = np.ones(docs, dtype=np.bool_)
+        n = 0
+        for d in range(docs):
+            start = n
+            inside = False
+            i, end = offsets[d], offsets[d + 1]
+            while i < end:
+                b0 = buf[i]
+                if b0 < 0x80:
+                    c = np.int64(b0)
+                    i += 1
+                elif b0 < 0xE0:
+                    c = (np.int64(b0 & 0x1F) << 6) | np.int64(buf[i + 1] & 0x3F)
+                    i += 2
+                elif b0 < 0xF0:
+                    c = ((np.int64(b0 & 0x0F) << 12) | (np.int64(buf[i + 1] & 0x3F) << 6)
+                         | np.int64(buf[i + 2] & 0x3F))  # fmt: skip
+                    i += 3
+                else:  # beyond the BMP: cut in Python
+                    ok[d] = False
+                    n = start
+                    break
+                k = kind[c]
+                if k == 0 or k == 2:
+                    if inside:
+                        out[n] = 32
+                        n += 1
+                        inside = False
+                    if c == 10:
+                        out[n] = 10
+                        n += 1
+                    if k == 0:
+                        continue
+                for j in range(fold_off[c], fold_off[c + 1]):
+                    out[n] = fold[j]
+                    n += 1
+                if k == 2:
+                    out[n] = 32
+                    n += 1
+                else:
+                    inside = True
+            if inside and ok[d]:
+                out[n] = 32
+                n += 1
+            out_off[d + 1] = n
+        return out[:n], out_off, ok
