@@ -434,53 +434,28 @@ if numba is not None:  # pragma: no branch
     @_jit
     def _scan(buf, offsets, ngram, rk, min_words, density):
         docs = len(offsets) - 1
-        tokens = np.zeros(docs, dtype=np.int64)
-        paras = np.zeros(docs, dtype=np.int64)
-        # pass 1: words and paragraphs per document
+        # one pass; the outputs are sized for the most words the bytes can hold
+        most = 1
         for d in range(docs):
-            t = 0
-            para = 0
-            line_has = False
-            inside = False
-            for i in range(offsets[d], offsets[d + 1]):
-                c = buf[i]
-                if c == 32 or c == 10:
-                    inside = False
-                    if c == 10:
-                        if line_has:
-                            para += 1
-                        line_has = False
-                elif not inside:
-                    inside = True
-                    line_has = True
-                    t += 1
-            if line_has:
-                para += 1
-            tokens[d] = t
-            paras[d] = para
+            most = max(most, (offsets[d + 1] - offsets[d] + 1) // 2)
+        bound = (len(buf) + docs) // 2 + 1
+        tokens = np.zeros(docs, dtype=np.int64)
         sh_off = np.zeros(docs + 1, dtype=np.int64)
         p_off = np.zeros(docs + 1, dtype=np.int64)
-        most = 0
-        for d in range(docs):
-            t = tokens[d]
-            n_sh = 0 if t == 0 else t - min(ngram, t) + 1
-            sh_off[d + 1] = sh_off[d] + n_sh
-            p_off[d + 1] = p_off[d] + paras[d]
-            most = max(most, t)
-        shingles = np.empty(sh_off[docs], dtype=np.uint32)
-        para_words = np.empty(p_off[docs], dtype=np.int64)
-        para_first = np.empty(p_off[docs], dtype=np.int64)
-        para_start = np.empty(p_off[docs], dtype=np.int64)
-        para_end = np.empty(p_off[docs], dtype=np.int64)
+        shingles = np.empty(bound, dtype=np.uint32)
+        para_words = np.empty(bound, dtype=np.int64)
+        para_first = np.empty(bound, dtype=np.int64)
+        para_start = np.empty(bound, dtype=np.int64)
+        para_end = np.empty(bound, dtype=np.int64)
         keys = np.empty(len(buf), dtype=np.uint8)
         k_off = np.zeros(docs + 1, dtype=np.int64)
         may = np.zeros(docs, dtype=np.bool_)
-        hashes = np.empty(max(most, 1), dtype=np.uint64)
+        hashes = np.empty(most, dtype=np.uint64)
         kp = 0
-        # pass 2: hash the words, copy them into the keys, then shingles
+        pi = 0
+        # hash the words, copy them into the keys, then shingles
         for d in range(docs):
             t = 0
-            pi = p_off[d]
             line_words = 0
             start = -1
             end = offsets[d + 1]
@@ -510,9 +485,12 @@ if numba is not None:  # pragma: no branch
                 elif start < 0:
                     start = i
                 i += 1
+            tokens[d] = t
             k_off[d + 1] = kp
-            n_sh = sh_off[d + 1] - sh_off[d]
-            for q in range(p_off[d], p_off[d + 1]):
+            p_off[d + 1] = pi
+            n_sh = 0 if t == 0 else t - min(ngram, t) + 1
+            sh_off[d + 1] = sh_off[d] + n_sh
+            for q in range(p_off[d], pi):
                 para_first[q] = min(para_first[q], n_sh)
             if t > 0:
                 g = min(ngram, t)
@@ -524,6 +502,11 @@ if numba is not None:  # pragma: no branch
                     shingles[base + s] = np.uint32(_fmix64(acc) & _LOW32)
             if rk > 0:
                 may[d] = _may_repeat(hashes, t, rk, min_words, density)
+        shingles = shingles[: sh_off[docs]]
+        para_words = para_words[:pi]
+        para_first = para_first[:pi]
+        para_start = para_start[:pi]
+        para_end = para_end[:pi]
         return (tokens, shingles, sh_off, para_words, para_first, para_start, para_end,
                 p_off, keys[:kp], k_off, may)  # fmt: skip
 
