@@ -231,3 +231,19 @@ def test_token_texts_cut_words_as_python_does(texts) -> None:
             continue
         lines = [w for w in (line.split(" ") for line in data[a:b].decode().split("\n"))]
         assert [[t for t in w if t] for w in lines if any(w)] == line_words(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 60).flatmap(
+    lambda n: st.tuples(st.just(n), st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=80))
+))  # fmt: skip
+def test_union_find_roots_equal_python(graph) -> None:
+    from neardup.clusters import UnionFind
+
+    n, edges = graph
+    uf = UnionFind(n)
+    for x, y in edges:
+        uf.union(x, y)
+    a = np.array([x for x, _ in edges], dtype=np.int64)
+    b = np.array([y for _, y in edges], dtype=np.int64)
+    assert kernels.union_find(n, a, b).tolist() == [uf.find(x) for x in range(n)]

@@ -617,6 +617,7 @@ class EdgeTable:
         self.a = np.frombuffer(self._a, dtype=np.int64) if len(self._a) else np.zeros(0, np.int64)
         self.b = np.frombuffer(self._b, dtype=np.int64) if len(self._b) else np.zeros(0, np.int64)
         self.codes = self.a * self.n + self.b  # sorted: pairs arrive sorted
+        self._where: dict[int, int] | None = None
         return self
 
     def __len__(self) -> int:
@@ -630,11 +631,10 @@ class EdgeTable:
         return Edge(self._a[i], self._b[i], _REASONS[self._reason[i]], score)
 
     def get(self, a: int, b: int) -> Edge | None:
-        code = min(a, b) * self.n + max(a, b)
-        i = int(self.codes.searchsorted(code))
-        if i < len(self.codes) and self.codes[i] == code:
-            return self.edge(i)
-        return None
+        if self._where is None:  # built on the first lookup: a dict of the pair codes
+            self._where = dict(zip(self.codes.tolist(), range(len(self.codes)), strict=True))
+        i = self._where.get(min(a, b) * self.n + max(a, b))
+        return None if i is None else self.edge(i)
 
     def __iter__(self) -> Iterator[Edge]:
         return (self.edge(i) for i in range(len(self)))
@@ -891,9 +891,11 @@ def cluster(
     # smallest members differ and order them as their sorted member lists do)
     pending = [(c[0][0], c) for c in _components(n, ea, eb)]
     heapq.heapify(pending)
+    # every member's place in keep order, ranked once (the policy is a Python callable)
+    place = {m: i for i, m in enumerate(sorted(union(ea, eb).tolist(), key=rank))}
     while pending:
         members, (sa, sb) = heapq.heappop(pending)[1]
-        kept = min(members, key=rank)
+        kept = min(members, key=place.__getitem__)
         joined, detached = [kept], []
         for m in members:
             if m == kept:
@@ -936,16 +938,21 @@ def _components(n: int, ea: np.ndarray, eb: np.ndarray):
     (sorted members, (its edges' a, its edges' b)), in order of their smallest member."""
     if not len(ea):
         return []
-    uf = UnionFind(n)
-    for start in range(0, len(ea), 65536):
-        for a, b in zip(
-            ea[start : start + 65536].tolist(), eb[start : start + 65536].tolist(), strict=True
-        ):
-            uf.union(a, b)
     nodes = union(ea, eb)
-    roots = np.array([uf.find(x) for x in nodes.tolist()], dtype=np.int64)
-    root_of = dict(zip(nodes.tolist(), roots.tolist(), strict=True))
-    edge_root = np.array([root_of[a] for a in ea.tolist()], dtype=np.int64)
+    if kernels.available():
+        root = kernels.union_find(n, ea, eb)  # each node's smallest connected node
+        roots, edge_root = root[nodes], root[ea]
+    else:
+        uf = UnionFind(n)
+        for start in range(0, len(ea), 65536):
+            for a, b in zip(
+                ea[start : start + 65536].tolist(), eb[start : start + 65536].tolist(),
+                strict=True,
+            ):  # fmt: skip
+                uf.union(a, b)
+        roots = np.array([uf.find(x) for x in nodes.tolist()], dtype=np.int64)
+        root_of = dict(zip(nodes.tolist(), roots.tolist(), strict=True))
+        edge_root = np.array([root_of[a] for a in ea.tolist()], dtype=np.int64)
     order = np.argsort(edge_root, kind="stable")
     edge_root, ea, eb = edge_root[order], ea[order], eb[order]
     out = []

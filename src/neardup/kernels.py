@@ -267,6 +267,13 @@ def _word_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return kind, fold_off, np.frombuffer(b"".join(folded), dtype=np.uint8)
 
 
+def union_find(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """For each of ``n`` nodes, the smallest node connected to it by the edges
+    (``a[i]``, ``b[i]``): the root :class:`neardup.clusters.UnionFind` gives it."""
+    return _union_find(n, np.ascontiguousarray(a, dtype=np.int64),
+                       np.ascontiguousarray(b, dtype=np.int64))  # fmt: skip
+
+
 def warm() -> None:
     """Compile (or load from numba's cache) before worker processes are forked, so that
     each worker does not compile again."""
@@ -278,6 +285,7 @@ def warm() -> None:
         word_spans(b"warm up")
         collapse_whitespace("warm  up")
         token_texts(["warm up"])
+        union_find(2, np.zeros(1, np.int64), np.ones(1, np.int64))
         flat = np.frombuffer(ab.tobytes(), dtype=np.uint32)  # read-only, as read from disk
         content_signatures(flat, one, one, one[:1], np.zeros(1, bool), 1, ab, ab, True)
 
@@ -785,6 +793,11 @@ if numba is not None:  # pragma: no branch
                 if b0 < 0x80:
                     c = np.int64(b0)
                     i += 1
+                    if kind[c] == 1:  # an ASCII letter or digit: one byte, folded
+                        out[n] = fold[fold_off[c]]
+                        n += 1
+                        inside = True
+                        continue
                 elif b0 < 0xE0:
                     c = (np.int64(b0 & 0x1F) << 6) | np.int64(buf[i + 1] & 0x3F)
                     i += 2
@@ -820,3 +833,22 @@ if numba is not None:  # pragma: no branch
                 n += 1
             out_off[d + 1] = n
         return out[:n], out_off, ok
+
+    @_jit
+    def _union_find(n, a, b):
+        parent = np.arange(n)
+        for i in range(len(a)):
+            x, y = a[i], b[i]
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            while parent[y] != y:
+                parent[y] = parent[parent[y]]
+                y = parent[y]
+            if x < y:  # the smaller root wins, so every root is its set's smallest node
+                parent[y] = x
+            elif y < x:
+                parent[x] = y
+        for x in range(n):
+            parent[x] = parent[parent[x]]  # roots are smaller: one sweep in order
+        return parent
