@@ -1,5 +1,8 @@
-"""Run a command and measure its wall time and the peak RSS of its whole process tree
-(the main process plus worker processes, sampled every 50 ms from /proc)."""
+"""Run a command and measure its wall time and the peak memory of its whole process tree
+(the main process plus worker processes, sampled every 50 ms from /proc): the sum of
+their RSS, and the sum of their PSS (proportional set size: a page that forked workers
+share with their parent counts once in all, not once in each; the physical memory the
+run takes)."""
 
 from __future__ import annotations
 
@@ -12,13 +15,14 @@ from dataclasses import dataclass
 @dataclass
 class Measurement:
     seconds: float
-    peak_rss_mb: float
+    peak_rss_mb: float  # the sum of the processes' RSS: counts shared pages once a process
     returncode: int
     stderr: str
+    peak_pss_mb: float = 0.0  # the sum of their PSS: shared pages split among their users
 
 
-def _tree_rss_kb(root: int) -> int:
-    """Sum of VmRSS over ``root`` and its descendants."""
+def _tree_rss_kb(root: int, pss: bool = True) -> tuple[int, int]:
+    """Sums of VmRSS and (with ``pss``) of PSS over ``root`` and its descendants."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
@@ -37,12 +41,24 @@ def _tree_rss_kb(root: int) -> int:
         pid = int(entry)
         rss[pid] = kb
         children.setdefault(ppid, []).append(pid)
-    total, stack = 0, [root]
+    total, pss_total, stack = 0, 0, [root]
     while stack:
         pid = stack.pop()
         total += rss.get(pid, 0)
+        pss_total += _pss_kb(pid) if pss else 0
         stack.extend(children.get(pid, []))
-    return total
+    return total, pss_total
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        pass
+    return 0
 
 
 def run(
@@ -68,9 +84,12 @@ def run(
             text=True,
             start_new_session=True,
         )
-        peak = 0
+        peak = peak_pss = samples = 0
         while proc.poll() is None:
-            peak = max(peak, _tree_rss_kb(proc.pid))
+            # PSS every fifth sample (reading it walks the page tables: it costs more)
+            rss, pss = _tree_rss_kb(proc.pid, pss=samples % 5 == 0)
+            peak, peak_pss = max(peak, rss), max(peak_pss, pss)
+            samples += 1
             if timeout is not None and time.perf_counter() - start > timeout:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
@@ -79,7 +98,7 @@ def run(
         seconds = time.perf_counter() - start
         err.seek(0)
         stderr = err.read()[-20000:]
-    return Measurement(seconds, peak / 1024, proc.returncode, stderr)
+    return Measurement(seconds, peak / 1024, proc.returncode, stderr, peak_pss / 1024)
 
 
 def run_neardup(*args: str) -> Measurement:
