@@ -337,26 +337,35 @@ def boilerplate_paragraphs(
 
     Counted over the ``active`` documents (exact duplicates count once).
     """
-    docs = np.flatnonzero(active).tolist()
-    if not docs:
+    active_docs = np.flatnonzero(active)
+    if not len(active_docs):
         return set()
-    hashes = [sorted_unique(store.doc_paras(i)[0]) for i in docs]
-    flat = np.concatenate(hashes) if hashes else np.zeros(0, np.uint64)
+    # (document, paragraph hash) of every paragraph of the active documents, once per
+    # document: a paragraph's count is the number of documents that hold it
+    off = np.asarray(store.para_off)
+    starts, sizes = off[active_docs], off[active_docs + 1] - off[active_docs]
+    rows = np.repeat(starts - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()))
+    flat = np.asarray(store.para_hash)[rows]
+    owner = np.repeat(active_docs, sizes)
     if not len(flat):
         return set()
-    uniq, counts = np.unique(flat, return_counts=True)
+    order = np.lexsort((owner, flat))
+    flat, owner = flat[order], owner[order]
+    first = np.ones(len(flat), dtype=bool)
+    first[1:] = (flat[1:] != flat[:-1]) | (owner[1:] != owner[:-1])
+    uniq, counts = np.unique(flat[first], return_counts=True)
     min_docs = max(
-        config.boilerplate_min_docs, int(np.ceil(config.boilerplate_min_share * len(docs)))
+        config.boilerplate_min_docs,
+        int(np.ceil(config.boilerplate_min_share * len(active_docs))),
     )
-    common = set(uniq[counts >= min_docs].tolist())
+    common_hashes = uniq[counts >= min_docs]
+    common = set(common_hashes.tolist())
     if not common:
         return set()
     # for every occurrence of a common paragraph: the words of the document outside the
     # run of common paragraphs it belongs to
     rest: dict[int, list[int]] = {}
-    for i, doc_hashes in zip(docs, hashes, strict=True):
-        if common.isdisjoint(doc_hashes.tolist()):
-            continue
+    for i in sorted_unique(owner[np.isin(flat, common_hashes)]).tolist():
         para_hash, para_words, _ = store.doc_paras(i)
         ph = para_hash.tolist()
         pw = para_words.tolist()
