@@ -230,9 +230,11 @@ def _may_repeat(
     the full search. ``hashes``: the token hashes of ``toks`` when already computed.
     """
     if toks is None and kernels.available():
-        view = token_text(text).encode("utf-8")
-        scan = kernels.scan(view, np.array([0, len(view)]), 1, config.ngram,
-                            config.min_words, config.min_density)  # fmt: skip
+        data, offsets, ok = kernels.token_texts([text])
+        if not ok[0]:  # beyond the BMP
+            data = token_text(text).encode("utf-8")
+            offsets = np.array([0, len(data)])
+        scan = kernels.scan(data, offsets, 1, config.ngram, config.min_words, config.min_density)
         return bool(scan.may_repeat[0])
     if toks is None:
         toks = words(text)
@@ -265,7 +267,7 @@ def _may_repeat(
 
 
 def _seeds(seq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Repeated k-grams of the word-id sequence ``seq``.
+    """Repeated k-grams of the word sequence ``seq`` (a hash or an id per word).
 
     Returns (p, d, count): for every position p whose k-gram occurred earlier, one entry
     per earlier occurrence q (at most the ``_MAX_SEEDS_PER_GRAM`` nearest) with offset
@@ -316,8 +318,7 @@ def _find_best_repeat(text: str, config: RepairConfig):
     gap = config.max_gap
     if n < 2 * k:
         return None
-    ids = {t: i for i, t in enumerate(dict.fromkeys(toks))}
-    seq = np.fromiter(map(ids.__getitem__, toks), dtype=np.uint64, count=n)
+    seq = token_hashes(toks)  # a word's hash stands for the word (64 bits: no collisions)
 
     # 1. seeds: (position, offset back to an earlier occurrence); 2. runs of them
     seed_p, seed_d, count = _seeds(seq, k)
