@@ -236,16 +236,21 @@ def _features_batch_compiled(
     """:func:`features_batch` with words, shingles, paragraphs and the repeat pre-check
     computed by :func:`neardup.kernels.scan` (same bytes out): a second scan for the
     texts the repair changed."""
-    flags = kernels.text_flags(texts).tolist()
+    encoded = kernels.utf8(texts)
+    flags = kernels.text_flags(texts, encoded).tolist()
     normalized = [
         (text, []) if is_normal(text, clean.normalize, f)
         else normalize_and_explain(text, clean.normalize, f)
         for text, f in zip(texts, flags, strict=True)
     ]  # fmt: skip
     rc = clean.repair
+    # the bytes of a text that normalisation left as it was are those read above
+    for i, (text, _) in enumerate(normalized):
+        if text is not texts[i]:
+            encoded[i] = text.encode("utf-8", "surrogatepass")
     first = _scan_texts(
         [text for text, _ in normalized], ngram,
-        rc.ngram if rc.enabled else 0, rc.min_words, rc.min_density,
+        rc.ngram if rc.enabled else 0, rc.min_words, rc.min_density, encoded=encoded,
     )  # fmt: skip
     reps: list[Repair] = []
     redo: list[int] = []
@@ -268,10 +273,12 @@ def _features_batch_compiled(
     return out
 
 
-def _scan_texts(texts: Sequence[str], ngram: int, *repeat) -> kernels.Scan:
+def _scan_texts(
+    texts: Sequence[str], ngram: int, *repeat, encoded: list[bytes] | None = None
+) -> kernels.Scan:
     """:func:`neardup.kernels.scan` of ``texts`` (their token texts,
     :func:`neardup.kernels.token_texts`; in Python for a text beyond the BMP)."""
-    data, offsets, ok = kernels.token_texts(texts)
+    data, offsets, ok = kernels.token_texts(texts, encoded)
     if not ok.all():
         parts = [
             data[a:b] if good else token_text(text).encode("utf-8")

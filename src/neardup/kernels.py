@@ -110,12 +110,20 @@ FLAG_NONASCII = 8
 FLAG_MOJIBAKE = 16  # something ftfy could change (see :func:`badness_tables`)
 
 
-def text_flags(texts: Sequence[str]) -> np.ndarray:
-    """One pass over each text: the ``FLAG_*`` bits that tell which normalisation steps
-    could change it (uint8 per text)."""
-    encoded = [t.encode("utf-8", "surrogatepass") for t in texts]
+def utf8(texts: Sequence[str]) -> list[bytes]:
+    """``texts`` encoded as the loops here read them (UTF-8, lone surrogates kept)."""
+    return [t.encode("utf-8", "surrogatepass") for t in texts]
+
+
+def _joined(encoded: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
     offsets = np.fromiter(itertools.accumulate(map(len, encoded), initial=0), np.int64)
-    buf = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    return np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets
+
+
+def text_flags(texts: Sequence[str], encoded: list[bytes] | None = None) -> np.ndarray:
+    """One pass over each text: the ``FLAG_*`` bits that tell which normalisation steps
+    could change it (uint8 per text). ``encoded``: :func:`utf8` of ``texts``, if known."""
+    buf, offsets = _joined(utf8(texts) if encoded is None else encoded)
     first, second, third = badness_tables()
     return _compiled()._flags(buf, offsets, first, second, third, _ascii_windows_of_tables())
 
@@ -249,17 +257,17 @@ def collapse_whitespace(text: str) -> str:
     return _compiled()._collapse(data).tobytes().decode("utf-8", "surrogatepass").strip()
 
 
-def token_texts(texts: Sequence[str]) -> tuple[bytes, np.ndarray, np.ndarray]:
+def token_texts(
+    texts: Sequence[str], encoded: list[bytes] | None = None
+) -> tuple[bytes, np.ndarray, np.ndarray]:
     """The token texts of ``texts`` in one pass: every word (as
     :func:`neardup.shingles.words` cuts and case-folds it) followed by a space, every line
     break kept. Returns (the token texts one after the other, their offsets, and per text
     False where it holds a character beyond the BMP: its token text is then empty and the
-    caller cuts it in Python)."""
-    encoded = [t.encode("utf-8", "surrogatepass") for t in texts]
-    offsets = np.fromiter(itertools.accumulate(map(len, encoded), initial=0), np.int64)
+    caller cuts it in Python). ``encoded``: :func:`utf8` of ``texts``, if known."""
+    buf, offsets = _joined(utf8(texts) if encoded is None else encoded)
     kind, fold_off, fold = _word_tables()
-    out, out_off, ok = _compiled()._tokens(np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets,
-                               kind, fold_off, fold)  # fmt: skip
+    out, out_off, ok = _compiled()._tokens(buf, offsets, kind, fold_off, fold)
     return out.tobytes(), out_off, ok
 
 
