@@ -214,28 +214,30 @@ def measure_tool(tool: Tool, size: int, corpus: Path, timeout: float) -> dict:
         "seconds": round(m.seconds, 2),
         "docs_per_s": round(size / m.seconds),
         "peak_rss_mb": round(m.peak_rss_mb),
+        "peak_pss_mb": round(m.peak_pss_mb),
     }
 
 
 def table(rows: list[dict], names: list[str]) -> str:
     lines = [
-        "| tool | docs | seconds | docs/s | peak RSS MB | precision | recall | F1 | ARI "
-        "| trimmed-ending recall | typos recall | hard negatives merged | stories lost |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| tool | docs | seconds | docs/s | peak RSS MB | peak PSS MB | precision | recall | F1 "
+        "| ARI | trimmed-ending recall | typos recall | hard negatives merged | stories lost |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     rank = {name: i for i, name in enumerate(names)}
     for r in sorted(rows, key=lambda r: (r["docs"], rank.get(r["tool"], len(rank)))):
         if not r["finished"]:
             lines.append(
                 f"| {r['tool']} | {r['docs']:,} | did not finish: "
-                f"{r['why'].strip().splitlines()[-1][:80]} |" + " |" * 10
+                f"{r['why'].strip().splitlines()[-1][:80]} |" + " |" * 11
             )
             continue
         q = r["quality"]
         per = q["recall_per_edit"]
+        pss = f"{r['peak_pss_mb']:,}" if "peak_pss_mb" in r else "-"  # older rows: RSS only
         lines.append(
             f"| {r['tool']} | {r['docs']:,} | {r['seconds']:.1f} | {r['docs_per_s']:,} "
-            f"| {r['peak_rss_mb']:,} | {q['precision']:.4f} | {q['recall']:.4f} "
+            f"| {r['peak_rss_mb']:,} | {pss} | {q['precision']:.4f} | {q['recall']:.4f} "
             f"| {q['f1']:.4f} | {q['ari']:.4f} | {per.get('trimmed-ending', 0):.4f} "
             f"| {per.get('typos', 0):.4f} | {q['hard_negatives_merged']:,} "
             f"| {q['stories_lost']:,} |"

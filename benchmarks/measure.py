@@ -86,8 +86,8 @@ def run(
         )
         peak = peak_pss = samples = 0
         while proc.poll() is None:
-            # PSS every fifth sample (reading it walks the page tables: it costs more)
-            rss, pss = _tree_rss_kb(proc.pid, pss=samples % 5 == 0)
+            # PSS once a second (reading it walks the page tables: it costs more)
+            rss, pss = _tree_rss_kb(proc.pid, pss=samples % 20 == 0)
             peak, peak_pss = max(peak, rss), max(peak_pss, pss)
             samples += 1
             if timeout is not None and time.perf_counter() - start > timeout:
