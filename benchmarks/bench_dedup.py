@@ -3,7 +3,7 @@
     python benchmarks/bench_dedup.py --sizes 10000 100000 --workers 1 2
 
 Each run is the whole command (``python -m neardup run CORPUS -o OUT -j N``), one at a
-time; peak RSS is summed over the process and its workers (sampled every 50 ms); the
+time; peak RSS and PSS are summed over the process and its workers (benchmarks/measure.py); the
 time per stage comes from ``OUT/stats.json``.
 """
 
@@ -46,6 +46,7 @@ def main() -> None:
                 "seconds": round(m.seconds, 2),
                 "docs_per_s": round(size / m.seconds),
                 "peak_rss_mb": round(m.peak_rss_mb),
+                "peak_pss_mb": round(m.peak_pss_mb),
                 "stages": stats["seconds"],
                 "removed": stats["removed"],
                 "candidate_pairs": stats["candidate_pairs"],
@@ -55,13 +56,13 @@ def main() -> None:
             shutil.rmtree(out)
     write_results(args.json, rows)
     print(
-        "\n| docs | workers | seconds | docs/s | peak RSS MB | read+repair+features | boilerplate learned | content+signatures (workers) | candidates | verify | cluster | write |"
+        "\n| docs | workers | seconds | docs/s | peak RSS MB | peak PSS MB | read+repair+features | boilerplate learned | content+signatures (workers) | candidates | verify | cluster | write |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         s = r["stages"]
         print(
-            f"| {r['docs']:,} | {r['workers']} | {r['seconds']} | {r['docs_per_s']:,} | {r['peak_rss_mb']} | "
+            f"| {r['docs']:,} | {r['workers']} | {r['seconds']} | {r['docs_per_s']:,} | {r['peak_rss_mb']} | {r['peak_pss_mb']} | "
             f"{s['read_clean_features']} | {s['boilerplate']} | {s['content_signatures']} | "
             f"{s['candidates']} | "
             f"{s['verify']} | {s['cluster']} | {s['write']} |"
