@@ -32,14 +32,26 @@ import numpy as np
 
 def available() -> bool:
     """True when the compiled path is used (numba installed, not switched off)."""
-    return _numba_installed() and os.environ.get("NEARDUP_NO_JIT", "") in ("", "0")
+    return os.environ.get("NEARDUP_NO_JIT", "") in ("", "0") and _numba_installed()
 
 
 @functools.lru_cache(maxsize=1)
 def _numba_installed() -> bool:
+    """numba is installed and imports (one that does not, say for a numpy newer than it
+    supports, leaves the Python path in charge, with a warning)."""
     import importlib.util
 
-    return importlib.util.find_spec("numba") is not None
+    if importlib.util.find_spec("numba") is None:
+        return False
+    try:
+        import numba  # noqa: F401
+    except Exception as exc:  # noqa: BLE001 - any failure means: no compiled loops
+        import warnings
+
+        warnings.warn(f"numba does not import ({exc}); neardup runs its Python path",
+                      RuntimeWarning, stacklevel=3)  # fmt: skip
+        return False
+    return True
 
 
 def _compiled():
