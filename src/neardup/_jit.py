@@ -27,19 +27,26 @@ def _rotl(x, r):
 
 
 @_jit
-def _read64(buf, p):
+def _read_le(buf, p, width):
+    """The ``width`` bytes at ``p`` as a little-endian unsigned integer."""
     v = np.uint64(0)
-    for j in range(8):
+    for j in range(width):
         v |= np.uint64(buf[p + j]) << np.uint64(8 * j)
     return v
 
 
 @_jit
-def _read32(buf, p):
-    v = np.uint64(0)
-    for j in range(4):
-        v |= np.uint64(buf[p + j]) << np.uint64(8 * j)
-    return v
+def _code_point(buf, i):
+    """The character whose UTF-8 sequence (of two bytes or more) starts at ``i``, and
+    the length of the sequence."""
+    b0 = buf[i]
+    if b0 < 0xE0:
+        return (np.int64(b0 & 0x1F) << 6) | np.int64(buf[i + 1] & 0x3F), 2
+    if b0 < 0xF0:
+        return ((np.int64(b0 & 0x0F) << 12) | (np.int64(buf[i + 1] & 0x3F) << 6)
+                | np.int64(buf[i + 2] & 0x3F)), 3  # fmt: skip
+    return ((np.int64(b0 & 0x07) << 18) | (np.int64(buf[i + 1] & 0x3F) << 12)
+            | (np.int64(buf[i + 2] & 0x3F) << 6) | np.int64(buf[i + 3] & 0x3F)), 4  # fmt: skip
 
 
 @_jit
@@ -67,10 +74,10 @@ def xxh64(buf, start, end):
         v4 = np.uint64(0) - _P1
         limit = end - 32
         while p <= limit:
-            v1 = _round(v1, _read64(buf, p))
-            v2 = _round(v2, _read64(buf, p + 8))
-            v3 = _round(v3, _read64(buf, p + 16))
-            v4 = _round(v4, _read64(buf, p + 24))
+            v1 = _round(v1, _read_le(buf, p, 8))
+            v2 = _round(v2, _read_le(buf, p + 8, 8))
+            v3 = _round(v3, _read_le(buf, p + 16, 8))
+            v4 = _round(v4, _read_le(buf, p + 24, 8))
             p += 32
         h = _rotl(v1, 1) + _rotl(v2, 7) + _rotl(v3, 12) + _rotl(v4, 18)
         h = _merge(h, v1)
@@ -81,11 +88,11 @@ def xxh64(buf, start, end):
         h = _P5
     h += np.uint64(n)
     while p + 8 <= end:
-        h ^= _round(np.uint64(0), _read64(buf, p))
+        h ^= _round(np.uint64(0), _read_le(buf, p, 8))
         h = _rotl(h, 27) * _P1 + _P4
         p += 8
     if p + 4 <= end:
-        h ^= _read32(buf, p) * _P1
+        h ^= _read_le(buf, p, 4) * _P1
         h = _rotl(h, 23) * _P2 + _P3
         p += 4
     while p < end:
@@ -405,17 +412,8 @@ def _flags(buf, offsets, first, second, third, ascii_windows):
                     continue  # three ASCII characters in a row: no sequence here
                 recent -= 1
             else:
-                if b0 < 0xE0:
-                    c = (np.int64(b0 & 0x1F) << 6) | np.int64(buf[i + 1] & 0x3F)
-                    i += 2
-                elif b0 < 0xF0:
-                    c = ((np.int64(b0 & 0x0F) << 12) | (np.int64(buf[i + 1] & 0x3F) << 6)
-                         | np.int64(buf[i + 2] & 0x3F))  # fmt: skip
-                    i += 3
-                else:
-                    c = ((np.int64(b0 & 0x07) << 18) | (np.int64(buf[i + 1] & 0x3F) << 12)
-                         | (np.int64(buf[i + 2] & 0x3F) << 6) | np.int64(buf[i + 3] & 0x3F))  # fmt: skip
-                    i += 4
+                c, width = _code_point(buf, i)
+                i += width
                 newlines = 0
                 flags |= 8
                 recent = 2
@@ -532,13 +530,9 @@ def _tokens(buf, offsets, kind, fold_off, fold):
                     n += 1
                     inside = True
                     continue
-            elif b0 < 0xE0:
-                c = (np.int64(b0 & 0x1F) << 6) | np.int64(buf[i + 1] & 0x3F)
-                i += 2
             elif b0 < 0xF0:
-                c = ((np.int64(b0 & 0x0F) << 12) | (np.int64(buf[i + 1] & 0x3F) << 6)
-                     | np.int64(buf[i + 2] & 0x3F))  # fmt: skip
-                i += 3
+                c, width = _code_point(buf, i)
+                i += width
             else:  # beyond the BMP: cut in Python
                 ok[d] = False
                 n = start
