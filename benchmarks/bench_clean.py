@@ -7,7 +7,7 @@ Corpora (JSONL, written under benchmarks/data/, never committed):
   (seeded), 10% of them with one scrape fault from the repair dev set.
 
 Each corpus is cleaned with 1 and 2 workers, one run at a time; the table gives wall
-time, documents per second and the peak RSS of the whole process tree.
+time, documents per second and the peak RSS and PSS of the whole process tree.
 
     python benchmarks/bench_clean.py --sizes 10000 100000 --workers 1 2
 """
@@ -87,17 +87,18 @@ def main() -> None:
                 "seconds": round(m.seconds, 2),
                 "docs_per_s": round(n / m.seconds),
                 "peak_rss_mb": round(m.peak_rss_mb),
+                "peak_pss_mb": round(m.peak_pss_mb),
                 "summary": m.stderr.strip().splitlines()[-1],
             }
             rows.append(row)
             print(json.dumps(row), flush=True)
             out.unlink()
     write_results(args.json, rows)
-    print("\n| corpus | docs | KB/doc | workers | seconds | docs/s | peak RSS MB |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("\n| corpus | docs | KB/doc | workers | seconds | docs/s | peak RSS MB | peak PSS MB |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(
-            f"| {r['corpus']} | {r['docs']:,} | {r['kb_per_doc']} | {r['workers']} | {r['seconds']} | {r['docs_per_s']:,} | {r['peak_rss_mb']} |"
+            f"| {r['corpus']} | {r['docs']:,} | {r['kb_per_doc']} | {r['workers']} | {r['seconds']} | {r['docs_per_s']:,} | {r['peak_rss_mb']} | {r['peak_pss_mb']} |"
         )
 
 

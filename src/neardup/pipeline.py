@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
+from . import kernels
 from .config import CleanConfig, SiteConfig
 from .document import Document
 from .engines import map_ordered
@@ -139,6 +140,8 @@ def run_clean(
     config = config or CleanConfig()
     default_out = default_output_format(inputs, input_format)
     stats = CleanStats()
+    if workers > 1:
+        kernels.warm()  # compiled before the workers are forked, which then share it
     items = read_texts(inputs, input_format, text_field, id_field, workers)
     writers = []
     try:
