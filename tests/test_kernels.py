@@ -247,3 +247,18 @@ def test_union_find_roots_equal_python(graph) -> None:
     a = np.array([x for x, _ in edges], dtype=np.int64)
     b = np.array([y for _, y in edges], dtype=np.int64)
     assert kernels.union_find(n, a, b).tolist() == [uf.find(x) for x in range(n)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sets(st.integers(0, 50)), min_size=1, max_size=8), st.data())
+def test_shared_counts_equal_python(sets, data) -> None:
+    from neardup.verify import shared
+
+    runs = [np.array(sorted(x), dtype=np.uint32) for x in sets]
+    pairs = data.draw(st.lists(st.tuples(st.integers(0, len(runs) - 1),
+                                         st.integers(0, len(runs) - 1)), max_size=20))  # fmt: skip
+    a = np.array([x for x, _ in pairs], dtype=np.int64)
+    b = np.array([y for _, y in pairs], dtype=np.int64)
+    got = kernels.shared_counts(runs, a, b).tolist()
+    assert got == [shared(runs[x], runs[y]) if len(runs[x]) and len(runs[y]) else 0
+                   for x, y in pairs]  # fmt: skip

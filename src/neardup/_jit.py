@@ -581,3 +581,26 @@ def _union_find(n, a, b):
     for x in range(n):
         parent[x] = parent[parent[x]]  # roots are smaller: one sweep in order
     return parent
+
+
+@_jit
+def _shared_counts(flat, off, ia, ib):
+    """For each pair (ia[i], ib[i]) of the sorted unique runs flat[off[j]:off[j + 1]],
+    the number of values the two runs share (a merge of the two)."""
+    out = np.zeros(len(ia), dtype=np.int64)
+    for i in range(len(ia)):
+        p, p_end = off[ia[i]], off[ia[i] + 1]
+        q, q_end = off[ib[i]], off[ib[i] + 1]
+        n = 0
+        while p < p_end and q < q_end:
+            x, y = flat[p], flat[q]
+            if x == y:
+                n += 1
+                p += 1
+                q += 1
+            elif x < y:
+                p += 1
+            else:
+                q += 1
+        out[i] = n
+    return out

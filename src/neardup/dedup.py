@@ -823,16 +823,19 @@ def verify_pairs(
         rows["matches"] = (_signature_rows(sigs, a) == _signature_rows(sigs, b)).sum(axis=1)
         rows["fuzzy"] = np.nan
         inter, size_a, size_b = rows["inter"], rows["size_a"], rows["size_b"]
-        last, content_a = -1, None
-        for i, (x, y) in enumerate(block.tolist()):  # the only per-pair Python
-            if x != last:  # pairs come sorted by a: read each first document once
-                last, content_a = x, content[x]
-            content_b = content[y]
-            size_a[i], size_b[i] = len(content_a), len(content_b)
-            if len(content_a) and len(content_b):
-                inter[i] = shared(content_a, content_b)
-            if key_text is not None:
-                rows["fuzzy"][i] = fuzzy_ratio(key_text(x), key_text(y))
+        if key_text is None and kernels.available():
+            _shared_compiled(block, content, inter, size_a, size_b)
+        else:
+            last, content_a = -1, None
+            for i, (x, y) in enumerate(block.tolist()):  # the only per-pair Python
+                if x != last:  # pairs come sorted by a: read each first document once
+                    last, content_a = x, content[x]
+                content_b = content[y]
+                size_a[i], size_b[i] = len(content_a), len(content_b)
+                if len(content_a) and len(content_b):
+                    inter[i] = shared(content_a, content_b)
+                if key_text is not None:
+                    rows["fuzzy"][i] = fuzzy_ratio(key_text(x), key_text(y))
         sa, sb = size_a.astype(np.int64), size_b.astype(np.int64)
         jaccard, containment = ratios(inter.astype(np.int64), sa, sb)
         estimated = rows["matches"] / width
@@ -851,6 +854,25 @@ def verify_pairs(
         return EdgeTable(n).finish(), rejected, prefiltered
     edges = EdgeTable.from_arrays(n, *(np.concatenate(p) for p in zip(*parts, strict=True)))
     return edges, rejected, prefiltered
+
+
+#: pairs a compiled intersection reads the documents of at once (bounds the memory: at
+#: most twice as many documents' content shingles)
+_SHARED_BLOCK = 8192
+
+
+def _shared_compiled(block, content, inter, size_a, size_b) -> None:
+    """Shared shingles and sizes of the pairs of ``block`` (into the given arrays), each
+    document of a sub-block read once, the intersections by a compiled merge."""
+    for lo in range(0, len(block), _SHARED_BLOCK):
+        sub = block[lo : lo + _SHARED_BLOCK]
+        docs = sorted_unique(sub.ravel())
+        runs = [content[d] for d in docs.tolist()]
+        ia, ib = docs.searchsorted(sub[:, 0]), docs.searchsorted(sub[:, 1])
+        hi = lo + len(sub)
+        inter[lo:hi] = kernels.shared_counts(runs, ia, ib)
+        lens = np.fromiter(map(len, runs), dtype=np.int64, count=len(runs))
+        size_a[lo:hi], size_b[lo:hi] = lens[ia], lens[ib]
 
 
 @dataclass

@@ -301,6 +301,18 @@ def _word_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return kind, fold_off, np.frombuffer(b"".join(folded), dtype=np.uint8)
 
 
+def shared_counts(runs: Sequence[np.ndarray], a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """For each pair (``a[i]``, ``b[i]``) of indexes into ``runs`` (sorted arrays of
+    unique uint32 values), the number of values the two share
+    (:func:`neardup.verify.shared`)."""
+    lens = np.fromiter(map(len, runs), dtype=np.int64, count=len(runs))
+    off = np.concatenate(([0], np.cumsum(lens)))
+    flat = (
+        np.concatenate(runs).astype(np.uint32, copy=False) if len(runs) else np.zeros(0, np.uint32)
+    )
+    return _compiled()._shared_counts(flat, off, np.asarray(a, np.int64), np.asarray(b, np.int64))
+
+
 def union_find(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """For each of ``n`` nodes, the smallest node connected to it by the edges
     (``a[i]``, ``b[i]``): the root :class:`neardup.clusters.UnionFind` gives it."""
@@ -320,5 +332,6 @@ def warm() -> None:
         collapse_whitespace("warm  up")
         token_texts(["warm up"])
         union_find(2, np.zeros(1, np.int64), np.ones(1, np.int64))
+        shared_counts([np.ones(1, np.uint32)], np.zeros(1, np.int64), np.zeros(1, np.int64))
         flat = np.frombuffer(ab.tobytes(), dtype=np.uint32)  # read-only, as read from disk
         content_signatures(flat, one, one, one[:1], np.zeros(1, bool), 1, ab, ab, True)
