@@ -43,10 +43,10 @@ from .errors import ConfigError, InputError, NeardupError
 from .index import IndexDocs
 from .io import Reject, default_output_format, open_writer, read_texts
 from .io.formats import JsonlWriter
-from .normalize import is_normal, normalize_and_explain
+from .normalize import normalize_and_explain
 from .pipeline import _batched, _texts, audit_record, count_reject
 from .repair import Repair, TextWords, _repair_normalized, repair_with_words
-from .shingles import line_words, shingle_hashes, token_text
+from .shingles import line_words, shingle_hashes
 from .signatures import exact_key, minhash_many, paragraph_hash, permutations
 from .sites import SiteCounter, site_of
 from .verify import (
@@ -239,10 +239,9 @@ def _features_batch_compiled(
     encoded = kernels.utf8(texts)
     flags = kernels.text_flags(texts, encoded).tolist()
     normalized = [
-        (text, []) if is_normal(text, clean.normalize, f)
-        else normalize_and_explain(text, clean.normalize, f)
+        normalize_and_explain(text, clean.normalize, f)
         for text, f in zip(texts, flags, strict=True)
-    ]  # fmt: skip
+    ]
     rc = clean.repair
     # the bytes of a text that normalisation left as it was are those read above
     for i, (text, _) in enumerate(normalized):
@@ -277,16 +276,8 @@ def _scan_texts(
     texts: Sequence[str], ngram: int, *repeat, encoded: list[bytes] | None = None
 ) -> kernels.Scan:
     """:func:`neardup.kernels.scan` of ``texts`` (their token texts,
-    :func:`neardup.kernels.token_texts`; in Python for a text beyond the BMP)."""
-    data, offsets, ok = kernels.token_texts(texts, encoded)
-    if not ok.all():
-        parts = [
-            data[a:b] if good else token_text(text).encode("utf-8")
-            for text, a, b, good in zip(texts, offsets[:-1], offsets[1:], ok, strict=True)
-        ]
-        offsets = np.fromiter(itertools.accumulate(map(len, parts), initial=0), np.int64)
-        data = b"".join(parts)
-    return kernels.scan(data, offsets, ngram, *repeat)
+    :func:`neardup.kernels.token_texts`)."""
+    return kernels.scan(*kernels.token_texts(texts, encoded), ngram, *repeat)
 
 
 def _pack_scanned(s: kernels.Scan, i: int, rep: Repair, keep_key: bool) -> bytes:

@@ -271,16 +271,26 @@ def collapse_whitespace(text: str) -> str:
 
 def token_texts(
     texts: Sequence[str], encoded: list[bytes] | None = None
-) -> tuple[bytes, np.ndarray, np.ndarray]:
+) -> tuple[bytes, np.ndarray]:
     """The token texts of ``texts`` in one pass: every word (as
     :func:`neardup.shingles.words` cuts and case-folds it) followed by a space, every line
-    break kept. Returns (the token texts one after the other, their offsets, and per text
-    False where it holds a character beyond the BMP: its token text is then empty and the
-    caller cuts it in Python). ``encoded``: :func:`utf8` of ``texts``, if known."""
+    break kept (a text with a character beyond the BMP is cut in Python instead:
+    :func:`neardup.shingles.token_text`). Returns the token texts one after the other and
+    their offsets. ``encoded``: :func:`utf8` of ``texts``, if known."""
     buf, offsets = _joined(utf8(texts) if encoded is None else encoded)
     kind, fold_off, fold = _word_tables()
     out, out_off, ok = _compiled()._tokens(buf, offsets, kind, fold_off, fold)
-    return out.tobytes(), out_off, ok
+    data = out.tobytes()
+    if not ok.all():
+        from .shingles import token_text
+
+        parts = [
+            data[a:b] if good else token_text(text).encode("utf-8")
+            for text, a, b, good in zip(texts, out_off[:-1], out_off[1:], ok, strict=True)
+        ]
+        out_off = np.fromiter(itertools.accumulate(map(len, parts), initial=0), np.int64)
+        data = b"".join(parts)
+    return data, out_off
 
 
 @functools.lru_cache(maxsize=1)

@@ -39,7 +39,7 @@ from rapidfuzz.distance import Indel, Levenshtein
 from . import kernels
 from .config import CleanConfig, RepairConfig
 from .normalize import collapse_whitespace, normalize_and_explain
-from .shingles import line_words, ngram_keys, token_hashes, token_text, words, words_with_spans
+from .shingles import line_words, ngram_keys, token_hashes, words, words_with_spans
 
 # a sentence ends at one of these, possibly followed by closing quotes or brackets
 _SENTENCE_END_RE = re.compile(
@@ -230,10 +230,7 @@ def _may_repeat(
     the full search. ``hashes``: the token hashes of ``toks`` when already computed.
     """
     if toks is None and kernels.available():
-        data, offsets, ok = kernels.token_texts([text])
-        if not ok[0]:  # beyond the BMP
-            data = token_text(text).encode("utf-8")
-            offsets = np.array([0, len(data)])
+        data, offsets = kernels.token_texts([text])
         scan = kernels.scan(data, offsets, 1, config.ngram, config.min_words, config.min_density)
         return bool(scan.may_repeat[0])
     if toks is None:
