@@ -184,10 +184,13 @@ def test_usage_errors_exit_2(runner, tmp_path: Path) -> None:
 
 
 def test_missing_input_exits_1(runner, tmp_path: Path) -> None:
-    result = runner.invoke(
-        main, ["clean", str(tmp_path / "none.jsonl"), "-o", str(tmp_path / "o.jsonl")]
-    )
-    assert result.exit_code == 1 and "no such file" in result.output
+    missing = str(tmp_path / "none.jsonl")
+    for args in (["clean", missing, "-o", str(tmp_path / "o.jsonl")],
+                 ["dedup", missing, "-o", str(tmp_path / "o.jsonl")],
+                 ["run", missing, "-o", str(tmp_path / "out")]):  # fmt: skip
+        result = runner.invoke(main, args)
+        assert result.exit_code == 1, args
+        assert "no such file" in result.output and "none.jsonl" in result.output, args
 
 
 def test_python_dash_m(tmp_path: Path) -> None:

@@ -1712,7 +1712,10 @@ def _fingerprint(inputs, input_format, text_field, id_field, dedupe_ids, clean, 
     for p in inputs:
         if p == "-":
             return None
-        st = os.stat(p)
+        try:
+            st = os.stat(p)
+        except FileNotFoundError:
+            raise InputError("no such file", p) from None
         files.append([os.path.abspath(p), st.st_size, st.st_mtime_ns])
     return json.dumps(
         {
