@@ -256,6 +256,8 @@ def test_shared_counts_equal_python(sets, data) -> None:
                                          st.integers(0, len(runs) - 1)), max_size=20))  # fmt: skip
     a = np.array([x for x, _ in pairs], dtype=np.int64)
     b = np.array([y for _, y in pairs], dtype=np.int64)
-    got = kernels.shared_counts(runs, a, b).tolist()
+    counts, lens = kernels.shared_counts(runs, a, b)
+    assert lens.tolist() == [len(r) for r in runs]
+    got = counts.tolist()
     assert got == [shared(runs[x], runs[y]) if len(runs[x]) and len(runs[y]) else 0
                    for x, y in pairs]  # fmt: skip

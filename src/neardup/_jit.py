@@ -6,7 +6,6 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-_U64 = numba.uint64
 _P1 = np.uint64(0x9E3779B185EBCA87)
 _P2 = np.uint64(0xC2B2AE3D27D4EB4F)
 _P3 = np.uint64(0x165667B19E3779F9)

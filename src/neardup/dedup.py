@@ -861,8 +861,7 @@ def _shared_compiled(block, content, inter, size_a, size_b) -> None:
         runs = [content[d] for d in docs.tolist()]
         ia, ib = docs.searchsorted(sub[:, 0]), docs.searchsorted(sub[:, 1])
         hi = lo + len(sub)
-        inter[lo:hi] = kernels.shared_counts(runs, ia, ib)
-        lens = np.fromiter(map(len, runs), dtype=np.int64, count=len(runs))
+        inter[lo:hi], lens = kernels.shared_counts(runs, ia, ib)
         size_a[lo:hi], size_b[lo:hi] = lens[ia], lens[ib]
 
 

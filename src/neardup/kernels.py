@@ -1,19 +1,18 @@
-"""Compiled loops for the per-document hot path of ``dedup`` (optional: needs ``numba``,
-``pip install neardup[fast]``).
+"""Compiled loops for the per-document hot paths (optional: needs ``numba``,
+``pip install neardup[fast]``; the loops themselves are in :mod:`neardup._jit`, imported
+on first use).
 
-Stage 1 of dedup cuts every repaired text into words, hashes the words, builds the word
-n-gram shingles and asks whether the text can hold a repeat at all. In Python that is
-about two thirds of the per-document cost; :func:`scan` does all of it for a batch of
-texts in one compiled pass over their bytes. It computes exactly what the Python
-functions compute (:func:`neardup.shingles.token_hashes`,
-:func:`neardup.shingles.shingle_hashes`, :func:`neardup.repair._may_repeat`, the
-comparison key and the paragraphs of :func:`neardup.dedup.features`), so outputs do not
-depend on whether numba is installed; ``tests/test_kernels.py`` checks that property.
+Each function here computes exactly what a Python function of the package computes:
+the test of what each normalisation step could act on (:func:`text_flags`, with
+ftfy's own badness expression), whitespace collapsing, cutting and case-folding words
+(:func:`token_texts`), word hashes, shingles, paragraphs, comparison keys and the repair
+pre-check (:func:`scan`), content signatures, shared shingles of candidate pairs and the
+union-find of the clusters. So outputs do not depend on whether numba is installed;
+``tests/test_kernels.py`` checks each against the Python path it replaces.
 
-Input of :func:`scan`: the documents' *token texts*, UTF-8, one after the other: tokens
-are the runs of bytes other than space and line break, lines end at a line break. The
-ASCII view of a text (:func:`neardup.shingles.ascii_view`) is such a token text; for any
-other text the tokens of each line joined by spaces are.
+Input of :func:`scan`: the documents' *token texts* (:func:`token_texts`), UTF-8, one
+after the other: tokens are the runs of bytes other than space and line break, lines end
+at a line break.
 
 Set ``NEARDUP_NO_JIT=1`` to use the Python path even when numba is installed.
 """
@@ -137,7 +136,7 @@ def text_flags(texts: Sequence[str], encoded: list[bytes] | None = None) -> np.n
     could change it (uint8 per text). ``encoded``: :func:`utf8` of ``texts``, if known."""
     buf, offsets = _joined(utf8(texts) if encoded is None else encoded)
     first, second, third = badness_tables()
-    return _compiled()._flags(buf, offsets, first, second, third, _ascii_windows_of_tables())
+    return _compiled()._flags(buf, offsets, first, second, third, _ascii_windows())
 
 
 def may_be_mojibake(text: str) -> bool:
@@ -243,18 +242,14 @@ def badness_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return tables[0], tables[1], tables[2]
 
 
-def _ascii_windows(first: np.ndarray, second: np.ndarray, third: np.ndarray) -> bool:
+@functools.lru_cache(maxsize=1)
+def _ascii_windows() -> bool:
     """True when a sequence of ASCII characters alone can match (then every window is
     looked up; with ftfy's expression none can, so windows of three ASCII characters
     are skipped)."""
-    a, b, c = (np.bitwise_or.reduce(t[:128]) for t in (first, second, third))
+    a, b, c = (np.bitwise_or.reduce(t[:128]) for t in badness_tables())
     low = np.uint64
     return bool(a & low(0xFF) or a & b & low(0xFFFFFFF00) or a & b & c & low(0xFFFFFFF000000000))
-
-
-@functools.lru_cache(maxsize=1)
-def _ascii_windows_of_tables() -> bool:
-    return _ascii_windows(*badness_tables())
 
 
 def word_spans(text: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -311,16 +306,19 @@ def _word_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return kind, fold_off, np.frombuffer(b"".join(folded), dtype=np.uint8)
 
 
-def shared_counts(runs: Sequence[np.ndarray], a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def shared_counts(
+    runs: Sequence[np.ndarray], a: np.ndarray, b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """For each pair (``a[i]``, ``b[i]``) of indexes into ``runs`` (sorted arrays of
     unique uint32 values), the number of values the two share
-    (:func:`neardup.verify.shared`)."""
+    (:func:`neardup.verify.shared`); and the length of every run."""
     lens = np.fromiter(map(len, runs), dtype=np.int64, count=len(runs))
     off = np.concatenate(([0], np.cumsum(lens)))
     flat = (
         np.concatenate(runs).astype(np.uint32, copy=False) if len(runs) else np.zeros(0, np.uint32)
     )
-    return _compiled()._shared_counts(flat, off, np.asarray(a, np.int64), np.asarray(b, np.int64))
+    shared = _compiled()._shared_counts(flat, off, np.asarray(a, np.int64), np.asarray(b, np.int64))
+    return shared, lens
 
 
 def union_find(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
