@@ -80,6 +80,40 @@ def test_repeat_precheck_equals_python(ids, k, extra, density) -> None:
     assert bool(scan.may_repeat[0]) == _may_repeat(text, config)
 
 
+# long texts from a tiny vocabulary: k-grams with many copies (beyond the limit of seeds
+# per k-gram), runs that start together at several offsets
+_tiny_vocab = st.integers(1, 5).flatmap(
+    lambda v: st.lists(st.integers(0, v), min_size=20, max_size=200)
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_word_ids | _tiny_vocab, st.integers(2, 6), st.integers(0, 8))
+def test_repeat_chains_equal_python(ids, k, gap) -> None:
+    """Seeds, runs, chains and k-gram counts of the repair search."""
+    from neardup import repair
+
+    seq = np.array([xxhash.xxh64_intdigest(f"w{i}".encode()) for i in ids], dtype=np.uint64)
+    if len(seq) < k:
+        return
+    with pytest.MonkeyPatch.context() as mp:
+        fast, slow = _both(lambda: repair._chains(seq, k, gap), mp)
+    assert fast[0] == slow[0]
+    for got, want in zip(fast[1:], slow[1:], strict=True):
+        assert got.tolist() == want.tolist()
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts)
+def test_words_with_spans_equal_python(text) -> None:
+    from neardup.shingles import words_with_spans
+
+    with pytest.MonkeyPatch.context() as mp:
+        fast, slow = _both(lambda: words_with_spans(text), mp)
+    assert fast[:3] == slow[:3]
+    assert fast[3].tolist() == slow[3].tolist()
+
+
 def test_repeat_precheck_at_its_thresholds() -> None:
     """Every copied-run length around the thresholds of the pre-check (a window of
     ``min_words`` with ``min_density / 2`` of its words covered; ``min_words / k``

@@ -438,6 +438,8 @@ def _flags(buf, offsets, first, second, third, ascii_windows):
 
 @_jit
 def _word_spans(buf):
+    """Start and end offsets of the runs of bytes other than space and line break, and
+    the XXH64 of each run."""
     starts = np.empty(len(buf) // 2 + 1, dtype=np.int64)
     ends = np.empty(len(buf) // 2 + 1, dtype=np.int64)
     n = 0
@@ -455,7 +457,89 @@ def _word_spans(buf):
     if inside:
         ends[n] = len(buf)
         n += 1
-    return starts[:n], ends[:n]
+    hashes = np.empty(n, dtype=np.uint64)
+    for i in range(n):
+        hashes[i] = xxh64(buf, starts[i], ends[i])
+    return starts[:n], ends[:n], hashes
+
+
+_GRAM_MUL = np.uint64(1_000_003)  # neardup.repair._seeds
+
+
+@_jit
+def _repeat_chains(seq, k, gap, max_seeds, window):
+    """The seeds, runs and chains of :func:`neardup.repair._chains` on the word hashes
+    ``seq`` (at least ``k`` of them): runs (first position, last position, offset) in
+    the order the Python path sorts them, the matched words of the best chain ending
+    with each run and the run before it there (-1: none), and for every position the
+    number of occurrences of its k-gram."""
+    m = len(seq) - k + 1
+    gram = np.zeros(m, dtype=np.uint64)
+    for i in range(m):
+        acc = np.uint64(0)
+        for j in range(k):
+            acc = acc * _GRAM_MUL + seq[i + j]
+        gram[i] = acc
+    order = np.argsort(gram, kind="mergesort")  # equal grams grouped, positions ascending
+    count = np.empty(m, dtype=np.int64)
+    n_seeds = 0
+    i = 0
+    while i < m:
+        j = i + 1
+        while j < m and gram[order[j]] == gram[order[i]]:
+            j += 1
+        size = j - i
+        for t in range(i, j):
+            count[order[t]] = size
+        for t in range(1, size):
+            n_seeds += min(t, max_seeds)
+        i = j
+    # seeds: every position with each of its (at most max_seeds) nearest earlier
+    # occurrences, as a key that sorts by offset, then position
+    seeds = np.empty(n_seeds, dtype=np.int64)
+    s = 0
+    i = 0
+    while i < m:
+        j = i + 1
+        while j < m and gram[order[j]] == gram[order[i]]:
+            j += 1
+        for t in range(i + 1, j):
+            p = order[t]
+            for lag in range(1, min(t - i, max_seeds) + 1):
+                seeds[s] = (p - order[t - lag]) * m + p
+                s += 1
+        i = j
+    seeds.sort()
+    # runs of consecutive positions at one offset (in order of offset, then position)
+    r0 = np.empty(n_seeds, dtype=np.int64)
+    r1 = np.empty(n_seeds, dtype=np.int64)
+    rd = np.empty(n_seeds, dtype=np.int64)
+    n_runs = 0
+    for t in range(n_seeds):
+        d, p = seeds[t] // m, seeds[t] % m
+        if n_runs and rd[n_runs - 1] == d and r1[n_runs - 1] == p - 1:
+            r1[n_runs - 1] = p
+        else:
+            r0[n_runs], r1[n_runs], rd[n_runs] = p, p, d
+            n_runs += 1
+    by = np.argsort(r0[:n_runs] * m + r1[:n_runs], kind="mergesort")  # then offset
+    r0, r1, rd = r0[by], r1[by], rd[by]
+    best = np.empty(n_runs, dtype=np.int64)
+    back = np.empty(n_runs, dtype=np.int64)
+    for i in range(n_runs):
+        p0, p1, d = r0[i], r1[i], rd[i]
+        length = p1 - p0 + k
+        score, prev = length, -1
+        for j in range(i - 1, max(-1, i - window), -1):
+            q_end = r1[j] + k  # exclusive word end of run j
+            if q_end < p0 - gap or abs(d - rd[j]) > gap or p1 + k <= q_end:
+                continue
+            overlap = max(0, q_end - p0)
+            if best[j] + length - overlap > score:
+                score, prev = best[j] + length - overlap, j
+        best[i] = score
+        back[i] = prev
+    return r0, r1, rd, best, back, count
 
 
 @_jit

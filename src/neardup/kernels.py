@@ -252,10 +252,19 @@ def _ascii_windows() -> bool:
     return bool(a & low(0xFF) or a & b & low(0xFFFFFFF00) or a & b & c & low(0xFFFFFFF000000000))
 
 
-def word_spans(text: bytes) -> tuple[np.ndarray, np.ndarray]:
+def word_spans(text: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Start and end offsets of the words of a token text (runs of bytes other than
-    space and line break)."""
+    space and line break), and their :func:`neardup.shingles.token_hashes`."""
     return _compiled()._word_spans(np.frombuffer(text, dtype=np.uint8))
+
+
+def repeat_chains(
+    seq: np.ndarray, k: int, gap: int, max_seeds: int, window: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`neardup.repair._chains` of the word hashes ``seq`` in one compiled pass:
+    runs (first, last, offset), best chain and back link per run, count per k-gram."""
+    return _compiled()._repeat_chains(np.asarray(seq, dtype=np.uint64), k, gap, max_seeds,
+                                      window)  # fmt: skip
 
 
 def collapse_whitespace(text: str) -> str:
@@ -337,6 +346,7 @@ def warm() -> None:
         ab = np.ones(2, dtype=np.uint32)
         text_flags(["warm up", "the kernel"])
         word_spans(b"warm up")
+        repeat_chains(np.arange(4, dtype=np.uint64), 2, 1, 8, 64)
         collapse_whitespace("warm  up")
         token_texts(["warm up"])
         union_find(2, np.zeros(1, np.int64), np.ones(1, np.int64))

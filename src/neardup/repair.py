@@ -306,24 +306,25 @@ def _runs(p: np.ndarray, d: np.ndarray) -> list[tuple[int, int, int]]:
     return sorted(zip(p[first].tolist(), p[last].tolist(), d[first].tolist(), strict=True))
 
 
-def _find_best_repeat(text: str, config: RepairConfig):
-    """The best acceptable repeat in ``text``: ((cut start, cut end), (kept start, kept end),
-    similarity, matched words, reason), or None."""
-    toks, starts, ends = words_with_spans(text)
-    n = len(toks)
-    k = config.ngram
-    gap = config.max_gap
-    if n < 2 * k:
-        return None
-    seq = token_hashes(toks)  # a word's hash stands for the word (64 bits: no collisions)
-
-    # 1. seeds: (position, offset back to an earlier occurrence); 2. runs of them
+def _chains(
+    seq: np.ndarray, k: int, gap: int
+) -> tuple[list[tuple[int, int, int]], np.ndarray, np.ndarray, np.ndarray]:
+    """Steps 2 and 3 of the module doc on the word hashes ``seq`` (at least ``k``):
+    the runs (first p, last p, d) sorted; for each run the matched words of the best
+    chain ending with it and the run before it in that chain (-1: none); for every
+    position the number of occurrences of its k-gram (with the compiled loops:
+    :func:`neardup.kernels.repeat_chains`, the same values)."""
+    if kernels.available():
+        r0, r1, rd, best_a, back_a, count = kernels.repeat_chains(
+            seq, k, gap, _MAX_SEEDS_PER_GRAM, _CHAIN_WINDOW
+        )
+        return list(zip(r0.tolist(), r1.tolist(), rd.tolist(), strict=True)), best_a, back_a, count
     seed_p, seed_d, count = _seeds(seq, k)
     if not len(seed_p):
-        return None
+        empty = np.zeros(0, dtype=np.int64)
+        return [], empty, empty, count
     runs = _runs(seed_p, seed_d)
-
-    # 3. chains: best[i] = matched words of the best chain ending with run i
+    # best[i] = matched words of the best chain ending with run i
     best: list[int] = []
     back: list[int] = []
     for i, (p0, p1, d) in enumerate(runs):
@@ -339,13 +340,28 @@ def _find_best_repeat(text: str, config: RepairConfig):
                 score, prev_i = best[j] + length - overlap, j
         best.append(score)
         back.append(prev_i)
+    return runs, np.array(best, dtype=np.int64), np.array(back, dtype=np.int64), count
+
+
+def _find_best_repeat(text: str, config: RepairConfig):
+    """The best acceptable repeat in ``text``: ((cut start, cut end), (kept start, kept end),
+    similarity, matched words, reason), or None."""
+    toks, starts, ends, seq = words_with_spans(text)  # a word's hash stands for the word
+    n = len(toks)
+    k = config.ngram
+    if n < 2 * k:
+        return None
+    # 1. seeds: (position, offset back to an earlier occurrence); 2. runs of them;
+    # 3. chains of runs
+    runs, best_a, back_a, count = _chains(seq, k, config.max_gap)
+    best, back = best_a.tolist(), back_a.tolist()
+    # only chains of min_words or more can pass: best first, then by position
+    order = sorted(np.flatnonzero(best_a >= config.min_words).tolist(),
+                   key=lambda i: (-best[i], runs[i][0]))  # fmt: skip
 
     # 4. accept the best chain that passes the tests
-    order = sorted(range(len(runs)), key=lambda i: (-best[i], runs[i][0]))
     for i in order:
         matched = best[i]
-        if matched < config.min_words:
-            return None
         last = runs[i]
         j = i
         while back[j] != -1:

@@ -115,20 +115,20 @@ def line_words_with_spans(text: str) -> Iterator[tuple[int, int, list[str]]]:
         pos += len(line) + 1
 
 
-def words_with_spans(text: str) -> tuple[list[str], list[int], list[int]]:
+def words_with_spans(text: str) -> tuple[list[str], list[int], list[int], np.ndarray]:
     """Tokens of ``text`` (as :func:`words` gives them) with the start and end offset of
-    each in ``text``."""
+    each in ``text``, and their :func:`token_hashes`."""
     if kernels.available():
         view = ascii_view(text)  # the same length as ``text``
         if view is not None:  # its tokens are the runs of letters and digits
-            starts, ends = kernels.word_spans(view.encode("ascii"))
-            return view.split(), starts.tolist(), ends.tolist()
+            starts, ends, hashes = kernels.word_spans(view.encode("ascii"))
+            return view.split(), starts.tolist(), ends.tolist(), hashes
     ascii_text = text.isascii()
     parts = (_ASCII_SPLIT_RE if ascii_text else _SPLIT_RE).split(text)
     # parts alternates separator, token, separator, ..., separator
     toks = parts[1::2]
     if not toks:
-        return [], [], []
+        return [], [], [], np.zeros(0, dtype=np.uint64)
     bounds = list(itertools.accumulate(map(len, parts)))
     starts = bounds[0::2][: len(toks)]
     ends = bounds[1::2]
@@ -136,7 +136,7 @@ def words_with_spans(text: str) -> tuple[list[str], list[int], list[int]]:
         folded = "\x00".join(toks).lower().split("\x00")
     else:
         folded = "\x00".join(toks).casefold().split("\x00")
-    return folded, starts, ends
+    return folded, starts, ends, token_hashes(folded)
 
 
 # --------------------------------------------------------------------------- shingles
