@@ -58,6 +58,23 @@ def test_features_equal_the_python_path(batch, ngram, keep_key) -> None:
     assert fast == slow
 
 
+# entities that decode to what another step acts on: a control character, a combining
+# accent (NFC), mojibake, a no-break space, an entity again
+_EXPOSED = st.sampled_from(["&#7;", "e&#769;", "&#195;&#169;", "&nbsp;", "&amp;amp;", "&#x9;",
+                            "\x07\u00c3\u00a9", "\u00c3\t"]) | _piece  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_EXPOSED, max_size=40).map("".join))
+def test_normalization_rounds_equal_python(text) -> None:
+    """Normalisation with the flags of each round's text gives what the steps give."""
+    from neardup.normalize import normalize_and_explain
+
+    with pytest.MonkeyPatch.context() as mp:
+        fast, slow = _both(lambda: normalize_and_explain(text), mp)
+    assert fast == slow
+
+
 def _copied_run(n: int, start: int, length: int, tail: int) -> list[int]:
     """``n`` distinct words, then a copy of ``length`` of them, then ``tail`` more."""
     return list(range(n)) + list(range(n))[start : start + length] + list(range(n, n + tail))

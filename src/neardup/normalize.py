@@ -168,17 +168,22 @@ def normalize_and_explain(
         return text, []  # most texts: checked at once instead of step by step
     changed: list[str] = []
     steps = [(name, func) for name, func in NORMALIZERS.items() if getattr(config, name)]
-    original = text
+    flagged = text  # the text ``flags`` describe
     # a step can expose work for an earlier one (an entity that decodes to mojibake, a
     # control character removed from between mojibake bytes, a tab after a mojibake lead
     # character turned into the space ftfy reads as a lost byte), so the steps repeat
     # while one of those changes the text (at most three rounds)
-    for _ in range(3):
+    for round_ in range(3):
+        if round_ and flags is not None:
+            # the flags of the text as the last round left it
+            flags, flagged = int(kernels.text_flags([text])[0]), text
+            if _normal_by_flags(text, config, flags):
+                break  # no step would change it
         again = False
         for name, func in steps:
             quick = _STEP_FLAGS.get(name)
-            if quick is not None and flags is not None and text is original and not flags & quick:
-                continue  # the flags of the text as it came say this step has nothing to do
+            if quick is not None and flags is not None and text is flagged and not flags & quick:
+                continue  # the flags of the text as it is say this step has nothing to do
             new = func(text)
             if new != text:
                 if name not in changed:
