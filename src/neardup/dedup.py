@@ -21,13 +21,12 @@ import heapq
 import itertools
 import json
 import os
-import struct
 import tempfile
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 import numpy as np
 import xxhash
@@ -133,30 +132,26 @@ class FeatureStore:
         self._keys_fd = -1
         self._key_off = array("q", [0])
 
-    def add(self, f: Features | bytes) -> int:
-        """Add one document's features (or :func:`pack_features` of them, as the workers
-        send them: copied into the arrays without going through Python objects)."""
-        if not isinstance(f, bytes):
-            f = pack_features(f)
-        key, n_words, length, n_sh, n_para, n_key = _HEAD_STRUCT.unpack_from(f)
-        pos = _HEAD * 8
-        sh_end = pos + 4 * n_sh
-        self._file.write(memoryview(f)[pos:sh_end])
-        self._para_hash.frombytes(f[sh_end : sh_end + 8 * n_para])
-        self._para_words.frombytes(f[sh_end + 8 * n_para : sh_end + 16 * n_para])
-        self._para_first.frombytes(f[sh_end + 16 * n_para : sh_end + 24 * n_para])
-        key_end = sh_end + 24 * n_para
-        if n_key:
+    def add_batch(self, batch: FeatureBatch) -> None:
+        """Add the features of a batch of documents (as :func:`features_batch` returns
+        them, by column: copied into the arrays in one go)."""
+        head = np.frombuffer(batch.head, dtype=np.uint64).reshape(-1, _HEAD)
+        self._file.write(batch.shingles)
+        self._para_hash.frombytes(batch.para_hash)
+        self._para_words.frombytes(batch.para_words)
+        self._para_first.frombytes(batch.para_first)
+        if batch.keep_key:
             if self._keys_file is None:
                 self._keys_file = self.path.with_suffix(".keys").open("wb")
-            self._keys_file.write(f[key_end:])
-            self._key_off.append(self._key_off[-1] + len(f) - key_end)
-        self.keys.append(key)
-        self._words.append(n_words)
-        self._lengths.append(length)
-        self._shingle_off.append(self._shingle_off[-1] + n_sh)
-        self._para_off.append(self._para_off[-1] + n_para)
-        return len(self.keys) - 1
+            self._keys_file.write(batch.keys)
+            self._key_off.frombytes(
+                (self._key_off[-1] + np.cumsum(head[:, 5], dtype=np.int64)).tobytes()
+            )
+        self.keys.extend(head[:, 0].tolist())
+        self._words.frombytes(head[:, 1].astype(np.int64).tobytes())
+        self._lengths.frombytes(head[:, 2].astype(np.int64).tobytes())
+        for offsets, counts in ((self._shingle_off, head[:, 3]), (self._para_off, head[:, 4])):
+            offsets.frombytes((offsets[-1] + np.cumsum(counts, dtype=np.int64)).tobytes())
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -212,27 +207,58 @@ class FeatureStore:
         return self.para_hash[a:b], self.para_words[a:b], self.para_first[a:b]
 
 
+class FeatureBatch(NamedTuple):
+    """What stage 1 sends back for a batch of documents: each one's repair (None when the
+    text came out as it went in: not sent back, the caller has it) and the features of
+    all of them by column (a few bytes objects are much cheaper to send from a worker
+    process than an object per document)."""
+
+    repairs: list[Repair | None]
+    head: bytes  # uint64 per document: key, words, length, shingles, paragraphs, key bytes
+    shingles: bytes  # uint32, every document's shingles in text order
+    para_hash: bytes  # uint64 per paragraph
+    para_words: bytes  # int64 per paragraph
+    para_first: bytes  # int64 per paragraph
+    keys: bytes  # the comparison keys (UTF-8) one after the other, with ``keep_key``
+    keep_key: bool
+
+
+_HEAD = 6  # columns of FeatureBatch.head
+_PARA_MASK = 0x7FFFFFFFFFFFFFFF  # paragraph hashes are 63-bit (signatures.paragraph_hash)
+
+
 def features_batch(
     texts: Sequence[str], clean: CleanConfig, ngram: int, keep_key: bool = False
-) -> list[tuple[Repair | None, bytes]]:
-    """Stage 1 over one batch: repair, then features of the repaired text, packed
-    (:func:`pack_features`: one bytes object per document is much cheaper to send from a
-    worker process than a dataclass of small arrays). The repair is None when the text
-    did not change (most texts: sending each back from a worker costs a copy both ways)."""
+) -> FeatureBatch:
+    """Stage 1 over one batch: repair, then features of each repaired text."""
     if kernels.available():
         return _features_batch_compiled(texts, clean, ngram, keep_key)
-    out: list[tuple[Repair | None, bytes]] = []
+    reps: list[Repair | None] = []
+    feats: list[Features] = []
     for text in texts:
         rep, lines = repair_with_words(text, clean)
-        packed = pack_features(features(rep.text, ngram, keep_key, lines))
-        # None: the text came out as it went in (not sent back: the caller has it)
-        out.append((rep if rep.removed or rep.normalized else None, packed))
-    return out
+        feats.append(features(rep.text, ngram, keep_key, lines))
+        reps.append(rep if rep.removed or rep.normalized else None)
+    head = np.array(
+        [(f.key, f.words, f.length, len(f.shingles), len(f.para_hash),
+          len(f.key_text.encode("utf-8")) if f.key_text is not None else 0) for f in feats],
+        dtype=np.uint64,
+    ).reshape(-1, _HEAD)  # fmt: skip
+
+    def column(name: str, dtype) -> bytes:
+        parts = [getattr(f, name) for f in feats]
+        return np.concatenate(parts).astype(dtype).tobytes() if parts else b""
+
+    return FeatureBatch(
+        reps, head.tobytes(), column("shingles", np.uint32), column("para_hash", np.uint64),
+        column("para_words", np.int64), column("para_first", np.int64),
+        "".join(f.key_text or "" for f in feats).encode("utf-8"), keep_key,
+    )  # fmt: skip
 
 
 def _features_batch_compiled(
     texts: Sequence[str], clean: CleanConfig, ngram: int, keep_key: bool
-) -> list[tuple[Repair | None, bytes]]:
+) -> FeatureBatch:
     """:func:`features_batch` with words, shingles, paragraphs and the repeat pre-check
     computed by :func:`neardup.kernels.scan` (same bytes out): a second scan for the
     texts the repair changed."""
@@ -260,16 +286,29 @@ def _features_batch_compiled(
             if rep.removed:
                 redo.append(i)
         reps.append(rep)
-    second = _scan_texts([reps[i].text for i in redo], ngram) if redo else None
-    where = {i: j for j, i in enumerate(redo)}
-    out: list[tuple[Repair | None, bytes]] = []
-    for i, rep in enumerate(reps):
-        j = where.get(i)
-        packed = _pack_scanned(first, i, rep, keep_key) if j is None else (
-            _pack_scanned(second, j, rep, keep_key)  # type: ignore[arg-type]
-        )  # fmt: skip
-        out.append((rep if rep.removed or rep.normalized else None, packed))
-    return out
+    # the documents in order: runs of the first scan, each repaired one from the second
+    parts: list[tuple[kernels.Scan, int, int]] = []
+    if redo:
+        second = _scan_texts([reps[i].text for i in redo], ngram)
+        lo = 0
+        for j, i in enumerate(redo):
+            parts += [(first, lo, i), (second, j, j + 1)]
+            lo = i + 1
+        parts.append((first, lo, len(texts)))
+    else:
+        parts.append((first, 0, len(texts)))
+    columns = [_scan_columns(s, lo, hi, keep_key) for s, lo, hi in parts if hi > lo]
+    head = np.concatenate([c[0] for c in columns]) if columns else np.zeros((0, _HEAD))
+    head[:, 2] = [len(rep.text) for rep in reps]
+
+    def joined(j: int) -> bytes:
+        return b"".join(c[j] for c in columns)
+
+    return FeatureBatch(
+        [rep if rep.removed or rep.normalized else None for rep in reps],
+        head.astype(np.uint64).tobytes(), joined(1), joined(2), joined(3), joined(4),
+        joined(5), keep_key,
+    )  # fmt: skip
 
 
 def _scan_texts(
@@ -280,52 +319,31 @@ def _scan_texts(
     return kernels.scan(*kernels.token_texts(texts, encoded), ngram, *repeat)
 
 
-def _pack_scanned(s: kernels.Scan, i: int, rep: Repair, keep_key: bool) -> bytes:
-    """:func:`pack_features` of document ``i`` of a scan (``rep``: its repair)."""
+def _scan_columns(s: kernels.Scan, lo: int, hi: int, keep_key: bool) -> tuple:
+    """The :class:`FeatureBatch` columns of documents ``lo`` to ``hi`` of a scan: the
+    head (uint64, lengths left 0), shingles, paragraph hashes, words and first shingles,
+    comparison keys."""
     keys = memoryview(s.keys)
-    ka, kb = int(s.key_off[i]), int(s.key_off[i + 1])
-    pa, pb = int(s.para_off[i]), int(s.para_off[i + 1])
-    sa, sb = int(s.shingle_off[i]), int(s.shingle_off[i + 1])
     h3 = xxhash.xxh3_64_intdigest
-    starts, ends = s.para_start[pa:pb].tolist(), s.para_end[pa:pb].tolist()
-    para_hash = array("Q", [h3(keys[a:b]) & _PARA_MASK for a, b in zip(starts, ends, strict=True)])
-    parts = [
-        _HEAD_STRUCT.pack(
-            h3(keys[ka:kb]), int(s.tokens[i]), len(rep.text), sb - sa, pb - pa, keep_key
-        ),  # fmt: skip
-        s.shingles[sa:sb].tobytes(),
-        para_hash.tobytes(),
-        s.para_words[pa:pb].tobytes(),
-        s.para_first[pa:pb].tobytes(),
-    ]
+    k_off = s.key_off[lo : hi + 1]
+    pa, pb = int(s.para_off[lo]), int(s.para_off[hi])
+    sa, sb = int(s.shingle_off[lo]), int(s.shingle_off[hi])
+    k_list = k_off.tolist()
+    para_hash = array("Q", [
+        h3(keys[a:b]) & _PARA_MASK
+        for a, b in zip(s.para_start[pa:pb].tolist(), s.para_end[pa:pb].tolist(), strict=True)
+    ])  # fmt: skip
+    head = np.zeros((hi - lo, _HEAD), dtype=np.uint64)
+    head[:, 0] = [h3(keys[a:b]) for a, b in itertools.pairwise(k_list)]
+    head[:, 1] = s.tokens[lo:hi]
+    head[:, 3] = np.diff(s.shingle_off[lo : hi + 1])
+    head[:, 4] = np.diff(s.para_off[lo : hi + 1])
     if keep_key:
-        parts.append(keys[ka:kb].tobytes())
-    return b"".join(parts)
-
-
-_PARA_MASK = 0x7FFFFFFFFFFFFFFF  # paragraph hashes are 63-bit (signatures.paragraph_hash)
-_HEAD = 6  # key, words, length, shingles, paragraphs, has comparison key
-_HEAD_STRUCT = struct.Struct(f"={_HEAD}Q")  # native order, as numpy packs it
-
-
-def pack_features(f: Features) -> bytes:
-    """``f`` as bytes: a header of six uint64 values, the shingles (uint32), paragraph
-    hashes (uint64), words per paragraph and first shingles (int64), then the
-    comparison key (UTF-8) when it was kept."""
-    head = np.array(
-        [f.key, f.words, f.length, len(f.shingles), len(f.para_hash), f.key_text is not None],
-        dtype=np.uint64,
-    )
-    parts = [
-        head.tobytes(),
-        f.shingles.astype(np.uint32, copy=False).tobytes(),
-        f.para_hash.astype(np.uint64, copy=False).tobytes(),
-        f.para_words.astype(np.int64, copy=False).tobytes(),
-        f.para_first.astype(np.int64, copy=False).tobytes(),
-    ]
-    if f.key_text is not None:
-        parts.append(f.key_text.encode("utf-8"))
-    return b"".join(parts)
+        head[:, 5] = np.diff(k_off)
+    return (
+        head, s.shingles[sa:sb].tobytes(), para_hash.tobytes(), s.para_words[pa:pb].tobytes(),
+        s.para_first[pa:pb].tobytes(), keys[k_list[0] : k_list[-1]].tobytes() if keep_key else b"",
+    )  # fmt: skip
 
 
 def boilerplate_paragraphs(
@@ -1201,7 +1219,8 @@ def run_dedup(
                     arg=_texts,
                     pool=pool,
                 ):
-                    it = iter(results)
+                    store.add_batch(results)
+                    it = iter(results.repairs)
                     for item in batch:
                         stats.read += 1
                         if isinstance(item, Reject):
@@ -1212,7 +1231,7 @@ def run_dedup(
                             )
                             spool.write(b"null\n")
                         else:
-                            rep, f = next(it)
+                            rep = next(it)
                             if rep is None:  # unchanged
                                 rep = Repair(item.text, (), ())
                             doc_id = _unique_id(item, ids, dedupe_ids, taken)
@@ -1224,7 +1243,6 @@ def run_dedup(
                             doc_ids.append(doc_id)
                             if site is not None:
                                 doc_sites.append(site_of(item.record, site.field))
-                            store.add(f)
                             if policy_records is not None:
                                 policy_records.append(_policy_fields(item.record))
                             if rep.removed:
