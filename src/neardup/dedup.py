@@ -21,6 +21,7 @@ import heapq
 import itertools
 import json
 import os
+import re
 import tempfile
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -1203,6 +1204,8 @@ def run_dedup(
             doc_sites: list[str | None] = []
             no_id: list[int] | None = []  # documents whose record has no id field
             items = read_texts(inputs, input_format, text_field, id_field, workers)
+            # the spool: each document's record, one line each; where each line ends
+            spool_ends, spool_pos = array("q"), 0
             func = functools.partial(
                 features_batch, clean=clean, ngram=config.ngram, keep_key=fuzzy
             )
@@ -1229,7 +1232,6 @@ def run_dedup(
                                 item,
                                 (lambda d: reject_out.write(_jsonl(d))) if rejects else None,
                             )
-                            spool.write(b"null\n")
                         else:
                             rep = next(it)
                             if rep is None:  # unchanged
@@ -1253,14 +1255,18 @@ def run_dedup(
                                 changed = True
                             # an unchanged record as it came (not if it holds a bare CR: a
                             # reader in text mode would see two lines)
-                            spool.write(
+                            line = (
                                 item.source + b"\n"
                                 if item.source and not changed and b"\r" not in item.source
                                 else _jsonl(item.record).encode("utf-8")
                             )
+                            spool.write(line)
+                            spool_pos += len(line)
+                            spool_ends.append(spool_pos)
                         if progress is not None:
                             progress(1)
             store.finish()
+            np.save(work / "spool_ends.npy", np.frombuffer(spool_ends, dtype=np.int64))
             _save_stage1(work, fingerprint, store, doc_ids, policy_records,
                          (stats.read, stats.rejected, stats.repaired, stats.skipped,
                           stats.skipped_reasons), doc_sites, no_id)  # fmt: skip
@@ -1447,67 +1453,56 @@ def run_dedup(
         # fields appended, when the positions of records without an id are known
         lacks_id = set(no_id) if no_id is not None else None
         append = isinstance(removed_w, JsonlWriter) and lacks_id is not None
+        ends = np.load(work / "spool_ends.npy")
+        removed_mask = np.zeros(n, dtype=bool)
+        removed_mask[[i for i in decisions if i < n]] = True
+        # kept records as spooled: written a run of lines at a time
+        plain = raw and not strip_sites
         with spool_path.open("rb") as spool:
-            pos = 0
-            for line in spool:
-                if line == b"null\n":  # a rejected record
-                    continue
-                doc_id = doc_ids[pos]
-                d = decisions.get(pos)
-                stripped = d is None and strip_sites and site_hit[pos]
-                if d is None and raw and not stripped:
-                    kept_w.write_line(line)
+            for lo, hi in _blocks(ends, _WRITE_BLOCK):
+                base = int(ends[lo - 1]) if lo else 0
+                data = memoryview(spool.read(int(ends[hi - 1]) - base))
+                if plain:
+                    for a, b in (_true_runs(~removed_mask[lo:hi]) + lo).tolist():
+                        start = int(ends[a - 1]) if a else 0
+                        kept_w.write_lines(data[start - base : int(ends[b - 1]) - base], b - a)
+                        stats.kept += b - a
+                    todo = (np.flatnonzero(removed_mask[lo:hi]) + lo).tolist()
+                else:
+                    todo = range(lo, hi)
+                for pos in todo:
+                    start = int(ends[pos - 1]) if pos else 0
+                    line = bytes(data[start - base : int(ends[pos]) - base])
+                    doc_id = doc_ids[pos]
+                    d = decisions.get(pos)
+                    stripped = d is None and strip_sites and site_hit[pos]
+                    if d is None and raw and not stripped:
+                        kept_w.write_line(line)
+                        stats.kept += 1
+                        continue
+                    if d is not None:
+                        stats.removed += 1
+                        setattr(stats, f"{d.reason}_removed",
+                                getattr(stats, f"{d.reason}_removed") + 1)  # fmt: skip
+                        if removed_w is not None:
+                            _write_removed(removed_w, line, pos, doc_id, doc_ids[d.kept], d,
+                                           append, lacks_id, id_field, text_field)  # fmt: skip
+                        continue
+                    record = json.loads(line)
+                    if stripped and isinstance(record.get(text_field), str):
+                        assert site_lines is not None
+                        text, site_removed = site_lines.strip(record[text_field], doc_sites[pos])
+                        record[text_field] = text
+                        if site_removed:
+                            stats.site_documents += 1
+                            stats.site_lines_removed += len(site_removed)
+                            if site_w is not None:
+                                site_w.write({"id": doc_id, "site": doc_sites[pos],
+                                              "removed": site_removed})  # fmt: skip
+                    kept_w.write(record, text_field, doc_id)
                     stats.kept += 1
-                    pos += 1
-                    continue
-                if d is not None:
-                    stats.removed += 1
-                    setattr(stats, f"{d.reason}_removed", getattr(stats, f"{d.reason}_removed") + 1)
-                    if removed_w is not None:
-                        fields = {
-                            "duplicate_of": doc_ids[d.kept],
-                            "cluster": d.cluster,
-                            "similarity": round(d.similarity, 4),
-                            "reason": d.reason,
-                        }
-                        appended = None
-                        if append:
-                            encoded = [
-                                ('"duplicate_of"', _json_str(doc_ids[d.kept])),
-                                ('"cluster"', str(d.cluster)),
-                                ('"similarity"', repr(fields["similarity"])),
-                                ('"reason"', f'"{d.reason}"'),
-                            ]
-                            if pos in lacks_id:  # type: ignore[operator]
-                                # a record without an id gets the one neardup used
-                                # (FILE:LINE), so every removed line says which it was
-                                encoded.insert(0, (_json_str(id_field), _json_str(doc_id)))
-                            appended = _append_fields(line, encoded)
-                        if appended is not None:
-                            removed_w.write_line(appended)
-                        else:
-                            out = json.loads(line)
-                            out.setdefault(id_field, doc_id)
-                            out.update(fields)
-                            removed_w.write(out, text_field, doc_id)
-                    pos += 1
-                    continue
-                record = json.loads(line)
-                if stripped and isinstance(record.get(text_field), str):
-                    assert site_lines is not None
-                    text, site_removed = site_lines.strip(record[text_field], doc_sites[pos])
-                    record[text_field] = text
-                    if site_removed:
-                        stats.site_documents += 1
-                        stats.site_lines_removed += len(site_removed)
-                        if site_w is not None:
-                            site_w.write({"id": doc_id, "site": doc_sites[pos],
-                                          "removed": site_removed})  # fmt: skip
-                kept_w.write(record, text_field, doc_id)
-                stats.kept += 1
-                if kept_texts is not None and isinstance(record.get(text_field), str):
-                    kept_texts.put(pos, record[text_field])
-                pos += 1
+                    if kept_texts is not None and isinstance(record.get(text_field), str):
+                        kept_texts.put(pos, record[text_field])
         if clusters_w is not None:
             for c in clusters:
                 members = []
@@ -1710,7 +1705,7 @@ def _unique_id(
     return doc_id
 
 
-_STAGE1_FORMAT = 1
+_STAGE1_FORMAT = 2  # 2: the spool holds documents only, spool_ends.npy
 
 
 _json_str = json.JSONEncoder(ensure_ascii=False).encode  # one value as JSON text
@@ -1748,6 +1743,62 @@ def _fingerprint(inputs, input_format, text_field, id_field, dedupe_ids, clean, 
     )  # fmt: skip
 
 
+#: bytes of the spool read at a time by the write stage
+_WRITE_BLOCK = 4 << 20
+
+
+def _blocks(ends: np.ndarray, size: int) -> Iterator[tuple[int, int]]:
+    """Ranges [lo, hi) of the lines ending at ``ends`` (cumulative), each of about
+    ``size`` bytes (at least one line)."""
+    lo, n = 0, len(ends)
+    while lo < n:
+        base = int(ends[lo - 1]) if lo else 0
+        hi = max(lo + 1, int(np.searchsorted(ends, base + size, side="right")))
+        yield lo, min(hi, n)
+        lo = hi
+
+
+def _true_runs(mask: np.ndarray) -> np.ndarray:
+    """(start, stop) of each run of True in ``mask``, as rows of an array."""
+    edges = np.diff(np.concatenate(([0], mask.view(np.int8), [0])))
+    return np.stack([np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)], axis=1)
+
+
+def _write_removed(out, line: bytes, pos: int, doc_id: str, kept_id: str, d: Decision,
+                   append: bool, lacks_id, id_field: str, text_field: str) -> None:  # fmt: skip
+    """Write the spooled record ``line`` of a removed document with the removal fields:
+    appended to the line itself when ``append`` allows it, re-encoded otherwise."""
+    similarity = round(d.similarity, 4)
+    if append:
+        encoded = [
+            ('"duplicate_of"', _json_str(kept_id)),
+            ('"cluster"', str(d.cluster)),
+            ('"similarity"', repr(similarity)),
+            ('"reason"', f'"{d.reason}"'),
+        ]
+        if pos in lacks_id:
+            # a record without an id gets the one neardup used (FILE:LINE), so every
+            # removed line says which it was
+            encoded.insert(0, (_json_str(id_field), _json_str(doc_id)))
+        appended = _append_fields(line, encoded)
+        if appended is not None:
+            out.write_line(appended)
+            return
+    record = json.loads(line)
+    record.setdefault(id_field, doc_id)
+    record.update(
+        {"duplicate_of": kept_id, "cluster": d.cluster, "similarity": similarity,
+         "reason": d.reason}
+    )  # fmt: skip
+    out.write(record, text_field, doc_id)
+
+
+@functools.lru_cache(maxsize=8)
+def _keys_re(keys: tuple[bytes, ...]) -> re.Pattern:
+    """One scan for any of ``keys`` (faster than a search for each)."""
+    return re.compile(b"|".join(map(re.escape, keys)))
+
+
 def _append_fields(line: bytes, encoded: Sequence[tuple[str, str]]) -> bytes | None:
     """The JSON object ``line`` (UTF-8) with fields added at its end, as bytes (what
     ``json.dumps`` of the parsed record with the fields set gives, for a line that
@@ -1760,7 +1811,7 @@ def _append_fields(line: bytes, encoded: Sequence[tuple[str, str]]) -> bytes | N
     if not encoded:
         return body + b"\n"
     pairs = [(k.encode("utf-8"), v.encode("utf-8")) for k, v in encoded]
-    if any(k in body for k, _ in pairs):
+    if _keys_re(tuple(k for k, _ in pairs)).search(body):
         return None
     body = body[:-1].rstrip()
     added = b", ".join(k + b": " + v for k, v in pairs)
@@ -1790,7 +1841,8 @@ def _load_stage1(work: Path, fingerprint):
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    needed = ("records.jsonl", "shingles.u32", "stage1.npz", "rejects.jsonl", "repairs.jsonl")
+    needed = ("records.jsonl", "spool_ends.npy", "shingles.u32", "stage1.npz", "rejects.jsonl",
+              "repairs.jsonl")  # fmt: skip
     if manifest.get("fingerprint") != fingerprint or not all((work / f).exists() for f in needed):
         return None
     store = FeatureStore.load(work / "shingles.u32", work / "stage1.npz")

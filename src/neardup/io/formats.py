@@ -453,6 +453,12 @@ class JsonlWriter(_ByteStreamWriter):
         self._stream.write(line)
         self.count += 1
 
+    def write_lines(self, lines, count: int) -> None:
+        """Write ``count`` records already encoded as JSON lines, one after the other
+        (bytes or a memoryview)."""
+        self._stream.write(lines)
+        self.count += count
+
 
 class CsvWriter(Writer):
     def __init__(self, path: str):
