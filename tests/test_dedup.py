@@ -125,6 +125,33 @@ def _corpus(seed: int, n_stories: int, copies: int) -> list[str]:
     return texts
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 700).flatmap(lambda n: st.tuples(
+    st.lists(st.lists(st.integers(0, 9), min_size=3, max_size=3), min_size=n, max_size=n),
+    st.lists(st.booleans(), min_size=n, max_size=n))))  # fmt: skip
+def test_candidate_pairs_follow_the_bucket_rule(data) -> None:
+    """Every pair of a bucket of up to MAX_BUCKET_PAIRS + 1 documents; in a bigger one,
+    the pairs up to MAX_BUCKET_PAIRS apart in document order and a star from its first
+    document (keys from a tiny range: buckets of every size)."""
+    from neardup.candidates import MAX_BUCKET_PAIRS
+
+    rows, skip = data
+    keys = np.array(rows, dtype=np.uint64)
+    want = set()
+    for band in range(keys.shape[1]):
+        buckets: dict[int, list[int]] = {}
+        for i in range(len(keys)):
+            if not skip[i]:
+                buckets.setdefault(int(keys[i, band]), []).append(i)
+        for docs in buckets.values():
+            for x in range(len(docs)):
+                for y in range(x + 1, len(docs)):
+                    if y - x <= MAX_BUCKET_PAIRS or x == 0:
+                        want.add((docs[x], docs[y]))
+    got = {tuple(p) for p in candidate_pairs(keys, np.array(skip)).tolist()}
+    assert got == want
+
+
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 10**6))
 def test_lsh_candidates_find_every_close_pair_and_edges_are_true(seed) -> None:

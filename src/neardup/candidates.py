@@ -81,7 +81,7 @@ def candidate_codes(keys: np.ndarray, skip: np.ndarray | None = None) -> np.ndar
     pending_len = 0
     for band in range(bands):
         col = keys[idx, band]
-        order = np.argsort(col, kind="stable")
+        order = np.argsort(col)  # not stable (five times faster): see the big buckets
         sorted_keys = col[order]
         docs = idx[order]
         same = sorted_keys[1:] == sorted_keys[:-1]
@@ -93,6 +93,11 @@ def candidate_codes(keys: np.ndarray, skip: np.ndarray | None = None) -> np.ndar
         sizes = np.diff(np.append(starts, len(docs)))
         multi = sizes >= 2
         starts, sizes = starts[multi], sizes[multi]
+        # a small bucket gives all its pairs, in any order of its members; a big one
+        # gives pairs that depend on the order: its members in document order
+        for s, z in zip(starts[sizes > MAX_BUCKET_PAIRS + 1].tolist(),
+                        sizes[sizes > MAX_BUCKET_PAIRS + 1].tolist(), strict=True):  # fmt: skip
+            docs[s : s + z].sort()
         # pairs of consecutive members (every bucket) ...
         found.append((docs[:-1][same], docs[1:][same]))
         # ... all other pairs in small buckets, a star from the first member in big ones
