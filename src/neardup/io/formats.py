@@ -153,14 +153,15 @@ def _make_doc(
     source: bytes = b"",
 ) -> Document | Reject:
     if not isinstance(record, dict):
-        return Reject(path, line, f"not a JSON object but {type(record).__name__}", raw)
+        problem = f"not a JSON object but {type(record).__name__}"
+        return Reject(path, line, problem, raw.rstrip("\r\n"))
     if text_field not in record:
-        return Reject(path, line, f"no {text_field!r} field (pass --text-field NAME)", raw)
+        problem = f"no {text_field!r} field (pass --text-field NAME)"
+        return Reject(path, line, problem, raw.rstrip("\r\n"))
     text = record[text_field]
     if not isinstance(text, str):
-        return Reject(
-            path, line, f"the {text_field!r} field is {type(text).__name__}, not a string", raw
-        )
+        problem = f"the {text_field!r} field is {type(text).__name__}, not a string"
+        return Reject(path, line, problem, raw.rstrip("\r\n"))
     doc_id = record.get(id_field)
     if doc_id is None:
         doc_id = f"{path}:{line}"
@@ -173,8 +174,8 @@ def _read_jsonl(path: str, text_field: str, id_field: str) -> Iterator[Document 
     stream = _open_binary_read(path)
     try:
         for number, raw in enumerate(_lines(stream, path), start=1):
-            if not raw.strip():
-                continue  # blank lines hold no record
+            if not raw or raw.isspace():
+                continue  # blank lines hold no record (tested without copying the line)
             line, problem = _decode(raw)
             if line is None:
                 yield Reject(path, number, problem, raw.decode("utf-8", "replace").rstrip("\r\n"))
@@ -189,7 +190,7 @@ def _read_jsonl(path: str, text_field: str, id_field: str) -> Iterator[Document 
                     line.rstrip("\r\n"),
                 )
                 continue
-            yield _make_doc(record, path, number, text_field, id_field, line.rstrip("\r\n"),
+            yield _make_doc(record, path, number, text_field, id_field, line,
                             raw.rstrip(b"\r\n"))  # fmt: skip
     finally:
         if stream is not sys.stdin.buffer:
