@@ -1267,9 +1267,10 @@ def run_dedup(
                             progress(1)
             store.finish()
             np.save(work / "spool_ends.npy", np.frombuffer(spool_ends, dtype=np.int64))
-            _save_stage1(work, fingerprint, store, doc_ids, policy_records,
-                         (stats.read, stats.rejected, stats.repaired, stats.skipped,
-                          stats.skipped_reasons), doc_sites, no_id)  # fmt: skip
+            if tmp_ctx is None:  # a temporary work directory is never resumed from
+                _save_stage1(work, fingerprint, store, doc_ids, policy_records,
+                             (stats.read, stats.rejected, stats.repaired, stats.skipped,
+                              stats.skipped_reasons), doc_sites, no_id)  # fmt: skip
         for target, source in ((rejects, work_rejects), (repairs_out, work_repairs)):
             if target:
                 copy = _CopyWriter(target, source)
