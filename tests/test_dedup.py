@@ -642,3 +642,19 @@ def test_run_resumes_from_the_work_directory(tmp_path: Path) -> None:
     src.write_text(src.read_text() + json.dumps({"id": "new", "text": "a new document"}) + "\n")
     changed, _ = go("five")
     assert not changed.resumed and changed.read == first.read + 1
+
+
+def test_fewer_collections_restores_the_collector() -> None:
+    """The collector runs less often inside the block and as before after it, also when
+    the block fails; objects frozen on entry are unfrozen."""
+    import gc
+
+    from neardup.engines import fewer_collections
+
+    before = gc.get_threshold()
+    with pytest.raises(ValueError), fewer_collections(first_generation=before[0] + 1000):
+        assert gc.get_threshold()[0] == before[0] + 1000
+        assert gc.get_freeze_count() > 0
+        raise ValueError("a failing stage")
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0

@@ -38,7 +38,7 @@ from .candidates import band_keys, candidate_codes, lsh_params
 from .clusters import DocInfo, KeyFunc, UnionFind, keep_policy
 from .config import CleanConfig, DedupConfig, SiteConfig
 from .document import Document
-from .engines import map_ordered, worker_pool
+from .engines import fewer_collections, map_ordered, worker_pool
 from .errors import ConfigError, InputError, NeardupError
 from .index import IndexDocs
 from .io import Reject, default_output_format, open_writer, read_texts
@@ -1081,6 +1081,7 @@ class DedupStats:
         return asdict(self)
 
 
+@fewer_collections()
 def run_dedup(
     inputs: Sequence[str],
     *,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from . import kernels
 from .config import CleanConfig, SiteConfig
 from .document import Document
-from .engines import map_ordered
+from .engines import fewer_collections, map_ordered
 from .errors import NeardupError
 from .io import Reject, default_output_format, open_writer, read_texts
 from .repair import Repair, repair_text
@@ -111,6 +111,7 @@ def count_reject(stats, item: Reject, write: Callable[[dict], object] | None) ->
         stats.skipped_reasons[item.kind] = stats.skipped_reasons.get(item.kind, 0) + 1
 
 
+@fewer_collections()
 def run_clean(
     inputs: Sequence[str],
     output: str,

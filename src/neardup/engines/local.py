@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -19,9 +21,29 @@ def worker_pool(workers: int) -> ProcessPoolExecutor | None:
     The workers start now."""
     if workers <= 1:
         return None
+    # objects alive now are left alone by the collector (which would otherwise write to
+    # their pages in each worker, and copy them)
+    gc.freeze()
     pool = ProcessPoolExecutor(max_workers=workers)
     pool.submit(int).result()  # forks every worker (a fork pool starts them all at once)
     return pool
+
+
+@contextlib.contextmanager
+def fewer_collections(first_generation: int = 50_000) -> Iterator[None]:
+    """Run Python's cyclic garbage collector less often inside the block (and in workers
+    forked inside it), as it was afterwards. A batch job allocates millions of
+    short-lived objects that form no cycles, and each full collection walks every object
+    alive (at 100k documents: 0.4 s of a dedup). Objects alive on entry are frozen
+    (never collected: the modules, the compiled loops)."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(threshold[0], first_generation), *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 def map_ordered(
