@@ -925,12 +925,11 @@ def cluster(
     the keep policy says.
     """
     rank = keep_rank(infos, policy, pinned)
-    by_key: dict[int, list[int]] = {}
-    for i, k in enumerate(keys):
-        by_key.setdefault(k, []).append(i)
-    exact = [(m[0], x) for m in by_key.values() if len(m) > 1 for x in m[1:]]
-    ea = np.concatenate([np.array([p[0] for p in exact], dtype=np.int64), edges.a])
-    eb = np.concatenate([np.array([p[1] for p in exact], dtype=np.int64), edges.b])
+    # exact copies: an edge from the first document of each key to each later one
+    first = first_copies(keys)
+    later = np.flatnonzero(first != np.arange(len(first)))
+    ea = np.concatenate([first[later], edges.a])
+    eb = np.concatenate([later, edges.b])
 
     clusters: list[Cluster] = []
     decisions: dict[int, Decision] = {}
@@ -964,6 +963,14 @@ def cluster(
             for c in _components(n, sa[inside], sb[inside]):
                 heapq.heappush(pending, (c[0][0], c))
     return clusters, decisions
+
+
+def first_copies(keys: Sequence[int]) -> np.ndarray:
+    """For each document, the first document with its exact key (itself, for most)."""
+    if not len(keys):
+        return np.zeros(0, dtype=np.int64)
+    _, first, inverse = unique_groups(np.array(keys, dtype=np.uint64))
+    return first[inverse]
 
 
 def keep_rank(
@@ -1283,12 +1290,7 @@ def run_dedup(
         # ---- stage 2: exact keys, boilerplate paragraphs and site lines learned
         t1 = time.perf_counter()
         keys = store.keys
-        first_of_key: dict[int, int] = {}
-        active = np.zeros(n, dtype=bool)
-        for i, k in enumerate(keys):
-            if k not in first_of_key:
-                first_of_key[k] = i
-                active[i] = True
+        active = first_copies(keys) == np.arange(n)  # the first document of each key
         learned = boilerplate_paragraphs(store, active, config)
         boiler = learned | idx.boilerplate() if idx is not None else learned
         stats.boilerplate_paragraphs = len(boiler)
