@@ -261,6 +261,9 @@ def main() -> None:
     chosen = [t for t in tools(py) if not args.tools or t.name in args.tools]
     path = RESULTS / "compare.json"
     rows = json.loads(path.read_text())["rows"] if path.exists() else []
+    # numba compiles neardup's loops once per installation (cached): not in the timings
+    subprocess.run([sys.executable, "-c", "from neardup import kernels; kernels.warm()"],
+                   check=True)  # fmt: skip
     for size in sizes:
         corpus = dedup_corpus.write(size, DATA / f"dedup-{size}-s{args.seed}.jsonl", args.seed)
         labels = gold(corpus)
