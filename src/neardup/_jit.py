@@ -436,33 +436,6 @@ def _flags(buf, offsets, first, second, third, ascii_windows):
     return out
 
 
-@_jit
-def _word_spans(buf):
-    """Start and end offsets of the runs of bytes other than space and line break, and
-    the XXH64 of each run."""
-    starts = np.empty(len(buf) // 2 + 1, dtype=np.int64)
-    ends = np.empty(len(buf) // 2 + 1, dtype=np.int64)
-    n = 0
-    inside = False
-    for i in range(len(buf)):
-        c = buf[i]
-        if c == 32 or c == 10:
-            if inside:
-                ends[n] = i
-                n += 1
-                inside = False
-        elif not inside:
-            starts[n] = i
-            inside = True
-    if inside:
-        ends[n] = len(buf)
-        n += 1
-    hashes = np.empty(n, dtype=np.uint64)
-    for i in range(n):
-        hashes[i] = xxh64(buf, starts[i], ends[i])
-    return starts[:n], ends[:n], hashes
-
-
 _GRAM_MUL = np.uint64(1_000_003)  # neardup.repair._seeds
 
 
@@ -644,6 +617,60 @@ def _tokens(buf, offsets, kind, fold_off, fold):
             n += 1
         out_off[d + 1] = n
     return out[:n], out_off, ok
+
+
+@_jit
+def _token_spans(buf, kind, fold_off, fold):
+    """The words of one UTF-8 text as :func:`neardup.shingles.words_with_spans` cuts
+    them: their case-folded bytes joined by single spaces, their start and end offsets
+    in characters, their XXH64; and False for a text beyond the BMP (cut in Python)."""
+    out = np.empty(3 * len(buf) + 1, dtype=np.uint8)  # folding can grow a text
+    starts = np.empty(len(buf) + 1, dtype=np.int64)
+    ends = np.empty(len(buf) + 1, dtype=np.int64)
+    first = np.empty(len(buf) + 1, dtype=np.int64)  # each word's first byte in ``out``
+    n = 0  # bytes written
+    w = 0  # words
+    ci = 0  # characters read
+    inside = False
+    i = 0
+    while i < len(buf):
+        b0 = buf[i]
+        if b0 < 0x80:
+            c = np.int64(b0)
+            i += 1
+        elif b0 < 0xF0:
+            c, width = _code_point(buf, i)
+            i += width
+        else:
+            return out[:0], starts[:0], ends[:0], np.zeros(0, dtype=np.uint64), False
+        k = kind[c]
+        if k != 1 and inside:  # a word ends
+            ends[w] = ci
+            w += 1
+            inside = False
+        if k != 0:
+            if not inside:  # a word starts
+                if w:
+                    out[n] = 32
+                    n += 1
+                starts[w] = ci
+                first[w] = n
+                inside = k == 1
+                if k == 2:  # a character of a script without spaces: a word of its own
+                    ends[w] = ci + 1
+                    w += 1
+            for j in range(fold_off[c], fold_off[c + 1]):
+                out[n] = fold[j]
+                n += 1
+        ci += 1
+    if inside:
+        ends[w] = ci
+        w += 1
+    hashes = np.empty(w, dtype=np.uint64)
+    for t in range(w):
+        stop = first[t + 1] - 1 if t + 1 < w else n
+        hashes[t] = xxh64(out, first[t], stop)
+    return out[:n], starts[:w], ends[:w], hashes, True
 
 
 @_jit

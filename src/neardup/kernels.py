@@ -252,10 +252,16 @@ def _ascii_windows() -> bool:
     return bool(a & low(0xFF) or a & b & low(0xFFFFFFF00) or a & b & c & low(0xFFFFFFF000000000))
 
 
-def word_spans(text: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Start and end offsets of the words of a token text (runs of bytes other than
-    space and line break), and their :func:`neardup.shingles.token_hashes`."""
-    return _compiled()._word_spans(np.frombuffer(text, dtype=np.uint8))
+def token_spans(text: str) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray] | None:
+    """:func:`neardup.shingles.words_with_spans` in one compiled pass (None for a text
+    with a character beyond the BMP)."""
+    kind, fold_off, fold = _word_tables()
+    buf = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    data, starts, ends, hashes, ok = _compiled()._token_spans(buf, kind, fold_off, fold)
+    if not ok:
+        return None
+    toks = data.tobytes().decode("utf-8", "surrogatepass").split(" ") if len(starts) else []
+    return toks, starts, ends, hashes
 
 
 def repeat_chains(
@@ -345,7 +351,7 @@ def warm() -> None:
         one = np.array([0, 1], dtype=np.int64)
         ab = np.ones(2, dtype=np.uint32)
         text_flags(["warm up", "the kernel"])
-        word_spans(b"warm up")
+        token_spans("warm up")
         repeat_chains(np.arange(4, dtype=np.uint64), 2, 1, 8, 64)
         collapse_whitespace("warm  up")
         token_texts(["warm up"])

@@ -119,10 +119,10 @@ def words_with_spans(text: str) -> tuple[list[str], list[int], list[int], np.nda
     """Tokens of ``text`` (as :func:`words` gives them) with the start and end offset of
     each in ``text``, and their :func:`token_hashes`."""
     if kernels.available():
-        view = ascii_view(text)  # the same length as ``text``
-        if view is not None:  # its tokens are the runs of letters and digits
-            starts, ends, hashes = kernels.word_spans(view.encode("ascii"))
-            return view.split(), starts.tolist(), ends.tolist(), hashes
+        found = kernels.token_spans(text)
+        if found is not None:
+            toks, starts, ends, hashes = found
+            return toks, starts.tolist(), ends.tolist(), hashes
     ascii_text = text.isascii()
     parts = (_ASCII_SPLIT_RE if ascii_text else _SPLIT_RE).split(text)
     # parts alternates separator, token, separator, ..., separator
