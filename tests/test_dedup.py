@@ -477,31 +477,42 @@ def test_dedup_command_keeps_records_as_they_came(tmp_path: Path, runner) -> Non
     assert "read 2 = kept 2 + removed 0 + rejected 0" in result.output
 
 
-def test_unchanged_records_are_written_byte_for_byte(tmp_path: Path, runner) -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_unchanged_records_are_written_byte_for_byte(tmp_path: Path, runner, workers) -> None:
     """A kept record whose text did not change is copied as its input line (spacing,
-    escapes, key order); a repaired or renamed one is encoded again; a line holding a
-    bare CR (JSON whitespace) still comes out as one record."""
+    escapes, key order; a CRLF line break becomes LF, a last line gets one); a repaired or
+    renamed one is encoded again (both at once too); a line holding a bare CR (JSON
+    whitespace) still comes out as one record."""
     rng = random.Random(10)
     body = "\n\n".join(story(rng, 40) + "." for _ in range(4))
+    other = "\n\n".join(story(rng, 40) + "." for _ in range(4))
     lines = [
         '{ "text" : "' + story(rng, 30) + ' caf\\u00e9",  "id":"a" }',
         '{"id": "b",\r"text": "' + story(rng, 30) + '"}',
         json.dumps({"id": "c", "text": body + "\n\n" + body}),  # doubled: repaired by run
         json.dumps({"id": "c", "text": story(rng, 30)}),  # renamed by --dedupe-ids
+        json.dumps({"id": "c", "text": other + "\n\n" + other}),  # repaired and renamed
+        json.dumps({"text": story(rng, 30), "id": "d"}),  # a CRLF line break
+        json.dumps({"text": story(rng, 30), "id": "e"}),  # the last line, without one
     ]
     src = tmp_path / "in.jsonl"
-    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    src.write_bytes(("\n".join(lines[:5]) + "\n" + lines[5] + "\r\n\n" + lines[6]).encode())
     out = tmp_path / "out"
-    result = runner.invoke(main, ["run", str(src), "-o", str(out), "-q", "--dedupe-ids"])
+    result = runner.invoke(
+        main, ["run", str(src), "-o", str(out), "-q", "--dedupe-ids", "-j", workers]
+    )
     assert result.exit_code == 0, result.output
-    kept = (out / "kept.jsonl").read_text(encoding="utf-8").split("\n")[:-1]
-    assert kept[0] == lines[0]
-    assert [json.loads(k) for k in kept[1:]] == [
+    kept = (out / "kept.jsonl").read_bytes().decode("utf-8").split("\n")
+    assert kept[-1] == ""  # every record ends with a line break
+    kept = kept[:-1]
+    assert [kept[0], kept[5], kept[6]] == [lines[0], lines[5], lines[6]]
+    assert [json.loads(k) for k in kept[1:5]] == [
         json.loads(lines[1]),
         {"id": "c", "text": body},
         {**json.loads(lines[3]), "id": "c#2"},
+        {"id": "c#3", "text": other},
     ]
-    assert kept[1] != lines[1] and kept[2] != lines[2] and kept[3] != lines[3]
+    assert all(kept[i] != lines[i] for i in range(1, 5))
 
 
 @settings(max_examples=200, deadline=None)
@@ -658,3 +669,32 @@ def test_fewer_collections_restores_the_collector() -> None:
         raise ValueError("a failing stage")
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_csv_and_jsonl_inputs_give_the_same_decisions(tmp_path: Path, runner, workers) -> None:
+    """JSONL lines are parsed by the workers, other formats in the main process: the
+    same records give the same removals either way, and mixed inputs (a JSONL and a CSV
+    file) are read in turn."""
+    import csv
+
+    texts = _corpus(5, 40, 3)
+    docs = [{"id": f"r{i}", "text": t, "date": f"2026-01-{i % 28 + 1:02d}"}
+            for i, t in enumerate(texts)]  # fmt: skip
+    write_jsonl(tmp_path / "all.jsonl", docs)
+    write_jsonl(tmp_path / "first.jsonl", docs[:20])
+    with (tmp_path / "rest.csv").open("w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=["id", "text", "date"])
+        w.writeheader()
+        w.writerows(docs[20:])
+    removed = {}
+    for name, inputs in (("jsonl", ["all.jsonl"]), ("mixed", ["first.jsonl", "rest.csv"])):
+        out = tmp_path / f"{name}-removed.jsonl"
+        args = ["dedup", *[str(tmp_path / i) for i in inputs], "-o", str(tmp_path / f"{name}.jsonl"),
+                "--removed", str(out), "--keep", "field:date", "-j", workers, "-q"]  # fmt: skip
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0, result.output
+        removed[name] = [(r["id"], r["duplicate_of"], r["reason"])
+                         for r in map(json.loads, out.read_text().splitlines())]  # fmt: skip
+    assert removed["jsonl"], "the corpus has duplicates"
+    assert removed["jsonl"] == removed["mixed"]

@@ -41,8 +41,8 @@ from .document import Document
 from .engines import fewer_collections, map_ordered, worker_pool
 from .errors import ConfigError, InputError, NeardupError
 from .index import IndexDocs
-from .io import Reject, default_output_format, open_writer, read_texts
-from .io.formats import JsonlWriter
+from .io import Reject, default_output_format, detect_format, open_writer, read_texts
+from .io.formats import JsonlWriter, jsonl_lines, parse_jsonl_line
 from .normalize import normalize_and_explain
 from .pipeline import _batched, _texts, audit_record, count_reject
 from .repair import Repair, TextWords, _repair_normalized, repair_with_words
@@ -1088,6 +1088,95 @@ class DedupStats:
         return asdict(self)
 
 
+class DocMeta(NamedTuple):
+    """What the main process keeps of a document read in stage 1 (not its text)."""
+
+    id: str
+    path: str
+    line: int
+    has_id: bool  # the record has the id field (else ``id`` is FILE:LINE)
+    fields: dict | None  # what the keep policy looks at
+    site: str | None
+    spool: bytes | None  # the record encoded again (None: as it was read)
+
+
+class _Stage1(NamedTuple):
+    """Stage 1's settings, as the workers get them."""
+
+    clean: CleanConfig
+    ngram: int
+    keep_key: bool
+    text_field: str
+    id_field: str
+    fields: str | None  # what of a record the keep policy needs: "*", a name or None
+    site_field: str | None
+    write_repaired: bool
+
+
+def stage1_lines(
+    batch: tuple[str, list[int], list[bytes]], settings: _Stage1
+) -> tuple[list[DocMeta | Reject], FeatureBatch]:
+    """Stage 1 over lines of a JSONL file (path, line numbers, lines): parse them, then
+    :func:`features_batch` of their texts."""
+    path, numbers, lines = batch
+    items = [
+        parse_jsonl_line(raw, path, number, settings.text_field, settings.id_field)
+        for number, raw in zip(numbers, lines, strict=True)
+    ]
+    docs = [i for i in items if not isinstance(i, Reject)]
+    features = features_batch(
+        [d.text for d in docs], settings.clean, settings.ngram, settings.keep_key
+    )
+    return _metas(items, features.repairs, settings), features
+
+
+def _metas(
+    items: Sequence[Document | Reject], repairs: Sequence[Repair | None], settings: _Stage1
+) -> list[DocMeta | Reject]:
+    """:class:`DocMeta` of each document of ``items`` (``repairs``: theirs, in order)."""
+    out: list[DocMeta | Reject] = []
+    reps = iter(repairs)
+    for item in items:
+        if isinstance(item, Reject):
+            out.append(item)
+            continue
+        rep, record = next(reps), item.record
+        repaired = settings.write_repaired and rep is not None and rep.text != item.text
+        if repaired:
+            record[settings.text_field] = rep.text  # type: ignore[union-attr]
+        # a record is spooled as it came, unless its text changed or it holds a bare CR
+        # (a reader in text mode would see two lines)
+        again = repaired or not item.source or b"\r" in item.source
+        fields = (
+            None if settings.fields is None
+            else {k: v for k, v in record.items() if k != settings.text_field}
+            if settings.fields == "*"
+            else {settings.fields: record[settings.fields]} if settings.fields in record
+            else {}
+        )  # fmt: skip
+        out.append(DocMeta(
+            item.id, item.path, item.line, settings.id_field in record, fields,
+            site_of(record, settings.site_field) if settings.site_field is not None else None,
+            _jsonl(record).encode("utf-8") if again else None,
+        ))  # fmt: skip
+    return out
+
+
+def _line_batches(inputs: Sequence[str], size: int) -> Iterator[tuple[str, list[int], list[bytes]]]:
+    """The non-blank lines of JSONL files in batches of ``size`` (each of one file)."""
+    for path in inputs:
+        numbers: list[int] = []
+        lines: list[bytes] = []
+        for number, raw in jsonl_lines(path):
+            numbers.append(number)
+            lines.append(raw)
+            if len(lines) == size:
+                yield path, numbers, lines
+                numbers, lines = [], []
+        if lines:
+            yield path, numbers, lines
+
+
 @fewer_collections()
 def run_dedup(
     inputs: Sequence[str],
@@ -1144,24 +1233,13 @@ def run_dedup(
     clean = clean or CleanConfig()
     keep_spec = keep if keep is not None else config.keep
     policy = keep_policy(keep_spec)
-    # what of each record the keep policy may look at (records are not kept in memory)
-    needs_fields = callable(keep_spec) or (isinstance(keep_spec, str) and ":" in keep_spec)
-    if callable(keep_spec):
-
-        def _policy_fields(record: dict) -> dict:
-            return {k: v for k, v in record.items() if k != text_field}
-
-    elif isinstance(keep_spec, str) and ":" in keep_spec:
-        name = keep_spec.split(":", 1)[1]
-
-        def _policy_fields(record: dict) -> dict:
-            return {name: record[name]} if name in record else {}
-
-    else:
-
-        def _policy_fields(record: dict) -> dict:
-            return {}
-
+    # what of each record the keep policy may look at (records are not kept in memory):
+    # "*" every field but the text (a callable policy), a field name, or nothing
+    fields_spec = (
+        "*" if callable(keep_spec)
+        else keep_spec.split(":", 1)[1] if isinstance(keep_spec, str) and ":" in keep_spec
+        else None
+    )  # fmt: skip
     if update and index is None:
         raise ConfigError("update needs an index (pass --index FILE)")
     idx = None
@@ -1204,75 +1282,92 @@ def run_dedup(
             stats.resumed = True
         else:
             store = FeatureStore(work / "shingles.u32")
-            policy_records = [] if needs_fields else None
+            policy_records = [] if fields_spec is not None else None
             ids: dict[str, tuple[str, int]] = {}
             # ids must stay unique across the batches of an index
             taken = idx.has_id if idx is not None and update else None
             doc_ids = []
             doc_sites: list[str | None] = []
             no_id: list[int] | None = []  # documents whose record has no id field
-            items = read_texts(inputs, input_format, text_field, id_field, workers)
+            settings = _Stage1(
+                clean,
+                config.ngram,
+                fuzzy,
+                text_field,
+                id_field,
+                fields_spec,
+                site.field if site is not None else None,
+                write_repaired,
+            )
+            # JSONL input: the workers parse the lines too (the main process only reads
+            # them); other formats are read here and the workers get the texts
+            raw = all(detect_format(p, input_format) == "jsonl" for p in inputs)
+            if raw:
+                batches: Iterator = _line_batches(inputs, BATCH_SIZE)
+                func: Callable = functools.partial(stage1_lines, settings=settings)
+                arg = None
+            else:
+                batches = _batched(read_texts(inputs, input_format, text_field, id_field,
+                                              workers), BATCH_SIZE)  # fmt: skip
+                func = functools.partial(
+                    features_batch, clean=clean, ngram=config.ngram, keep_key=fuzzy
+                )
+                arg = _texts
             # the spool: each document's record, one line each; where each line ends
             spool_ends, spool_pos = array("q"), 0
-            func = functools.partial(
-                features_batch, clean=clean, ngram=config.ngram, keep_key=fuzzy
-            )
             with (
                 spool_path.open("wb") as spool,
                 work_rejects.open("w", encoding="utf-8") as reject_out,
                 work_repairs.open("w", encoding="utf-8") as repairs_w,
             ):
                 for batch, results in map_ordered(
-                    func,
-                    _batched(items, BATCH_SIZE),
-                    workers,
-                    with_input=True,
-                    arg=_texts,
-                    pool=pool,
+                    func, batches, workers, with_input=True, arg=arg, pool=pool
                 ):
-                    store.add_batch(results)
-                    it = iter(results.repairs)
-                    for item in batch:
+                    if raw:  # (path, line numbers, lines) -> (documents or rejects, features)
+                        items, features = results
+                        lines = batch[2]
+                    else:  # documents or rejects -> features
+                        items, features = _metas(batch, results.repairs, settings), results
+                        lines = [b"" if isinstance(i, Reject) else i.source for i in batch]
+                    store.add_batch(features)
+                    reps = iter(features.repairs)
+                    parts = []
+                    for item, line in zip(items, lines, strict=True):
                         stats.read += 1
+                        if progress is not None:
+                            progress(1)
                         if isinstance(item, Reject):
                             count_reject(
                                 stats,
                                 item,
                                 (lambda d: reject_out.write(_jsonl(d))) if rejects else None,
                             )
-                        else:
-                            rep = next(it)
-                            if rep is None:  # unchanged
-                                rep = Repair(item.text, (), ())
-                            doc_id = _unique_id(item, ids, dedupe_ids, taken)
-                            changed = doc_id != item.id and id_field in item.record
-                            if changed:
-                                item.record[id_field] = doc_id  # renamed by --dedupe-ids
-                            if id_field not in item.record:
-                                no_id.append(len(doc_ids))
-                            doc_ids.append(doc_id)
-                            if site is not None:
-                                doc_sites.append(site_of(item.record, site.field))
-                            if policy_records is not None:
-                                policy_records.append(_policy_fields(item.record))
-                            if rep.removed:
-                                stats.repaired += 1
-                                repairs_w.write(_jsonl(audit_record(item, rep, doc_id)))
-                            if write_repaired and rep.text != item.text:
-                                item.record[text_field] = rep.text
-                                changed = True
-                            # an unchanged record as it came (not if it holds a bare CR: a
-                            # reader in text mode would see two lines)
-                            line = (
-                                item.source + b"\n"
-                                if item.source and not changed and b"\r" not in item.source
-                                else _jsonl(item.record).encode("utf-8")
-                            )
-                            spool.write(line)
-                            spool_pos += len(line)
-                            spool_ends.append(spool_pos)
-                        if progress is not None:
-                            progress(1)
+                            continue
+                        rep = next(reps)
+                        doc_id = _unique_id(item, ids, dedupe_ids, taken)
+                        # the record as it came, unless it had to be encoded again
+                        if item.spool is not None:
+                            line = item.spool
+                        elif line[-1:] != b"\n" or line[-2:-1] == b"\r":
+                            line = line.rstrip(b"\r\n") + b"\n"  # one line break
+                        if doc_id != item.id and item.has_id:  # renamed by --dedupe-ids
+                            record = json.loads(line)
+                            record[id_field] = doc_id
+                            line = _jsonl(record).encode("utf-8")
+                        if not item.has_id:
+                            no_id.append(len(doc_ids))
+                        doc_ids.append(doc_id)
+                        if site is not None:
+                            doc_sites.append(item.site)
+                        if policy_records is not None:
+                            policy_records.append(item.fields)
+                        if rep is not None and rep.removed:
+                            stats.repaired += 1
+                            repairs_w.write(_jsonl(audit_record(item, rep, doc_id)))
+                        parts.append(line)
+                        spool_pos += len(line)
+                        spool_ends.append(spool_pos)
+                    spool.writelines(parts)
             store.finish()
             np.save(work / "spool_ends.npy", np.frombuffer(spool_ends, dtype=np.int64))
             if tmp_ctx is None:  # a temporary work directory is never resumed from

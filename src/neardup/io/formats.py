@@ -171,30 +171,37 @@ def _make_doc(
 
 
 def _read_jsonl(path: str, text_field: str, id_field: str) -> Iterator[Document | Reject]:
+    for number, raw in jsonl_lines(path):
+        yield parse_jsonl_line(raw, path, number, text_field, id_field)
+
+
+def jsonl_lines(path: str) -> Iterator[tuple[int, bytes]]:
+    """(line number, bytes) of every line of a JSONL file that is not blank (blank lines
+    hold no record)."""
     stream = _open_binary_read(path)
     try:
         for number, raw in enumerate(_lines(stream, path), start=1):
-            if not raw or raw.isspace():
-                continue  # blank lines hold no record (tested without copying the line)
-            line, problem = _decode(raw)
-            if line is None:
-                yield Reject(path, number, problem, raw.decode("utf-8", "replace").rstrip("\r\n"))
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield Reject(
-                    path,
-                    number,
-                    f"malformed JSON: {exc.msg} at column {exc.colno}",
-                    line.rstrip("\r\n"),
-                )
-                continue
-            yield _make_doc(record, path, number, text_field, id_field, line,
-                            raw.rstrip(b"\r\n"))  # fmt: skip
+            if raw and not raw.isspace():  # tested without copying the line
+                yield number, raw
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
+
+
+def parse_jsonl_line(
+    raw: bytes, path: str, number: int, text_field: str, id_field: str
+) -> Document | Reject:
+    """The document of one line of a JSONL file (a reject when it holds none)."""
+    line, problem = _decode(raw)
+    if line is None:
+        return Reject(path, number, problem, raw.decode("utf-8", "replace").rstrip("\r\n"))
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return Reject(
+            path, number, f"malformed JSON: {exc.msg} at column {exc.colno}", line.rstrip("\r\n")
+        )
+    return _make_doc(record, path, number, text_field, id_field, line, raw.rstrip(b"\r\n"))
 
 
 def _read_csv(path: str, text_field: str, id_field: str) -> Iterator[Document | Reject]:
