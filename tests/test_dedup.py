@@ -698,3 +698,30 @@ def test_csv_and_jsonl_inputs_give_the_same_decisions(tmp_path: Path, runner, wo
                          for r in map(json.loads, out.read_text().splitlines())]  # fmt: skip
     assert removed["jsonl"], "the corpus has duplicates"
     assert removed["jsonl"] == removed["mixed"]
+
+
+def test_records_read_again_from_the_input_or_the_spool_alike(tmp_path: Path, runner) -> None:
+    """Kept and removed records are the same bytes whether the write stage reads them
+    again from a plain input file (with blank lines and CRLF line breaks between them)
+    or from the spool (the same input gzipped)."""
+    import gzip
+
+    texts = _corpus(8, 30, 3)
+    lines = [json.dumps({"id": f"r{i}", "text": t}) for i, t in enumerate(texts)]
+    data = "".join(
+        line + ("\r\n" if i % 5 == 0 else "\n") + ("\n" if i % 7 == 0 else "")
+        for i, line in enumerate(lines)
+    ).encode()
+    (tmp_path / "in.jsonl").write_bytes(data)
+    (tmp_path / "in.jsonl.gz").write_bytes(gzip.compress(data))
+    outs = []
+    for name in ("in.jsonl", "in.jsonl.gz"):
+        out = tmp_path / name.replace(".", "-")
+        args = ["dedup", str(tmp_path / name), "-o", str(out / "kept.jsonl"),
+                "--removed", str(out / "removed.jsonl"), "-q", "-j", "2"]  # fmt: skip
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0, result.output
+        outs.append([(out / f).read_bytes() for f in ("kept.jsonl", "removed.jsonl")])
+    assert outs[0] == outs[1]
+    kept = outs[0][0].decode().split("\n")[:-1]
+    assert set(kept) <= set(lines) and len(kept) < len(lines)

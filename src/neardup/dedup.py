@@ -16,6 +16,7 @@ Stages (each a function over arrays or batches):
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import heapq
 import itertools
@@ -42,7 +43,7 @@ from .engines import fewer_collections, map_ordered, worker_pool
 from .errors import ConfigError, InputError, NeardupError
 from .index import IndexDocs
 from .io import Reject, default_output_format, detect_format, open_writer, read_texts
-from .io.formats import JsonlWriter, jsonl_lines, parse_jsonl_line
+from .io.formats import JsonlWriter, is_plain_file, jsonl_lines, parse_jsonl_line
 from .normalize import normalize_and_explain
 from .pipeline import _batched, _texts, audit_record, count_reject
 from .repair import Repair, TextWords, _repair_normalized, repair_with_words
@@ -1114,11 +1115,11 @@ class _Stage1(NamedTuple):
 
 
 def stage1_lines(
-    batch: tuple[str, list[int], list[bytes]], settings: _Stage1
+    batch: tuple[str, list[int], list[bytes], list[int]], settings: _Stage1
 ) -> tuple[list[DocMeta | Reject], FeatureBatch]:
-    """Stage 1 over lines of a JSONL file (path, line numbers, lines): parse them, then
-    :func:`features_batch` of their texts."""
-    path, numbers, lines = batch
+    """Stage 1 over lines of a JSONL file (path, line numbers, lines, offsets): parse
+    them, then :func:`features_batch` of their texts."""
+    path, numbers, lines, _ = batch
     items = [
         parse_jsonl_line(raw, path, number, settings.text_field, settings.id_field)
         for number, raw in zip(numbers, lines, strict=True)
@@ -1162,19 +1163,24 @@ def _metas(
     return out
 
 
-def _line_batches(inputs: Sequence[str], size: int) -> Iterator[tuple[str, list[int], list[bytes]]]:
-    """The non-blank lines of JSONL files in batches of ``size`` (each of one file)."""
+def _line_batches(
+    inputs: Sequence[str], size: int
+) -> Iterator[tuple[str, list[int], list[bytes], list[int]]]:
+    """The non-blank lines of JSONL files in batches of ``size`` (each of one file): path,
+    line numbers, lines, byte offsets."""
     for path in inputs:
         numbers: list[int] = []
         lines: list[bytes] = []
-        for number, raw in jsonl_lines(path):
+        offsets: list[int] = []
+        for number, offset, raw in jsonl_lines(path):
             numbers.append(number)
             lines.append(raw)
+            offsets.append(offset)
             if len(lines) == size:
-                yield path, numbers, lines
-                numbers, lines = [], []
+                yield path, numbers, lines, offsets
+                numbers, lines, offsets = [], [], []
         if lines:
-            yield path, numbers, lines
+            yield path, numbers, lines, offsets
 
 
 @fewer_collections()
@@ -1313,8 +1319,11 @@ def run_dedup(
                     features_batch, clean=clean, ngram=config.ngram, keep_key=fuzzy
                 )
                 arg = _texts
-            # the spool: each document's record, one line each; where each line ends
-            spool_ends, spool_pos = array("q"), 0
+            # where each document's record is: a line of an input file read as it came
+            # (source 1, 2, ...), or else of the spool (source 0)
+            records = _RecordIndex([str(spool_path), *inputs])
+            readable = [is_plain_file(p) for p in inputs]
+            spool_pos = 0
             with (
                 spool_path.open("wb") as spool,
                 work_rejects.open("w", encoding="utf-8") as reject_out,
@@ -1323,16 +1332,20 @@ def run_dedup(
                 for batch, results in map_ordered(
                     func, batches, workers, with_input=True, arg=arg, pool=pool
                 ):
-                    if raw:  # (path, line numbers, lines) -> (documents or rejects, features)
+                    if raw:  # (path, line numbers, lines, offsets) -> (documents, features)
                         items, features = results
-                        lines = batch[2]
+                        lines, offsets = batch[2], batch[3]
+                        source = inputs.index(batch[0]) + 1
+                        if not readable[source - 1]:
+                            source = 0  # compressed or standard input: spooled
                     else:  # documents or rejects -> features
                         items, features = _metas(batch, results.repairs, settings), results
                         lines = [b"" if isinstance(i, Reject) else i.source for i in batch]
+                        offsets, source = [0] * len(batch), 0
                     store.add_batch(features)
                     reps = iter(features.repairs)
                     parts = []
-                    for item, line in zip(items, lines, strict=True):
+                    for item, line, offset in zip(items, lines, offsets, strict=True):
                         stats.read += 1
                         if progress is not None:
                             progress(1)
@@ -1345,15 +1358,23 @@ def run_dedup(
                             continue
                         rep = next(reps)
                         doc_id = _unique_id(item, ids, dedupe_ids, taken)
+                        renamed = doc_id != item.id and item.has_id  # by --dedupe-ids
                         # the record as it came, unless it had to be encoded again
                         if item.spool is not None:
                             line = item.spool
                         elif line[-1:] != b"\n" or line[-2:-1] == b"\r":
                             line = line.rstrip(b"\r\n") + b"\n"  # one line break
-                        if doc_id != item.id and item.has_id:  # renamed by --dedupe-ids
+                        elif source and not renamed:  # as it is in its input file
+                            records.add(source, offset, offset + len(line))
+                            line = b""
+                        if renamed:
                             record = json.loads(line)
                             record[id_field] = doc_id
                             line = _jsonl(record).encode("utf-8")
+                        if line:
+                            parts.append(line)
+                            records.add(0, spool_pos, spool_pos + len(line))
+                            spool_pos += len(line)
                         if not item.has_id:
                             no_id.append(len(doc_ids))
                         doc_ids.append(doc_id)
@@ -1364,12 +1385,9 @@ def run_dedup(
                         if rep is not None and rep.removed:
                             stats.repaired += 1
                             repairs_w.write(_jsonl(audit_record(item, rep, doc_id)))
-                        parts.append(line)
-                        spool_pos += len(line)
-                        spool_ends.append(spool_pos)
                     spool.writelines(parts)
             store.finish()
-            np.save(work / "spool_ends.npy", np.frombuffer(spool_ends, dtype=np.int64))
+            records.save(work / "records.npz")
             if tmp_ctx is None:  # a temporary work directory is never resumed from
                 _save_stage1(work, fingerprint, store, doc_ids, policy_records,
                              (stats.read, stats.rejected, stats.repaired, stats.skipped,
@@ -1552,26 +1570,25 @@ def run_dedup(
         # fields appended, when the positions of records without an id are known
         lacks_id = set(no_id) if no_id is not None else None
         append = isinstance(removed_w, JsonlWriter) and lacks_id is not None
-        ends = np.load(work / "spool_ends.npy")
+        where = _RecordIndex.load(work / "records.npz")
+        starts, ends = where.start, where.end
         removed_mask = np.zeros(n, dtype=bool)
         removed_mask[[i for i in decisions if i < n]] = True
-        # kept records as spooled: written a run of lines at a time
+        # kept records as they came: written a run of lines at a time
         plain = raw and not strip_sites
-        with spool_path.open("rb") as spool:
-            for lo, hi in _blocks(ends, _WRITE_BLOCK):
-                base = int(ends[lo - 1]) if lo else 0
-                data = memoryview(spool.read(int(ends[hi - 1]) - base))
+        with where.reader() as read:
+            for lo, hi, data in read(_WRITE_BLOCK):
+                base = int(starts[lo])
                 if plain:
                     for a, b in (_true_runs(~removed_mask[lo:hi]) + lo).tolist():
-                        start = int(ends[a - 1]) if a else 0
-                        kept_w.write_lines(data[start - base : int(ends[b - 1]) - base], b - a)
+                        run = data[int(starts[a]) - base : int(ends[b - 1]) - base]
+                        kept_w.write_lines(run, b - a)
                         stats.kept += b - a
                     todo = (np.flatnonzero(removed_mask[lo:hi]) + lo).tolist()
                 else:
                     todo = range(lo, hi)
                 for pos in todo:
-                    start = int(ends[pos - 1]) if pos else 0
-                    line = bytes(data[start - base : int(ends[pos]) - base])
+                    line = bytes(data[int(starts[pos]) - base : int(ends[pos]) - base])
                     doc_id = doc_ids[pos]
                     d = decisions.get(pos)
                     stripped = d is None and strip_sites and site_hit[pos]
@@ -1804,7 +1821,7 @@ def _unique_id(
     return doc_id
 
 
-_STAGE1_FORMAT = 2  # 2: the spool holds documents only, spool_ends.npy
+_STAGE1_FORMAT = 3  # 3: records.npz says where each record is (spool or input)
 
 
 _json_str = json.JSONEncoder(ensure_ascii=False).encode  # one value as JSON text
@@ -1842,19 +1859,68 @@ def _fingerprint(inputs, input_format, text_field, id_field, dedupe_ids, clean, 
     )  # fmt: skip
 
 
-#: bytes of the spool read at a time by the write stage
+#: bytes of records read at a time by the write stage
 _WRITE_BLOCK = 4 << 20
 
 
-def _blocks(ends: np.ndarray, size: int) -> Iterator[tuple[int, int]]:
-    """Ranges [lo, hi) of the lines ending at ``ends`` (cumulative), each of about
-    ``size`` bytes (at least one line)."""
-    lo, n = 0, len(ends)
-    while lo < n:
-        base = int(ends[lo - 1]) if lo else 0
-        hi = max(lo + 1, int(np.searchsorted(ends, base + size, side="right")))
-        yield lo, min(hi, n)
-        lo = hi
+class _RecordIndex:
+    """Where each document's record (one JSON line) is: bytes ``start`` to ``end`` of
+    source ``src`` (0: the spool, the records that had to be encoded again or came
+    compressed; 1, 2, ...: the input files, read again by the write stage: the resume
+    fingerprint holds their sizes and times)."""
+
+    def __init__(self, sources: list[str]):
+        self.sources = sources
+        self._src, self._start, self._end = array("b"), array("q"), array("q")
+
+    def add(self, src: int, start: int, end: int) -> None:
+        self._src.append(src)
+        self._start.append(start)
+        self._end.append(end)
+
+    def save(self, path: Path) -> None:
+        np.savez(path, src=np.frombuffer(self._src, dtype=np.int8),
+                 start=np.frombuffer(self._start, dtype=np.int64),
+                 end=np.frombuffer(self._end, dtype=np.int64),
+                 sources=np.array(self.sources, dtype=str))  # fmt: skip
+
+    @classmethod
+    def load(cls, path: Path) -> _RecordIndex:
+        data = np.load(path)
+        index = cls(data["sources"].tolist())
+        index.src, index.start, index.end = data["src"], data["start"], data["end"]
+        return index
+
+    @contextlib.contextmanager
+    def reader(self):
+        """A function of a block size that gives (lo, hi, bytes) for runs of documents
+        whose records follow each other in one source (about that many bytes each)."""
+        files: dict[int, BinaryIO] = {}
+
+        def blocks(size: int) -> Iterator[tuple[int, int, memoryview]]:
+            src, start, end = self.src, self.start, self.end
+            n = len(src)
+            # documents that do not continue the previous one's bytes start a segment
+            cut = np.flatnonzero((src[1:] != src[:-1]) | (start[1:] != end[:-1])) + 1
+            bounds = [0, *cut.tolist(), n] if n else [0]
+            for seg_lo, seg_hi in itertools.pairwise(bounds):
+                lo = seg_lo
+                while lo < seg_hi:
+                    limit = int(start[lo]) + size
+                    hi = max(lo + 1, int(np.searchsorted(end[lo:seg_hi], limit, "right")) + lo)
+                    s = int(src[lo])
+                    if s not in files:
+                        files[s] = open(self.sources[s], "rb")  # noqa: SIM115
+                    f = files[s]
+                    f.seek(int(start[lo]))
+                    yield lo, hi, memoryview(f.read(int(end[hi - 1]) - int(start[lo])))
+                    lo = hi
+
+        try:
+            yield blocks
+        finally:
+            for f in files.values():
+                f.close()
 
 
 def _true_runs(mask: np.ndarray) -> np.ndarray:
@@ -1940,7 +2006,7 @@ def _load_stage1(work: Path, fingerprint):
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    needed = ("records.jsonl", "spool_ends.npy", "shingles.u32", "stage1.npz", "rejects.jsonl",
+    needed = ("records.jsonl", "records.npz", "shingles.u32", "stage1.npz", "rejects.jsonl",
               "repairs.jsonl")  # fmt: skip
     if manifest.get("fingerprint") != fingerprint or not all((work / f).exists() for f in needed):
         return None

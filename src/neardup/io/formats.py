@@ -171,21 +171,29 @@ def _make_doc(
 
 
 def _read_jsonl(path: str, text_field: str, id_field: str) -> Iterator[Document | Reject]:
-    for number, raw in jsonl_lines(path):
+    for number, _, raw in jsonl_lines(path):
         yield parse_jsonl_line(raw, path, number, text_field, id_field)
 
 
-def jsonl_lines(path: str) -> Iterator[tuple[int, bytes]]:
-    """(line number, bytes) of every line of a JSONL file that is not blank (blank lines
-    hold no record)."""
+def jsonl_lines(path: str) -> Iterator[tuple[int, int, bytes]]:
+    """(line number, byte offset, bytes) of every line of a JSONL file that is not blank
+    (blank lines hold no record). Offsets count the bytes as read (decompressed)."""
     stream = _open_binary_read(path)
+    offset = 0
     try:
         for number, raw in enumerate(_lines(stream, path), start=1):
             if raw and not raw.isspace():  # tested without copying the line
-                yield number, raw
+                yield number, offset, raw
+            offset += len(raw)
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
+
+
+def is_plain_file(path: str) -> bool:
+    """True for a regular file read as it is stored (not compressed, not a stream): its
+    byte offsets can be read again later."""
+    return path != STDIO and _split_compression(path)[1] is None and os.path.isfile(path)
 
 
 def parse_jsonl_line(
