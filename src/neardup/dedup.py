@@ -23,6 +23,7 @@ import itertools
 import json
 import os
 import re
+import shutil
 import tempfile
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -451,15 +452,36 @@ class ContentJob:
     bands: int
     rows: int
     lead: bool  # also band keys of the leads
+    out_dir: Path  # where the content shingles go (a file per process: content-PID.u32)
+    signatures: Path  # the signatures file (.npy, its full size already) ...
+    sig_offset: int  # ... and the byte offset of this block's first signature in it
 
 
-def content_block(
-    job: ContentJob,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def content_block(job: ContentJob) -> tuple[str, int, np.ndarray, np.ndarray, np.ndarray]:
     """Stages 2-3 over a block of documents: content shingles (sorted, unique, outside
     boilerplate paragraphs), their signatures and band keys, and the band keys of the
-    leads. Returns (content shingles concatenated, content sizes, signatures, band keys,
+    leads. The content shingles and signatures are written to files here (the process
+    that runs the block writes them, nothing big travels back). Returns (the content
+    file's name, the offset of the block's first value in it, content sizes, band keys,
     lead band keys)."""
+    joined, sizes, sigs, keys, lead_keys = _content_block(job)
+    name = f"content-{os.getpid()}.u32"
+    with (job.out_dir / name).open("ab") as f:  # only this process appends to it
+        offset = f.tell() // 4
+        f.write(joined.astype(np.uint32, copy=False).tobytes())
+    fd = os.open(job.signatures, os.O_WRONLY)
+    try:
+        os.pwrite(fd, sigs.astype("<u4").tobytes(), job.sig_offset)
+    finally:
+        os.close(fd)
+    return name, offset, sizes, keys, lead_keys
+
+
+def _content_block(
+    job: ContentJob,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(content shingles concatenated, content sizes, signatures, band keys, lead band
+    keys) of a block (:func:`content_block`)."""
     first, last = int(job.shingle_off[0]), int(job.shingle_off[-1])
     with job.shingles_path.open("rb") as fh:
         fh.seek(4 * first)
@@ -573,18 +595,27 @@ class _SignatureFile(Sequence[np.ndarray]):
 
 
 class _ContentStore(Sequence[np.ndarray]):
-    """Sorted unique content shingles of every document, in one file on disk, indexed
-    like a list."""
+    """Sorted unique content shingles of every document, in files on disk, indexed like
+    a list: document i has ``sizes[i]`` values from ``start[i]`` of file ``file_of[i]``."""
 
-    def __init__(self, path: Path, offsets: np.ndarray):
-        self.offsets = offsets
-        self._reader = _ArrayFile(path)
+    def __init__(
+        self, paths: Sequence[Path], file_of: np.ndarray, start: np.ndarray, sizes: np.ndarray
+    ):
+        self.sizes = sizes
+        self._readers = [_ArrayFile(p) for p in paths]
+        self._file_of, self._start = file_of, start
+
+    @classmethod
+    def one_file(cls, path: Path, offsets: np.ndarray) -> _ContentStore:
+        """Documents one after the other in one file (``offsets``: len + 1 of them)."""
+        return cls([path], np.zeros(len(offsets) - 1, np.int64), offsets[:-1], np.diff(offsets))
 
     def __len__(self) -> int:
-        return len(self.offsets) - 1
+        return len(self.sizes)
 
     def __getitem__(self, i):  # type: ignore[override]
-        return self._reader.read(self.offsets[i], self.offsets[i + 1])
+        start = self._start[i]
+        return self._readers[self._file_of[i]].read(start, start + self.sizes[i])
 
 
 @dataclass
@@ -1442,40 +1473,49 @@ def run_dedup(
                     store.path, store.shingle_off[start : stop + 1],
                     store.para_off[start : stop + 1], store.para_hash[pa:pb],
                     store.para_first[pa:pb], also, boiler_set, config.num_perm, config.seed,
-                    bands, rows, lead_on,
+                    bands, rows, lead_on, content_dir, sig_path,
+                    header + 4 * config.num_perm * start,
                 )  # fmt: skip
 
-        content_file = work / "content.u32"
-        offsets = np.zeros(n + 1, dtype=np.int64)
-        keys_all = np.zeros((n, bands), dtype=np.uint64)
-        lead_keys = np.zeros((n if lead_on else 0, bands), dtype=np.uint64)
+        # the workers write the content shingles (a file each) and the signatures (into
+        # one file made at its full size here) themselves
+        content_dir = work / "content"
+        shutil.rmtree(content_dir, ignore_errors=True)  # of an earlier run
+        content_dir.mkdir()
         sig_path = work / "signatures.npy"
-        start = 0
-        with content_file.open("wb") as cf, sig_path.open("wb") as sf:
+        with sig_path.open("wb") as sf:
             np.lib.format.write_array_header_1_0(
                 sf, {"descr": "<u4", "fortran_order": False, "shape": (n, config.num_perm)}
             )
             header = sf.tell()
-            for joined, sizes, block, block_keys, block_leads in map_ordered(
-                content_block, jobs(), workers, pending=2 * max(workers, 1), pool=pool
-            ):
-                stop = start + len(sizes)
-                cf.write(joined.tobytes())
-                offsets[start + 1 : stop + 1] = offsets[start] + np.cumsum(sizes)
-                sf.write(block.astype("<u4").tobytes())
-                keys_all[start:stop] = block_keys
-                if lead_on:
-                    lead_keys[start:stop] = block_leads
-                start = stop
+            sf.truncate(header + 4 * config.num_perm * n)
+        files: dict[str, int] = {}
+        file_of = np.zeros(n, dtype=np.int64)
+        starts = np.zeros(n, dtype=np.int64)
+        sizes_all = np.zeros(n, dtype=np.int64)
+        keys_all = np.zeros((n, bands), dtype=np.uint64)
+        lead_keys = np.zeros((n if lead_on else 0, bands), dtype=np.uint64)
+        start = 0
+        for name, offset, sizes, block_keys, block_leads in map_ordered(
+            content_block, jobs(), workers, pending=2 * max(workers, 1), pool=pool
+        ):
+            stop = start + len(sizes)
+            file_of[start:stop] = files.setdefault(name, len(files))
+            starts[start:stop] = offset + np.cumsum(sizes) - sizes
+            sizes_all[start:stop] = sizes
+            keys_all[start:stop] = block_keys
+            if lead_on:
+                lead_keys[start:stop] = block_leads
+            start = stop
         if pool is not None:
             pool.shutdown()
-        content = _ContentStore(content_file, offsets)
+        content = _ContentStore([content_dir / f for f in files], file_of, starts, sizes_all)
         sigs = _SignatureFile(sig_path, header, config.num_perm)
         stats.seconds["content_signatures"] = round(time.perf_counter() - t2, 3)
 
         # ---- stage 4: candidates from the band keys (and from the index)
         t2 = time.perf_counter()
-        empty_content = np.diff(content.offsets) == 0
+        empty_content = content.sizes == 0
         skip = ~active | empty_content
         codes = candidate_codes(keys_all, skip=skip)
         if lead_on:
@@ -1491,7 +1531,7 @@ def run_dedup(
         del keys_all, lead_keys
         # documents of the index this batch must be compared with, numbered n, n + 1, ...
         t_lookup = time.perf_counter()
-        content_sizes = np.diff(content.offsets)
+        content_sizes = content.sizes
         floor = PAIR_LOG_FLOOR if pairs_out else 1.0
         from_index = _index_documents(
             idx, keys, mixed, skip, n, work, content_sizes, sigs, config, floor
@@ -2029,8 +2069,6 @@ class _CopyWriter:
         self.target, self.source = target, source
 
     def close(self) -> None:
-        import shutil
-
         target = Path(self.target)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.part-{os.getpid()}")
