@@ -3,7 +3,8 @@
 Stages (each a function over arrays or batches):
 
 1. ``features_batch`` (workers): repair each text, cut it into words and paragraphs,
-   hash the exact key, the paragraphs and the word n-gram shingles.
+   hash the exact key, the paragraphs and the word n-gram shingles (``stage1_lines``
+   parses the lines of JSONL input first, in the workers too).
 2. ``boilerplate_paragraphs``: paragraphs that many documents carry around different
    text (site footers, disclaimers) are left out of the comparison.
 3. ``content_block`` (workers, a block of documents each): content shingles outside
