@@ -312,3 +312,29 @@ def test_shared_counts_equal_python(sets, data) -> None:
     got = counts.tolist()
     assert got == [shared(runs[x], runs[y]) if len(runs[x]) and len(runs[y]) else 0
                    for x, y in pairs]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["badness_tables", "_word_tables"])
+def test_tables_kept_on_disk_equal_the_built_ones(name) -> None:
+    """The tables a process loads from the file an earlier one wrote are the ones it
+    would build; a damaged file is built again (and rewritten)."""
+    import os
+    from pathlib import Path
+
+    cache = Path(kernels.__file__).parent / "__pycache__"
+    if not os.access(cache if cache.exists() else cache.parent, os.W_OK):
+        pytest.skip(f"{cache} is read-only here: the tables are built in each process")
+    tables = getattr(kernels, name)
+    built = tables.__wrapped__()
+    for damage in (False, True):
+        tables()  # written if it was not there
+        files = list(cache.glob(f"{name}-*.npz"))
+        assert files
+        if damage:
+            for f in files:
+                f.write_bytes(b"not a zip file")
+        tables.cache_clear()
+        got = tables()
+        assert len(got) == len(built)
+        assert all(np.array_equal(a, b) for a, b in zip(got, built, strict=True))
+    tables.cache_clear()
