@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 import xxhash
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from neardup import dedup, kernels
@@ -338,3 +338,26 @@ def test_tables_kept_on_disk_equal_the_built_ones(name) -> None:
         assert len(got) == len(built)
         assert all(np.array_equal(a, b) for a, b in zip(got, built, strict=True))
     tables.cache_clear()
+
+
+# combining marks, Hangul jamo and syllables, precomposed letters, singletons (Angstrom,
+# Ohm), composition exclusions, Kannada vowel signs that compose, anything else
+_NFC_PIECES = st.sampled_from(["e", "\u0301", "\u0323", "\u00e9", "\u1100", "\u1161",
+                               "\u11a8", "\uac00", "\u212b", "\u2126", "\u0958", "\u0cc6",
+                               "\u0cc2", "\u0cd5", "A", " "]) | st.characters()  # fmt: skip
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(_NFC_PIECES, max_size=12).map("".join))
+@example("\u0cc6\u0cc2")  # a pair that composes, the second a starter (quick check Maybe)
+@example("\u1100\u1161")  # Hangul leading + vowel jamo
+@example("\uac00\u11a8")  # Hangul syllable + trailing jamo
+@example("e\u0301")  # a combining mark
+@example("\u212b")  # a singleton (quick check No)
+@example("\u0958")  # a composition exclusion
+def test_nfc_flag_never_misses_a_text_nfc_changes(text) -> None:
+    """A text without the NFC flag is in NFC (the flag only spares the check)."""
+    import unicodedata
+
+    if not kernels.text_flags([text])[0] & kernels.FLAG_NFC:
+        assert unicodedata.is_normalized("NFC", text)

@@ -370,7 +370,7 @@ def _is_hspace(c):
 
 
 @_jit
-def _flags(buf, offsets, first, second, third, ascii_windows):
+def _flags(buf, offsets, first, second, third, ascii_windows, nfc):
     out = np.zeros(len(offsets) - 1, dtype=np.uint8)
     for d in range(len(offsets) - 1):
         flags = 0
@@ -416,6 +416,8 @@ def _flags(buf, offsets, first, second, third, ascii_windows):
                 newlines = 0
                 flags |= 8
                 recent = 2
+                if nfc[c if c < 0x10000 else 0x10000]:
+                    flags |= 32
                 if _is_hspace(c):
                     flags |= 1
                 if 0x80 <= c <= 0x9F or 0xD800 <= c <= 0xDFFF:

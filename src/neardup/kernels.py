@@ -120,6 +120,7 @@ FLAG_LAYOUT = 2  # two spaces, a space at a line break, or three line breaks in 
 FLAG_AMP = 4  # an ampersand (maybe an HTML entity)
 FLAG_NONASCII = 8
 FLAG_MOJIBAKE = 16  # something ftfy could change (see :func:`badness_tables`)
+FLAG_NFC = 32  # a character NFC's quick check does not pass alone (see :func:`nfc_table`)
 
 
 def utf8(texts: Sequence[str]) -> list[bytes]:
@@ -137,7 +138,8 @@ def text_flags(texts: Sequence[str], encoded: list[bytes] | None = None) -> np.n
     could change it (uint8 per text). ``encoded``: :func:`utf8` of ``texts``, if known."""
     buf, offsets = _joined(utf8(texts) if encoded is None else encoded)
     first, second, third = badness_tables()
-    return _compiled()._flags(buf, offsets, first, second, third, _ascii_windows())
+    return _compiled()._flags(buf, offsets, first, second, third, _ascii_windows(),
+                              nfc_table()[0])  # fmt: skip
 
 
 def may_be_mojibake(text: str) -> bool:
@@ -152,14 +154,12 @@ _ASTRAL = 0x10000  # one table row for every character beyond the BMP
 _BITS = {1: range(0, 8), 2: range(8, 36), 3: range(36, 64)}  # bits per match length
 
 
-_TABLES_LAYOUT = "1"  # bump when a table builder changes what it builds
-
-
 def _kept_on_disk(key: Callable[[], str]):
     """Keep the tables a function builds (a tuple of arrays) in a file beside numba's
-    cache (``__pycache__``), named after ``key()``: everything they are built from. Later
-    processes load them instead of building them again (0.12 s for both tables); where
-    the file cannot be read or written, they are built as before."""
+    cache (``__pycache__``), named after ``key()`` (what they are built from) and the
+    function's own code. Later processes load them instead of building them again
+    (0.12 s for the badness and word tables); where the file cannot be read or written,
+    they are built as before."""
 
     def wrap(build: Callable[[], tuple]) -> Callable[[], tuple]:
         @functools.lru_cache(maxsize=1)
@@ -167,8 +167,8 @@ def _kept_on_disk(key: Callable[[], str]):
         def cached() -> tuple:
             import hashlib
 
-            digest = hashlib.sha1((_TABLES_LAYOUT + key()).encode()).hexdigest()[:16]
-            path = Path(__file__).parent / "__pycache__" / f"{build.__name__}-{digest}.npz"
+            digest = hashlib.sha1(_code_bytes(build.__code__) + key().encode()).hexdigest()
+            path = Path(__file__).parent / "__pycache__" / f"{build.__name__}-{digest[:16]}.npz"
             try:
                 with np.load(path) as data:
                     return tuple(data[f"t{i}"] for i in range(len(data.files)))
@@ -188,6 +188,15 @@ def _kept_on_disk(key: Callable[[], str]):
         return cached
 
     return wrap
+
+
+def _code_bytes(code) -> bytes:
+    """A function's bytecode, names and constants, nested functions included (what
+    tells one version of a table builder from another)."""
+    parts = [code.co_code, repr(code.co_names).encode()]
+    for const in code.co_consts:
+        parts.append(_code_bytes(const) if hasattr(const, "co_code") else repr(const).encode())
+    return b"".join(parts)
 
 
 def _unicode_key() -> str:
@@ -298,6 +307,30 @@ def badness_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         for j, members in enumerate(seq):
             tables[j, members] |= bit
     return tables[0], tables[1], tables[2]
+
+
+@_kept_on_disk(_unicode_key)
+def nfc_table() -> tuple[np.ndarray]:
+    """For every character of the BMP (and one row for all beyond it): whether a text
+    holding it may fail NFC's quick check: a combining character (canonical ordering),
+    one that NFC replaces (quick check No), or one that may compose with the character
+    before it (quick check Maybe: the second character of a canonical decomposition
+    pair, Hangul vowel and trailing jamo). A text with none of them is in NFC (its quick
+    check says Yes); for one with any, ``unicodedata.is_normalized`` decides."""
+    import unicodedata
+
+    table = np.zeros(_ASTRAL + 1, dtype=np.uint8)
+    table[_ASTRAL] = 1
+    for c in range(_ASTRAL):
+        ch = chr(c)
+        if unicodedata.combining(ch) or not unicodedata.is_normalized("NFC", ch):
+            table[c] = 1
+        parts = unicodedata.decomposition(ch).split()
+        if len(parts) == 2 and not parts[0].startswith("<"):
+            table[int(parts[1], 16)] = 1
+    table[0x1161:0x1176] = 1  # Hangul vowel jamo
+    table[0x11A8:0x11C3] = 1  # Hangul trailing jamo
+    return (table,)
 
 
 @functools.lru_cache(maxsize=1)

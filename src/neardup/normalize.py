@@ -237,7 +237,7 @@ def _normal_by_flags(text: str, config: NormalizeConfig, flags: int) -> bool:
         return False
     if not flags & kernels.FLAG_NONASCII:
         return True  # no mojibake (no escape: it is flagged above), already NFC
-    if config.nfc and not unicodedata.is_normalized("NFC", text):
+    if config.nfc and flags & kernels.FLAG_NFC and not unicodedata.is_normalized("NFC", text):
         return False
     return not (config.fix_mojibake and flags & kernels.FLAG_MOJIBAKE)
 
@@ -247,7 +247,7 @@ _STEP_FLAGS = {
     "fix_mojibake": kernels.FLAG_MOJIBAKE,
     "unescape_html": kernels.FLAG_AMP,
     "strip_control": kernels.FLAG_SPACE,
-    "nfc": kernels.FLAG_NONASCII,
+    "nfc": kernels.FLAG_NFC,
 }
 
 #: steps whose changes can give an earlier step new work
