@@ -456,34 +456,33 @@ def _repeat_chains(seq, k, gap, max_seeds, window):
             acc = acc * _GRAM_MUL + seq[i + j]
         gram[i] = acc
     order = np.argsort(gram, kind="mergesort")  # equal grams grouped, positions ascending
+    # groups of equal grams: order[bounds[g]:bounds[g + 1]]
+    bounds = np.empty(m + 1, dtype=np.int64)
+    groups = 0
+    for t in range(m):
+        if t == 0 or gram[order[t]] != gram[order[t - 1]]:
+            bounds[groups] = t
+            groups += 1
+    bounds[groups] = m
     count = np.empty(m, dtype=np.int64)
     n_seeds = 0
-    i = 0
-    while i < m:
-        j = i + 1
-        while j < m and gram[order[j]] == gram[order[i]]:
-            j += 1
-        size = j - i
-        for t in range(i, j):
+    for g in range(groups):
+        size = bounds[g + 1] - bounds[g]
+        for t in range(bounds[g], bounds[g + 1]):
             count[order[t]] = size
         for t in range(1, size):
             n_seeds += min(t, max_seeds)
-        i = j
     # seeds: every position with each of its (at most max_seeds) nearest earlier
     # occurrences, as a key that sorts by offset, then position
     seeds = np.empty(n_seeds, dtype=np.int64)
     s = 0
-    i = 0
-    while i < m:
-        j = i + 1
-        while j < m and gram[order[j]] == gram[order[i]]:
-            j += 1
-        for t in range(i + 1, j):
+    for g in range(groups):
+        i = bounds[g]
+        for t in range(i + 1, bounds[g + 1]):
             p = order[t]
             for lag in range(1, min(t - i, max_seeds) + 1):
                 seeds[s] = (p - order[t - lag]) * m + p
                 s += 1
-        i = j
     seeds.sort()
     # runs of consecutive positions at one offset (in order of offset, then position)
     r0 = np.empty(n_seeds, dtype=np.int64)
