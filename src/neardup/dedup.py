@@ -1147,11 +1147,11 @@ class _Stage1(NamedTuple):
 
 
 def stage1_lines(
-    batch: tuple[str, list[int], list[bytes], list[int]], settings: _Stage1
+    batch: tuple[str, list[int], list[bytes], list[int], int], settings: _Stage1
 ) -> tuple[list[DocMeta | Reject], FeatureBatch]:
-    """Stage 1 over lines of a JSONL file (path, line numbers, lines, offsets): parse
-    them, then :func:`features_batch` of their texts."""
-    path, numbers, lines, _ = batch
+    """Stage 1 over lines of a JSONL file (:func:`_line_batches`): parse them, then
+    :func:`features_batch` of their texts."""
+    path, numbers, lines = batch[:3]
     items = [
         parse_jsonl_line(raw, path, number, settings.text_field, settings.id_field)
         for number, raw in zip(numbers, lines, strict=True)
@@ -1197,10 +1197,10 @@ def _metas(
 
 def _line_batches(
     inputs: Sequence[str], size: int
-) -> Iterator[tuple[str, list[int], list[bytes], list[int]]]:
+) -> Iterator[tuple[str, list[int], list[bytes], list[int], int]]:
     """The non-blank lines of JSONL files in batches of ``size`` (each of one file): path,
-    line numbers, lines, byte offsets."""
-    for path in inputs:
+    line numbers, lines, byte offsets, and the file's place in ``inputs``."""
+    for place, path in enumerate(inputs):
         numbers: list[int] = []
         lines: list[bytes] = []
         offsets: list[int] = []
@@ -1209,10 +1209,10 @@ def _line_batches(
             lines.append(raw)
             offsets.append(offset)
             if len(lines) == size:
-                yield path, numbers, lines, offsets
+                yield path, numbers, lines, offsets, place
                 numbers, lines, offsets = [], [], []
         if lines:
-            yield path, numbers, lines, offsets
+            yield path, numbers, lines, offsets, place
 
 
 @fewer_collections()
@@ -1339,8 +1339,8 @@ def run_dedup(
             )
             # JSONL input: the workers parse the lines too (the main process only reads
             # them); other formats are read here and the workers get the texts
-            raw = all(detect_format(p, input_format) == "jsonl" for p in inputs)
-            if raw:
+            jsonl_in = all(detect_format(p, input_format) == "jsonl" for p in inputs)
+            if jsonl_in:
                 batches: Iterator = _line_batches(inputs, BATCH_SIZE)
                 func: Callable = functools.partial(stage1_lines, settings=settings)
                 arg = None
@@ -1353,7 +1353,7 @@ def run_dedup(
                 arg = _texts
             # where each document's record is: a line of an input file read as it came
             # (source 1, 2, ...), or else of the spool (source 0)
-            records = _RecordIndex([str(spool_path), *inputs])
+            where = _RecordIndex([str(spool_path), *inputs])
             readable = [is_plain_file(p) for p in inputs]
             spool_pos = 0
             with (
@@ -1364,12 +1364,11 @@ def run_dedup(
                 for batch, results in map_ordered(
                     func, batches, workers, with_input=True, arg=arg, pool=pool
                 ):
-                    if raw:  # (path, line numbers, lines, offsets) -> (documents, features)
+                    if jsonl_in:  # (path, numbers, lines, offsets, place) -> (docs, features)
                         items, features = results
                         lines, offsets = batch[2], batch[3]
-                        source = inputs.index(batch[0]) + 1
-                        if not readable[source - 1]:
-                            source = 0  # compressed or standard input: spooled
+                        # read again from the input, or spooled (compressed, stdin)
+                        source = batch[4] + 1 if readable[batch[4]] else 0
                     else:  # documents or rejects -> features
                         items, features = _metas(batch, results.repairs, settings), results
                         lines = [b"" if isinstance(i, Reject) else i.source for i in batch]
@@ -1397,7 +1396,7 @@ def run_dedup(
                         elif line[-1:] != b"\n" or line[-2:-1] == b"\r":
                             line = line.rstrip(b"\r\n") + b"\n"  # one line break
                         elif source and not renamed:  # as it is in its input file
-                            records.add(source, offset, offset + len(line))
+                            where.add(source, offset, offset + len(line))
                             line = b""
                         if renamed:
                             record = json.loads(line)
@@ -1405,7 +1404,7 @@ def run_dedup(
                             line = _jsonl(record).encode("utf-8")
                         if line:
                             parts.append(line)
-                            records.add(0, spool_pos, spool_pos + len(line))
+                            where.add(0, spool_pos, spool_pos + len(line))
                             spool_pos += len(line)
                         if not item.has_id:
                             no_id.append(len(doc_ids))
@@ -1419,7 +1418,7 @@ def run_dedup(
                             repairs_w.write(_jsonl(audit_record(item, rep, doc_id)))
                     spool.writelines(parts)
             store.finish()
-            records.save(work / "records.npz")
+            where.save(work / "records.npz")
             if tmp_ctx is None:  # a temporary work directory is never resumed from
                 _save_stage1(work, fingerprint, store, doc_ids, policy_records,
                              (stats.read, stats.rejected, stats.repaired, stats.skipped,
@@ -1492,8 +1491,8 @@ def run_dedup(
             sf.truncate(header + 4 * config.num_perm * n)
         files: dict[str, int] = {}
         file_of = np.zeros(n, dtype=np.int64)
-        starts = np.zeros(n, dtype=np.int64)
-        sizes_all = np.zeros(n, dtype=np.int64)
+        content_start = np.zeros(n, dtype=np.int64)
+        content_size = np.zeros(n, dtype=np.int64)
         keys_all = np.zeros((n, bands), dtype=np.uint64)
         lead_keys = np.zeros((n if lead_on else 0, bands), dtype=np.uint64)
         start = 0
@@ -1502,15 +1501,17 @@ def run_dedup(
         ):
             stop = start + len(sizes)
             file_of[start:stop] = files.setdefault(name, len(files))
-            starts[start:stop] = offset + np.cumsum(sizes) - sizes
-            sizes_all[start:stop] = sizes
+            content_start[start:stop] = offset + np.cumsum(sizes) - sizes
+            content_size[start:stop] = sizes
             keys_all[start:stop] = block_keys
             if lead_on:
                 lead_keys[start:stop] = block_leads
             start = stop
         if pool is not None:
             pool.shutdown()
-        content = _ContentStore([content_dir / f for f in files], file_of, starts, sizes_all)
+        content = _ContentStore(
+            [content_dir / f for f in files], file_of, content_start, content_size
+        )
         sigs = _SignatureFile(sig_path, header, config.num_perm)
         stats.seconds["content_signatures"] = round(time.perf_counter() - t2, 3)
 

@@ -203,13 +203,13 @@ def _unicode_key() -> str:
     import sys
     import unicodedata
 
-    return f"{sys.version}|{unicodedata.unidata_version}"
+    return f"{sys.version}|{unicodedata.unidata_version}|{_ASTRAL}"
 
 
 def _badness_key() -> str:
     from importlib.metadata import version  # not ftfy itself: importing it takes 30 ms
 
-    return f"ftfy {version('ftfy')}|{_unicode_key()}"
+    return f"ftfy {version('ftfy')}|{_BITS}|{_unicode_key()}"
 
 
 def _words_key() -> str:
