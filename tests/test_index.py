@@ -237,13 +237,19 @@ def test_sigkill_at_any_moment_leaves_the_index_before_or_after(tmp_path: Path) 
                "--index", str(target), "--update", "--no-report", "-q"]  # fmt: skip
         return subprocess.Popen(cmd, stderr=subprocess.PIPE)
 
-    full = tmp_path / "full.ndx"
-    t0 = time.monotonic()
-    proc = start(full)
-    assert proc.wait() == 0, proc.stderr.read() if proc.stderr else ""
-    duration = time.monotonic() - t0
-    after = _state(full)
-    assert after != before
+    # the whole run, twice: the kills below are timed by the second (a first run in a
+    # fresh install also compiles and caches what later runs load)
+    durations, states = [], []
+    for n in range(2):
+        full = tmp_path / f"full{n}.ndx"
+        t0 = time.monotonic()
+        proc = start(full)
+        assert proc.wait() == 0, proc.stderr.read() if proc.stderr else ""
+        durations.append(time.monotonic() - t0)
+        states.append(_state(full))
+    after = states[0]
+    assert states[1] == after != before
+    duration = durations[1]
     rng = random.Random(0)
     seen = set()
     for attempt in range(10):
