@@ -58,7 +58,7 @@ def without_separators(text: str, mark: str) -> str | None:
     return None
 
 
-def ascii_view(text: str) -> str | None:
+def _ascii_view(text: str) -> str | None:
     """``text`` with its separators as spaces and its letters folded, when its only
     non-ASCII characters are the common separators (then ``split`` gives the tokens);
     None otherwise (the regular expression cuts its non-ASCII lines then)."""
@@ -68,7 +68,7 @@ def ascii_view(text: str) -> str | None:
 
 def words(text: str) -> list[str]:
     """The comparison tokens of ``text``: case-folded words (see module doc)."""
-    view = ascii_view(text)
+    view = _ascii_view(text)
     return view.split() if view is not None else _regex_words(text)
 
 
@@ -84,7 +84,7 @@ def _regex_words(text: str) -> list[str]:
 def line_words(text: str) -> list[list[str]]:
     """:func:`words` of every non-empty line of ``text`` (words never span a line break,
     so their concatenation is ``words(text)``)."""
-    view = ascii_view(text)
+    view = _ascii_view(text)
     if view is not None:
         return [w for w in map(str.split, view.split("\n")) if w]
     return [w for w in map(_line_words_any, text.split("\n")) if w]
@@ -93,7 +93,7 @@ def line_words(text: str) -> list[list[str]]:
 def token_text(text: str) -> str:
     """``text`` as :func:`neardup.kernels.scan` reads it: its ASCII view when it has one,
     otherwise the words of each line (:func:`line_words`) joined by spaces."""
-    view = ascii_view(text)
+    view = _ascii_view(text)
     return view if view is not None else "\n".join(map(" ".join, line_words(text)))
 
 
@@ -105,7 +105,7 @@ def _line_words_any(line: str) -> list[str]:
 
 def line_words_with_spans(text: str) -> Iterator[tuple[int, int, list[str]]]:
     """(start, end, words) of every line of ``text`` that has words."""
-    view = ascii_view(text)  # the same length as ``text``: every change is 1 -> 1
+    view = _ascii_view(text)  # the same length as ``text``: every change is 1 -> 1
     cut = str.split if view is not None else _line_words_any
     pos = 0
     for line in (view if view is not None else text).split("\n"):
