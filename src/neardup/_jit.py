@@ -695,13 +695,14 @@ def _union_find(n, a, b):
 
 
 @_jit
-def _shared_counts(flat, off, ia, ib):
-    """For each pair (ia[i], ib[i]) of the sorted unique runs flat[off[j]:off[j + 1]],
-    the number of values the two runs share (a merge of the two)."""
+def _shared_counts(flat, start, size, ia, ib):
+    """For each pair (ia[i], ib[i]) of the sorted unique runs
+    flat[start[j]:start[j] + size[j]], the number of values the two runs share (a merge
+    of the two)."""
     out = np.zeros(len(ia), dtype=np.int64)
     for i in range(len(ia)):
-        p, p_end = off[ia[i]], off[ia[i] + 1]
-        q, q_end = off[ib[i]], off[ib[i] + 1]
+        p, p_end = start[ia[i]], start[ia[i]] + size[ia[i]]
+        q, q_end = start[ib[i]], start[ib[i]] + size[ib[i]]
         n = 0
         while p < p_end and q < q_end:
             x, y = flat[p], flat[q]

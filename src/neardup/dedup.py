@@ -453,29 +453,31 @@ class ContentJob:
     bands: int
     rows: int
     lead: bool  # also band keys of the leads
-    out_dir: Path  # where the content shingles go (a file per process: content-PID.u32)
-    signatures: Path  # the signatures file (.npy, its full size already) ...
-    sig_offset: int  # ... and the byte offset of this block's first signature in it
+    content: Path  # the content shingles file (as many values as the shingles file) ...
+    signatures: Path  # ... and the signatures file (.npy), both at their full size already
+    sig_offset: int  # the byte offset of this block's first signature
 
 
-def content_block(job: ContentJob) -> tuple[str, int, np.ndarray, np.ndarray, np.ndarray]:
+def content_block(job: ContentJob) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Stages 2-3 over a block of documents: content shingles (sorted, unique, outside
     boilerplate paragraphs), their signatures and band keys, and the band keys of the
-    leads. The content shingles and signatures are written to files here (the process
-    that runs the block writes them, nothing big travels back). Returns (the content
-    file's name, the offset of the block's first value in it, content sizes, band keys,
-    lead band keys)."""
+    leads. The content shingles and signatures are written to their files here (the
+    process that runs the block writes them, nothing big travels back): the block's
+    content shingles one document after the other from where its shingles start in the
+    shingles file (a document has no more content shingles than shingles), its
+    signatures at their rows. Returns (content sizes, band keys, lead band keys)."""
     joined, sizes, sigs, keys, lead_keys = _content_block(job)
-    name = f"content-{os.getpid()}.u32"
-    with (job.out_dir / name).open("ab") as f:  # only this process appends to it
-        offset = f.tell() // 4
-        f.write(joined.astype(np.uint32, copy=False).tobytes())
-    fd = os.open(job.signatures, os.O_WRONLY)
-    try:
-        os.pwrite(fd, sigs.astype("<u4").tobytes(), job.sig_offset)
-    finally:
-        os.close(fd)
-    return name, offset, sizes, keys, lead_keys
+    first = int(job.shingle_off[0])
+    for path, data, offset in (
+        (job.content, joined.astype("<u4", copy=False), 4 * first),
+        (job.signatures, sigs.astype("<u4", copy=False), job.sig_offset),
+    ):
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            os.pwrite(fd, data.tobytes(), offset)
+        finally:
+            os.close(fd)
+    return sizes, keys, lead_keys
 
 
 def _content_block(
@@ -566,6 +568,14 @@ class _ArrayFile:
         data = os.pread(self._fd, 4 * (int(stop) - int(start)), 4 * int(start))
         return np.frombuffer(data, dtype=np.uint32)
 
+    def gather(self, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+        """The values of several ranges (``sizes[j]`` from ``starts[j]``), one after the
+        other."""
+        fd, pread = self._fd, os.pread
+        data = b"".join([pread(fd, 4 * k, 4 * s)
+                         for s, k in zip(starts.tolist(), sizes.tolist(), strict=True)])  # fmt: skip
+        return np.frombuffer(data, dtype=np.uint32)
+
     def close(self) -> None:
         os.close(self._fd)
 
@@ -596,27 +606,30 @@ class _SignatureFile(Sequence[np.ndarray]):
 
 
 class _ContentStore(Sequence[np.ndarray]):
-    """Sorted unique content shingles of every document, in files on disk, indexed like
-    a list: document i has ``sizes[i]`` values from ``start[i]`` of file ``file_of[i]``."""
+    """Sorted unique content shingles of every document, in a file on disk, indexed like
+    a list: document i has ``sizes[i]`` values from value ``start[i]`` of the file (read
+    with positioned reads: the pages stay in the kernel's cache, not in this process)."""
 
-    def __init__(
-        self, paths: Sequence[Path], file_of: np.ndarray, start: np.ndarray, sizes: np.ndarray
-    ):
-        self.sizes = sizes
-        self._readers = [_ArrayFile(p) for p in paths]
-        self._file_of, self._start = file_of, start
+    def __init__(self, path: Path, start: np.ndarray, sizes: np.ndarray):
+        self.start, self.sizes = start, sizes
+        self._reader = _ArrayFile(path)
 
     @classmethod
-    def one_file(cls, path: Path, offsets: np.ndarray) -> _ContentStore:
-        """Documents one after the other in one file (``offsets``: len + 1 of them)."""
-        return cls([path], np.zeros(len(offsets) - 1, np.int64), offsets[:-1], np.diff(offsets))
+    def one_after_another(cls, path: Path, offsets: np.ndarray) -> _ContentStore:
+        """Documents one after the other (``offsets``: len + 1 of them)."""
+        return cls(path, offsets[:-1], np.diff(offsets))
+
+    def gather(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The content shingles of ``docs`` one after the other, and their sizes."""
+        sizes = self.sizes[docs]
+        return self._reader.gather(self.start[docs], sizes), sizes
 
     def __len__(self) -> int:
         return len(self.sizes)
 
     def __getitem__(self, i):  # type: ignore[override]
-        start = self._start[i]
-        return self._readers[self._file_of[i]].read(start, start + self.sizes[i])
+        start = self.start[i]
+        return self._reader.read(start, start + self.sizes[i])
 
 
 @dataclass
@@ -910,10 +923,13 @@ def _shared_compiled(block, content, inter, size_a, size_b) -> None:
     for lo in range(0, len(block), _SHARED_BLOCK):
         sub = block[lo : lo + _SHARED_BLOCK]
         docs = sorted_unique(sub.ravel())
-        runs = [content[d] for d in docs.tolist()]
         ia, ib = docs.searchsorted(sub[:, 0]), docs.searchsorted(sub[:, 1])
         hi = lo + len(sub)
-        inter[lo:hi], lens = kernels.shared_counts(runs, ia, ib)
+        if isinstance(content, _ContentStore):  # one read per document, no array each
+            flat, lens = content.gather(docs)
+            inter[lo:hi] = kernels.shared_counts_in(flat, np.cumsum(lens) - lens, lens, ia, ib)
+        else:
+            inter[lo:hi], lens = kernels.shared_counts([content[d] for d in docs.tolist()], ia, ib)
         size_a[lo:hi], size_b[lo:hi] = lens[ia], lens[ib]
 
 
@@ -1473,15 +1489,16 @@ def run_dedup(
                     store.path, store.shingle_off[start : stop + 1],
                     store.para_off[start : stop + 1], store.para_hash[pa:pb],
                     store.para_first[pa:pb], also, boiler_set, config.num_perm, config.seed,
-                    bands, rows, lead_on, content_dir, sig_path,
+                    bands, rows, lead_on, content_path, sig_path,
                     header + 4 * config.num_perm * start,
                 )  # fmt: skip
 
-        # the workers write the content shingles (a file each) and the signatures (into
-        # one file made at its full size here) themselves
-        content_dir = work / "content"
-        shutil.rmtree(content_dir, ignore_errors=True)  # of an earlier run
-        content_dir.mkdir()
+        # the workers write the content shingles and the signatures themselves, into
+        # files made at their full size here (the content file as long as the shingles
+        # file: each block's content from where its shingles start; the rest holes)
+        content_path = work / "content.u32"
+        with content_path.open("wb") as cf:
+            cf.truncate(4 * int(store.shingle_off[-1]))
         sig_path = work / "signatures.npy"
         with sig_path.open("wb") as sf:
             np.lib.format.write_array_header_1_0(
@@ -1489,19 +1506,16 @@ def run_dedup(
             )
             header = sf.tell()
             sf.truncate(header + 4 * config.num_perm * n)
-        files: dict[str, int] = {}
-        file_of = np.zeros(n, dtype=np.int64)
         content_start = np.zeros(n, dtype=np.int64)
         content_size = np.zeros(n, dtype=np.int64)
         keys_all = np.zeros((n, bands), dtype=np.uint64)
         lead_keys = np.zeros((n if lead_on else 0, bands), dtype=np.uint64)
         start = 0
-        for name, offset, sizes, block_keys, block_leads in map_ordered(
+        for sizes, block_keys, block_leads in map_ordered(
             content_block, jobs(), workers, pending=2 * max(workers, 1), pool=pool
         ):
             stop = start + len(sizes)
-            file_of[start:stop] = files.setdefault(name, len(files))
-            content_start[start:stop] = offset + np.cumsum(sizes) - sizes
+            content_start[start:stop] = store.shingle_off[start] + np.cumsum(sizes) - sizes
             content_size[start:stop] = sizes
             keys_all[start:stop] = block_keys
             if lead_on:
@@ -1509,9 +1523,7 @@ def run_dedup(
             start = stop
         if pool is not None:
             pool.shutdown()
-        content = _ContentStore(
-            [content_dir / f for f in files], file_of, content_start, content_size
-        )
+        content = _ContentStore(content_path, content_start, content_size)
         sigs = _SignatureFile(sig_path, header, config.num_perm)
         stats.seconds["content_signatures"] = round(time.perf_counter() - t2, 3)
 

@@ -422,7 +422,9 @@ class Index:
             if f is not None:
                 f.close()
         if spool is not None:
-            return _ContentStore.one_file(spool / "index_content.u32", np.array(offsets, np.int64))
+            return _ContentStore.one_after_another(
+                spool / "index_content.u32", np.array(offsets, np.int64)
+            )
         return out
 
     def query(self, text: str, top: int = 10) -> list[dict]:

@@ -419,12 +419,21 @@ def shared_counts(
     unique uint32 values), the number of values the two share
     (:func:`neardup.verify.shared`); and the length of every run."""
     lens = np.fromiter(map(len, runs), dtype=np.int64, count=len(runs))
-    off = np.concatenate(([0], np.cumsum(lens)))
     flat = (
         np.concatenate(runs).astype(np.uint32, copy=False) if len(runs) else np.zeros(0, np.uint32)
     )
-    shared = _compiled()._shared_counts(flat, off, np.asarray(a, np.int64), np.asarray(b, np.int64))
-    return shared, lens
+    return shared_counts_in(flat, np.cumsum(lens) - lens, lens, a, b), lens
+
+
+def shared_counts_in(
+    flat: np.ndarray, start: np.ndarray, size: np.ndarray, a: np.ndarray, b: np.ndarray
+) -> np.ndarray:
+    """:func:`shared_counts` of runs in place: run j is ``flat[start[j]:start[j] +
+    size[j]]`` (uint32, a memory map of a file too)."""
+    return _compiled()._shared_counts(
+        flat, np.asarray(start, np.int64), np.asarray(size, np.int64),
+        np.asarray(a, np.int64), np.asarray(b, np.int64),
+    )  # fmt: skip
 
 
 def union_find(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -449,4 +458,5 @@ def warm() -> None:
         union_find(2, np.zeros(1, np.int64), np.ones(1, np.int64))
         shared_counts([np.ones(1, np.uint32)], np.zeros(1, np.int64), np.zeros(1, np.int64))
         flat = np.frombuffer(ab.tobytes(), dtype=np.uint32)  # read-only, as read from disk
+        shared_counts_in(flat, one[:1], one[1:], one[:1], one[:1])
         content_signatures(flat, one, one, one[:1], np.zeros(1, bool), 1, ab, ab, True)
