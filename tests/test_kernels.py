@@ -361,3 +361,52 @@ def test_nfc_flag_never_misses_a_text_nfc_changes(text) -> None:
 
     if not kernels.text_flags([text])[0] & kernels.FLAG_NFC:
         assert unicodedata.is_normalized("NFC", text)
+
+
+def _ascii_flags(text: str) -> int:
+    """``kernels.text_flags`` of an ASCII text, a character at a time (what the compiled
+    loop did before it learned to skip eight plain characters at once)."""
+    flags = p1 = newlines = 0
+    for c in map(ord, text):
+        if c > 38:
+            newlines = 0
+            if c == 127:
+                flags |= kernels.FLAG_SPACE
+                continue
+        elif c == 32:
+            newlines = 0
+            if p1 in (32, 10):
+                flags |= kernels.FLAG_LAYOUT
+        elif c == 10:
+            newlines += 1
+            if p1 == 32 or newlines >= 3:
+                flags |= kernels.FLAG_LAYOUT
+        else:
+            newlines = 0
+            if c == 38:
+                flags |= kernels.FLAG_AMP
+            elif c < 32:
+                flags |= kernels.FLAG_SPACE | (kernels.FLAG_MOJIBAKE if c == 0x1B else 0)
+                if c not in (9, 13):
+                    continue
+        p1 = c
+    return flags
+
+
+# runs of plain letters long enough for the eight-at-a-time path, and what ends one
+_ASCII = st.lists(
+    st.sampled_from(["abcdefgh", "abc", "x", " ", "  ", "\n", "\n\n\n", "&", "\t", "\r",
+                     "\x01", "\x1b", "\x7f", "!%'~"]),  # fmt: skip
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_ASCII)
+@example("abcdefg  abcdefgh")  # two spaces inside one window of eight
+@example("abcdefg abcdefgh")
+@example("abcdefgh abcdefgh  x")
+@example("abcdefgh\n abcdefgh")  # a space after a line break, at a window's start
+@example("abcdefg \nabcdefgh")  # a space before a line break
+def test_ascii_flags_equal_a_character_at_a_time(text) -> None:
+    assert int(kernels.text_flags([text])[0]) == _ascii_flags(text)

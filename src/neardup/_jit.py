@@ -369,6 +369,19 @@ def _is_hspace(c):
     )
 
 
+_ONES = np.uint64(0x0101010101010101)
+_HIGHS = np.uint64(0x8080808080808080)
+_LOWS7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+_SPACES = np.uint64(0x2020202020202020)
+_AMPS = np.uint64(0x2626262626262626)
+
+
+@_jit
+def _zero_bytes(x):
+    """The high bit of each byte of ``x`` that is 0, and no other bit."""
+    return ~(((x & _LOWS7) + _LOWS7) | x | _LOWS7)
+
+
 @_jit
 def _flags(buf, offsets, first, second, third, ascii_windows, nfc):
     out = np.zeros(len(offsets) - 1, dtype=np.uint8)
@@ -380,6 +393,22 @@ def _flags(buf, offsets, first, second, third, ascii_windows, nfc):
         newlines = 0
         recent = 0  # > 0 while a non-ASCII character is among the last three
         while i < end:
+            if recent == 0 and not ascii_windows and i + 8 <= end:
+                # eight plain ASCII characters at once: printable, no "&", no space after
+                # a space or a line break (they only move the last two characters on)
+                x = _read_le(buf, i, 8)
+                spaces = _zero_bytes(x ^ _SPACES)
+                if (
+                    ((x - _ONES * np.uint64(32)) & ~x & _HIGHS)  # a byte below 32
+                    | ((x + _ONES) | x) & _HIGHS  # a byte above 126
+                    | _zero_bytes(x ^ _AMPS)
+                    | (spaces & (spaces << np.uint64(8)))  # two spaces in a row
+                ) == 0 and not ((p1 == 32 or p1 == 10) and (x & np.uint64(0xFF)) == 32):
+                    newlines = 0
+                    p2 = np.int64(x >> np.uint64(48) & np.uint64(0xFF))
+                    p1 = np.int64(x >> np.uint64(56))
+                    i += 8
+                    continue
             b0 = buf[i]
             if b0 < 0x80:
                 c = np.int64(b0)
