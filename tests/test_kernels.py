@@ -395,8 +395,24 @@ def _ascii_flags(text: str) -> int:
 
 # runs of plain letters long enough for the eight-at-a-time path, and what ends one
 _ASCII = st.lists(
-    st.sampled_from(["abcdefgh", "abc", "x", " ", "  ", "\n", "\n\n\n", "&", "\t", "\r",
-                     "\x01", "\x1b", "\x7f", "!%'~"]),  # fmt: skip
+    st.sampled_from(
+        [
+            "abcdefgh",
+            "abc",
+            "x",
+            " ",
+            "  ",
+            "\n",
+            "\n\n\n",
+            "&",
+            "\t",
+            "\r",
+            "\x01",
+            "\x1b",
+            "\x7f",
+            "!%'~",
+        ]
+    ),  # fmt: skip
     max_size=40,
 ).map("".join)
 
