@@ -725,3 +725,52 @@ def test_records_read_again_from_the_input_or_the_spool_alike(tmp_path: Path, ru
     assert outs[0] == outs[1]
     kept = outs[0][0].decode().split("\n")[:-1]
     assert set(kept) <= set(lines) and len(kept) < len(lines)
+
+
+_SCORES = st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(
+    [0.0, 1.0, 1e-05, 0.1, 2 / 3, 0.99995]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    ids=st.lists(st.text(max_size=6), min_size=2, max_size=6, unique=True),
+    scores=st.lists(
+        st.tuples(_SCORES, _SCORES, _SCORES, st.none() | _SCORES), min_size=6, max_size=6
+    ),  # fmt: skip
+    sizes=st.tuples(st.integers(0, 10**6), st.integers(0, 10**6)),
+    kept_at=st.integers(0, 5),
+    indexed=st.booleans(),
+)
+def test_cluster_lines_are_what_json_dumps_writes(ids, scores, sizes, kept_at, indexed) -> None:
+    """The clusters file's lines, built from pieces, equal ``json.dumps`` of the dicts."""
+    from neardup.dedup import Cluster, Decision, _cluster_line
+    from neardup.verify import PairScore
+
+    members = list(range(len(ids)))
+    kept = members[kept_at % len(members)]
+    n = len(ids) - 1 if indexed else len(ids)  # the last document from an earlier batch
+    decisions = {}
+    for m, (j, c, e, f) in zip(members, scores, strict=False):
+        if m != kept:
+            score = None if m % 3 == 0 else PairScore(j, c, e, sizes, f)
+            reason = ("exact", "near", "contained")[m % 3]
+            decisions[m] = Decision(7, kept, reason, 1.0 if score is None else j, score)
+    c = Cluster(7, kept, members, scores[0][1])
+    expected = {
+        "cluster": 7, "kept": ids[kept], "size": len(members),
+        "tightness": round(c.tightness, 4), "members": [],
+    }  # fmt: skip
+    for m in members:
+        if m == kept:
+            entry = {"id": ids[m], "reason": "kept", "similarity": 1.0}
+            if m >= n:
+                entry["indexed"] = True
+        else:
+            d = decisions[m]
+            entry = {"id": ids[m], "reason": d.reason, "similarity": round(d.similarity, 4)}
+            if d.scores is not None:
+                entry["scores"] = d.scores.to_dict()
+        expected["members"].append(entry)
+    line = _cluster_line(c, decisions, ids, n)
+    assert line == json.dumps(expected, ensure_ascii=False) + "\n"

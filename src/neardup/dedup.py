@@ -45,7 +45,13 @@ from .engines import fewer_collections, map_ordered, worker_pool
 from .errors import ConfigError, InputError, NeardupError
 from .index import IndexDocs
 from .io import Reject, default_output_format, detect_format, open_writer, read_texts
-from .io.formats import JsonlWriter, is_plain_file, jsonl_lines, parse_jsonl_line
+from .io.formats import (
+    JsonlWriter,
+    is_plain_file,
+    json_number,
+    jsonl_lines,
+    parse_jsonl_line,
+)
 from .normalize import normalize_and_explain
 from .pipeline import _batched, _texts, audit_record, count_reject
 from .repair import Repair, TextWords, _repair_normalized, repair_with_words
@@ -1675,32 +1681,7 @@ def run_dedup(
                         kept_texts.put(pos, record[text_field])
         if clusters_w is not None:
             for c in clusters:
-                members = []
-                for m in c.members:
-                    if m == c.kept:
-                        kept_entry = {"id": doc_ids[m], "reason": "kept", "similarity": 1.0}
-                        if m >= n:
-                            kept_entry["indexed"] = True  # kept by an earlier batch
-                        members.append(kept_entry)
-                    else:
-                        d = decisions[m]
-                        entry_out = {
-                            "id": doc_ids[m],
-                            "reason": d.reason,
-                            "similarity": round(d.similarity, 4),
-                        }
-                        if d.scores is not None:
-                            entry_out["scores"] = d.scores.to_dict()
-                        members.append(entry_out)
-                clusters_w.write(
-                    {
-                        "cluster": c.number,
-                        "kept": doc_ids[c.kept],
-                        "size": len(c.members),
-                        "tightness": round(c.tightness, 4),
-                        "members": members,
-                    }
-                )
+                clusters_w.write_line(_cluster_line(c, decisions, doc_ids, n).encode("utf-8"))
         stats.seconds["write"] = round(time.perf_counter() - t5, 3)
         if idx is not None and update:
             # written now, made visible by the commit once every output is in place
@@ -1883,6 +1864,34 @@ _json_str = json.JSONEncoder(ensure_ascii=False).encode  # one value as JSON tex
 
 def _jsonl(obj) -> str:
     return json.dumps(obj, ensure_ascii=False) + "\n"
+
+
+def _cluster_line(c: Cluster, decisions: dict[int, Decision], doc_ids, n: int) -> str:
+    """The clusters-file line of ``c``, as :func:`_jsonl` writes::
+
+        {"cluster": C, "kept": ID, "size": S, "tightness": T, "members": [
+          {"id": ID, "reason": "kept", "similarity": 1.0[, "indexed": true]},
+          {"id": ID, "reason": R, "similarity": X[, "scores": {...}]}, ...]}
+
+    (``indexed``: kept by an earlier batch of the index), built from pieces: several
+    times faster than building the dicts for ``json.dumps``."""
+    members = []
+    for m in c.members:
+        head = f'{{"id": {_json_str(doc_ids[m])}, "reason": '
+        if m == c.kept:
+            members.append(head + ('"kept", "similarity": 1.0, "indexed": true}' if m >= n
+                                   else '"kept", "similarity": 1.0}'))  # fmt: skip
+            continue
+        d = decisions[m]
+        entry = f'{head}"{d.reason}", "similarity": {json_number(round(d.similarity, 4))}'
+        if d.scores is not None:
+            entry += f', "scores": {d.scores.to_json()}'
+        members.append(entry + "}")
+    return (
+        f'{{"cluster": {c.number}, "kept": {_json_str(doc_ids[c.kept])}, '
+        f'"size": {len(c.members)}, "tightness": {json_number(round(c.tightness, 4))}, '
+        f'"members": [{", ".join(members)}]}}\n'
+    )
 
 
 def _fingerprint(inputs, input_format, text_field, id_field, dedupe_ids, clean, ngram, fuzzy,
