@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from neardup import FormatError, InputError, Reject, open_writer, read_documents
 from neardup.io import detect_format
@@ -183,3 +185,47 @@ def test_parquet_missing_dependency_message(monkeypatch, tmp_path: Path) -> None
     monkeypatch.setattr(builtins, "__import__", fake_import)
     with pytest.raises(ImportError, match=r"pip install 'neardup\[parquet\]'"):
         list(read_documents(str(tmp_path / "x.parquet")))
+
+
+_JSON_LEAF = (
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=5)
+    | st.sampled_from(["\ud800", "caf\u00e9", "\U0001f600"])
+)  # fmt: skip
+_JSON_VALUE = st.recursive(
+    _JSON_LEAF, lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=3), kids, max_size=3),
+    max_leaves=8,
+)  # fmt: skip
+_RECORD = st.dictionaries(st.sampled_from(["text", "id", "n", "meta"]), _JSON_VALUE, max_size=4)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    record=_RECORD | _JSON_VALUE,
+    damage=st.sampled_from(["", "cut", "bad utf-8", "crlf", "bom", "nan"]),
+)
+@example(record={"text": "a", "id": 2**64 + 5}, damage="")  # orjson: a float
+@example(record={"text": "a", "n": [-(2**63) - 1]}, damage="")
+@example(record={"text": "a", "n": 2**64 - 1, "id": -(2**63)}, damage="")  # orjson: ints
+@example(record={"text": "a", "meta": {"n": 1e300}}, damage="")
+@example(record={"text": 1, "id": "x"}, damage="")
+def test_jsonl_lines_parse_the_same_with_and_without_orjson(record, damage) -> None:
+    """orjson (the ``fast`` extra) parses exactly the lines it is given to, the rest go to
+    the standard parser: the documents and rejects do not depend on it."""
+    from neardup.io import formats
+
+    pytest.importorskip("orjson")
+    raw = json.dumps(record, ensure_ascii=damage == "bom").encode("utf-8", "surrogatepass")
+    raw = {
+        "": raw + b"\n",
+        "cut": raw[: len(raw) // 2] + b"\n",
+        "bad utf-8": raw[:-1] + b"\xff" + raw[-1:],
+        "crlf": raw + b"\r\n",
+        "bom": b"\xef\xbb\xbf" + raw,
+        "nan": raw.replace(b"0", b"NaN", 1),
+    }[damage]
+    fast = formats.parse_jsonl_line(raw, "a.jsonl", 3, "text", "id")
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(formats, "_orjson", None)
+        slow = formats.parse_jsonl_line(raw, "a.jsonl", 3, "text", "id")
+    assert repr(fast) == repr(slow)
