@@ -1998,17 +1998,16 @@ def _write_removed(out, line: bytes, pos: int, doc_id: str, kept_id: str, d: Dec
     appended to the line itself when ``append`` allows it, re-encoded otherwise."""
     similarity = round(d.similarity, 4)
     if append:
-        encoded = [
-            ('"duplicate_of"', _json_str(kept_id)),
-            ('"cluster"', str(d.cluster)),
-            ('"similarity"', repr(similarity)),
-            ('"reason"', f'"{d.reason}"'),
-        ]
+        added = (f'"duplicate_of": {_json_str(kept_id)}, "cluster": {d.cluster}, '
+                 f'"similarity": {json_number(similarity)}, "reason": "{d.reason}"')  # fmt: skip
+        keys = _REMOVAL_KEYS
         if pos in lacks_id:
             # a record without an id gets the one neardup used (FILE:LINE), so every
             # removed line says which it was
-            encoded.insert(0, (_json_str(id_field), _json_str(doc_id)))
-        appended = _append_fields(line, encoded)
+            key = _json_str(id_field)
+            added = f"{key}: {_json_str(doc_id)}, {added}"
+            keys = _keys_re((*_REMOVAL_PATTERNS, re.escape(key.encode("utf-8"))))
+        appended = _append_encoded(line, added.encode("utf-8"), keys)
         if appended is not None:
             out.write_line(appended)
             return
@@ -2022,9 +2021,14 @@ def _write_removed(out, line: bytes, pos: int, doc_id: str, kept_id: str, d: Dec
 
 
 @functools.lru_cache(maxsize=8)
-def _keys_re(keys: tuple[bytes, ...]) -> re.Pattern:
-    """One scan for any of ``keys`` (faster than a search for each)."""
-    return re.compile(b"|".join(map(re.escape, keys)))
+def _keys_re(patterns: tuple[bytes, ...]) -> re.Pattern:
+    """One scan for any of ``patterns`` (escaped keys; faster than a search for each)."""
+    return re.compile(b"|".join(patterns))
+
+
+_REMOVAL_PATTERNS = tuple(re.escape(f'"{k}"'.encode()) for k in
+                          ("duplicate_of", "cluster", "similarity", "reason"))  # fmt: skip
+_REMOVAL_KEYS = _keys_re(_REMOVAL_PATTERNS)
 
 
 def _append_fields(line: bytes, encoded: Sequence[tuple[str, str]]) -> bytes | None:
@@ -2033,17 +2037,22 @@ def _append_fields(line: bytes, encoded: Sequence[tuple[str, str]]) -> bytes | N
     ``json.dumps`` wrote); ``encoded``: (key, value) pairs, each already JSON. None when
     that cannot be done safely: the line does not end with ``}`` or one of the keys
     appears in it (it may be a key already)."""
-    body = line.rstrip()
-    if not body.endswith(b"}"):
-        return None
     if not encoded:
-        return body + b"\n"
-    pairs = [(k.encode("utf-8"), v.encode("utf-8")) for k, v in encoded]
-    if _keys_re(tuple(k for k, _ in pairs)).search(body):
+        body = line.rstrip()
+        return body + b"\n" if body.endswith(b"}") else None
+    added = ", ".join(f"{k}: {v}" for k, v in encoded).encode("utf-8")
+    keys = _keys_re(tuple(re.escape(k.encode("utf-8")) for k, _ in encoded))
+    return _append_encoded(line, added, keys)
+
+
+def _append_encoded(line: bytes, added: bytes, keys: re.Pattern) -> bytes | None:
+    """:func:`_append_fields` with the fields already joined (``"k": v, "k2": v2``) and
+    their keys as one pattern."""
+    body = line.rstrip()
+    if not body.endswith(b"}") or keys.search(body):
         return None
     body = body[:-1].rstrip()
-    added = b", ".join(k + b": " + v for k, v in pairs)
-    return body + (b"" if body.endswith(b"{") else b", ") + added + b"}\n"
+    return b"".join((body, b"" if body.endswith(b"{") else b", ", added, b"}\n"))
 
 
 def _save_stage1(
