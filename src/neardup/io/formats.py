@@ -131,7 +131,9 @@ def _open_binary_read(path: str) -> IO[bytes]:
 
 def json_number(x) -> str:
     """A number as ``json.dumps`` writes it (faster for a float)."""
-    return float.__repr__(x) if isinstance(x, float) and math.isfinite(x) else json.dumps(x)
+    if isinstance(x, float) and math.isfinite(x):
+        return float.__repr__(x)
+    return int.__repr__(x) if type(x) is int else json.dumps(x)
 
 
 def _lines(stream: IO[bytes], path: str) -> Iterator[bytes]:
