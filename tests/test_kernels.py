@@ -426,3 +426,22 @@ _ASCII = st.lists(
 @example("abcdefg \nabcdefgh")  # a space before a line break
 def test_ascii_flags_equal_a_character_at_a_time(text) -> None:
     assert int(kernels.text_flags([text])[0]) == _ascii_flags(text)
+
+
+def test_blas_check_skipped_only_inside_and_only_when_asked(monkeypatch) -> None:
+    """The command line's start-up shortcut: within the block, the import numba's BLAS
+    check tries fails; outside it (and for a library caller that did not ask) imports
+    are untouched."""
+    import importlib
+    import sys
+
+    name = "scipy.linalg.cython_blas"
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.setattr(kernels, "_SKIP_BLAS_CHECK", False)
+    with kernels._blas_check_skipped():
+        assert name not in sys.modules  # not asked: nothing changes
+    monkeypatch.setattr(kernels, "_SKIP_BLAS_CHECK", True)
+    with kernels._blas_check_skipped(), pytest.raises(ImportError):
+        importlib.import_module(name)
+    assert name not in sys.modules
+    pytest.importorskip("scipy.linalg")  # imports normally again (where scipy is)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import click
 
-from . import __version__
+from . import __version__, kernels
 from .config import (
     VERIFY_METHODS,
     CleanConfig,
@@ -177,6 +177,7 @@ def main() -> None:
     neardup report  the HTML report of a run folder
     neardup index   a persistent index of kept documents, for crawl after crawl
     """
+    kernels.skip_blas_check()  # a process of our own: see the function
 
 
 @main.command()

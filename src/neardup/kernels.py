@@ -19,10 +19,12 @@ Set ``NEARDUP_NO_JIT=1`` to use the Python path even when numba is installed.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import os
 import re
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -443,10 +445,41 @@ def union_find(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
                        np.ascontiguousarray(b, dtype=np.int64))  # fmt: skip
 
 
+#: set by :func:`skip_blas_check` (the command line does)
+_SKIP_BLAS_CHECK = False
+
+
+def skip_blas_check() -> None:
+    """Spare numba its search for BLAS when :func:`warm` loads the loops: numba imports
+    ``scipy.linalg`` to find one the first time it loads its numpy support, 0.17 s of
+    every run's start here, and none of neardup's loops uses BLAS. numba then cannot
+    compile linear algebra (``np.dot`` and the like) in this process, so only the
+    command line, a process of neardup's own, turns this on."""
+    global _SKIP_BLAS_CHECK
+    _SKIP_BLAS_CHECK = True
+
+
+@contextlib.contextmanager
+def _blas_check_skipped():
+    """The import numba's BLAS check tries fails at once (see :func:`skip_blas_check`)."""
+    name = "scipy.linalg.cython_blas"
+    if not _SKIP_BLAS_CHECK or name in sys.modules:
+        yield
+        return
+    sys.modules[name] = None  # type: ignore[assignment]  # an import of it fails
+    try:
+        yield
+    finally:
+        if sys.modules.get(name, 0) is None:
+            del sys.modules[name]
+
+
 def warm() -> None:
     """Compile (or load from numba's cache) before worker processes are forked, so that
     each worker does not compile again."""
-    if available():
+    if not available():
+        return
+    with _blas_check_skipped():
         scan(b"warm up the kernel\nwith two lines", np.array([0, 32]), 3, 2, 3, 0.5)
         one = np.array([0, 1], dtype=np.int64)
         ab = np.ones(2, dtype=np.uint32)
