@@ -601,6 +601,16 @@ def _tokens(buf, offsets, kind, fold_off, fold):
     out = np.empty(3 * len(buf) + docs, dtype=np.uint8)  # folding can grow a text
     out_off = np.zeros(docs + 1, dtype=np.int64)
     ok = np.ones(docs, dtype=np.bool_)
+    # an ASCII character that is a letter or digit (its folded byte here) or a separator
+    # (0) other than the line break: handled without a branch on which it is
+    letters = np.zeros(128, dtype=np.uint8)
+    plain = np.zeros(128, dtype=np.bool_)
+    for c in range(128):
+        if kind[c] == 1 and fold_off[c + 1] - fold_off[c] == 1:
+            letters[c] = fold[fold_off[c]]
+            plain[c] = True
+        elif kind[c] == 0 and c != 10:
+            plain[c] = True
     n = 0
     for d in range(docs):
         start = n
@@ -608,6 +618,14 @@ def _tokens(buf, offsets, kind, fold_off, fold):
         i, end = offsets[d], offsets[d + 1]
         while i < end:
             b0 = buf[i]
+            if b0 < 0x80 and plain[b0]:
+                f = letters[b0]
+                letter = f != 0
+                out[n] = f if letter else np.uint8(32)  # a space ends the word before
+                n += 1 if letter or inside else 0
+                inside = letter
+                i += 1
+                continue
             if b0 < 0x80:
                 c = np.int64(b0)
                 i += 1
