@@ -1037,7 +1037,8 @@ def keep_rank(
     def rank(i: int) -> tuple:
         if pinned is not None and pinned[i]:
             return (0, i)
-        return (1, policy(infos[i]), infos[i].index)
+        info = infos[i]
+        return (1, policy(info), info.index)
 
     return rank
 
