@@ -213,15 +213,17 @@ except ImportError:  # pragma: no cover - the tests install it
     _orjson = None
 
 
-def _huge_float(value) -> bool:
-    """True when ``value`` holds a float of magnitude 2**63 or more: what orjson makes of
-    an integer beyond 64 bits (the standard parser keeps it an int)."""
-    if isinstance(value, float):
-        return abs(value) >= 2.0**63
-    if isinstance(value, dict):
-        return any(map(_huge_float, value.values()))
-    if isinstance(value, list):
-        return any(map(_huge_float, value))
+def _huge_float(values: dict | list) -> bool:
+    """True when the values of a dict or list that orjson gave hold a float of magnitude
+    2**63 or more, at any depth: what orjson makes of an integer beyond 64 bits (the
+    standard parser keeps it an int)."""
+    for v in values.values() if type(values) is dict else values:
+        t = type(v)
+        if t is float:
+            if abs(v) >= 2.0**63:
+                return True
+        elif (t is dict or t is list) and _huge_float(v):
+            return True
     return False
 
 
