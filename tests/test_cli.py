@@ -201,3 +201,16 @@ def test_python_dash_m(tmp_path: Path) -> None:
         [sys.executable, "-m", "neardup", "--version"], capture_output=True, text=True
     )
     assert proc.returncode == 0 and "neardup" in proc.stdout
+
+
+def test_keep_freed_memory_says_whether_it_could() -> None:
+    """glibc takes the malloc settings (True); elsewhere nothing changes (False)."""
+    import ctypes
+
+    from neardup.engines import keep_freed_memory
+
+    try:
+        has_mallopt = hasattr(ctypes.CDLL(None), "mallopt")
+    except OSError:
+        has_mallopt = False
+    assert keep_freed_memory() is has_mallopt

@@ -19,6 +19,7 @@ from .config import (
     RepairConfig,
     SiteConfig,
 )
+from .engines import keep_freed_memory
 from .errors import ConfigError, NeardupError
 from .io import FORMATS, WRITE_FORMATS
 
@@ -177,7 +178,8 @@ def main() -> None:
     neardup report  the HTML report of a run folder
     neardup index   a persistent index of kept documents, for crawl after crawl
     """
-    kernels.skip_blas_check()  # a process of our own: see the function
+    kernels.skip_blas_check()  # a process of our own: see the functions
+    keep_freed_memory()
 
 
 @main.command()
