@@ -1637,6 +1637,7 @@ def run_dedup(
         removed_mask[[i for i in decisions if i < n]] = True
         # kept records as they came: written a run of lines at a time
         plain = raw and not strip_sites
+        removed_by: dict[str, int] = dict.fromkeys(("exact", *_REASONS), 0)
         with where.reader() as read:
             for lo, hi, data in read(_WRITE_BLOCK):
                 base = int(starts[lo])
@@ -1645,11 +1646,14 @@ def run_dedup(
                         run = data[int(starts[a]) - base : int(ends[b - 1]) - base]
                         kept_w.write_lines(run, b - a)
                         stats.kept += b - a
-                    todo = (np.flatnonzero(removed_mask[lo:hi]) + lo).tolist()
+                    todo = np.flatnonzero(removed_mask[lo:hi]) + lo
                 else:
-                    todo = range(lo, hi)
-                for pos in todo:
-                    line = bytes(data[int(starts[pos]) - base : int(ends[pos]) - base])
+                    todo = np.arange(lo, hi)
+                for pos, first, last in zip(
+                    todo.tolist(), (starts[todo] - base).tolist(), (ends[todo] - base).tolist(),
+                    strict=True,
+                ):  # fmt: skip
+                    line = bytes(data[first:last])
                     doc_id = doc_ids[pos]
                     d = decisions.get(pos)
                     stripped = d is None and strip_sites and site_hit[pos]
@@ -1658,9 +1662,7 @@ def run_dedup(
                         stats.kept += 1
                         continue
                     if d is not None:
-                        stats.removed += 1
-                        setattr(stats, f"{d.reason}_removed",
-                                getattr(stats, f"{d.reason}_removed") + 1)  # fmt: skip
+                        removed_by[d.reason] += 1
                         if removed_w is not None:
                             _write_removed(removed_w, line, pos, doc_id, doc_ids[d.kept], d,
                                            append, lacks_id, id_field, text_field)  # fmt: skip
@@ -1680,6 +1682,9 @@ def run_dedup(
                     stats.kept += 1
                     if kept_texts is not None and isinstance(record.get(text_field), str):
                         kept_texts.put(pos, record[text_field])
+        for reason, count in removed_by.items():
+            stats.removed += count
+            setattr(stats, f"{reason}_removed", getattr(stats, f"{reason}_removed") + count)
         if clusters_w is not None:
             for c in clusters:
                 clusters_w.write_line(_cluster_line(c, decisions, doc_ids, n).encode("utf-8"))

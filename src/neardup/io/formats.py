@@ -489,7 +489,7 @@ def _open_binary_write(path: str, tmp: Path | None) -> IO[bytes]:
         import zstandard
 
         return zstandard.ZstdCompressor(level=3).stream_writer(open(tmp, "wb"), closefd=True)
-    return open(tmp, "wb")
+    return open(tmp, "wb", buffering=1 << 20)
 
 
 class _ByteStreamWriter(Writer):
