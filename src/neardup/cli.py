@@ -4,6 +4,7 @@ codes (0 ok, 1 failure, 2 usage)."""
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import sys
 from collections.abc import Callable
@@ -180,6 +181,14 @@ def main() -> None:
     """
     kernels.skip_blas_check()  # a process of our own: see the functions
     keep_freed_memory()
+
+
+@main.result_callback()
+def _done(*_: object, **__: object) -> None:
+    """The command is done and the process ends: objects alive now are frozen, so that
+    the interpreter's last garbage collection does not walk them all (0.12 s after a
+    dedup of 100k documents)."""
+    gc.freeze()
 
 
 @main.command()
