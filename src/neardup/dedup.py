@@ -1173,7 +1173,9 @@ def stage1_lines(
     batch: tuple[str, list[int], list[bytes], list[int], int], settings: _Stage1
 ) -> tuple[list[DocMeta | Reject], FeatureBatch]:
     """Stage 1 over lines of a JSONL file (:func:`_line_batches`): parse them, then
-    :func:`features_batch` of their texts."""
+    :func:`features_batch` of their texts. The repairs go back without their texts (the
+    records that need them are encoded here): only a repaired document's, for its audit
+    line, and not its text."""
     path, numbers, lines = batch[:3]
     items = [
         parse_jsonl_line(raw, path, number, settings.text_field, settings.id_field)
@@ -1183,7 +1185,10 @@ def stage1_lines(
     features = features_batch(
         [d.text for d in docs], settings.clean, settings.ngram, settings.keep_key
     )
-    return _metas(items, features.repairs, settings), features
+    metas = _metas(items, features.repairs, settings)
+    audits = [Repair("", r.removed, r.normalized) if r is not None and r.removed else None
+              for r in features.repairs]  # fmt: skip
+    return metas, features._replace(repairs=audits)
 
 
 def _metas(
