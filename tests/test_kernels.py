@@ -445,3 +445,23 @@ def test_blas_check_skipped_only_inside_and_only_when_asked(monkeypatch) -> None
         importlib.import_module(name)
     assert name not in sys.modules
     pytest.importorskip("scipy.linalg")  # imports normally again (where scipy is)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 12).flatmap(
+        lambda n: st.tuples(
+            st.lists(st.lists(st.integers(0, 3), min_size=5, max_size=5), min_size=n, max_size=n),
+            st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=20),
+        )
+    )  # fmt: skip
+)
+def test_equal_values_count_what_numpy_counts(case) -> None:
+    """Equal signature values of pairs (prefilter, verification), read in place."""
+    rows, pairs = case
+    matrix = np.frombuffer(np.array(rows, dtype=np.uint32).tobytes(), dtype=np.uint32)
+    matrix = matrix.reshape(len(rows), 5)  # read-only, as the memory map of a file
+    a = np.array([p[0] for p in pairs], dtype=np.int64)
+    b = np.array([p[1] for p in pairs], dtype=np.int64)
+    expected = (matrix[a] == matrix[b]).sum(axis=1)
+    assert kernels.equal_values(matrix, a, b).tolist() == expected.tolist()

@@ -763,3 +763,17 @@ def _shared_counts(flat, start, size, ia, ib):
                 q += 1
         out[i] = n
     return out
+
+
+@_jit
+def _equal_values(rows, a, b):
+    """How many places of rows a[i] and b[i] hold the same value, for each i."""
+    out = np.zeros(len(a), dtype=np.int64)
+    width = rows.shape[1]
+    for i in range(len(a)):
+        x, y = rows[a[i]], rows[b[i]]
+        same = 0
+        for j in range(width):
+            same += 1 if x[j] == y[j] else 0
+        out[i] = same
+    return out

@@ -825,7 +825,7 @@ def prefilter(
     k = config.num_perm
     for start in range(0, len(pairs), 1 << 16):
         a, b = pairs[start : start + (1 << 16), 0], pairs[start : start + (1 << 16), 1]
-        est = (_signature_rows(sigs, a) == _signature_rows(sigs, b)).sum(axis=1) / k
+        est = _matches(sigs, a, b) / k
         sa, sb = sizes[a].astype(np.float64), sizes[b].astype(np.float64)
         s, big = np.minimum(sa, sb), np.maximum(sa, sb)
         low = np.full(len(a), min(config.threshold, floor))
@@ -837,6 +837,14 @@ def prefilter(
         margin = PREFILTER_Z * np.sqrt(low * (1 - low) / k)
         keep[start : start + len(a)] = est >= low - margin
     return keep
+
+
+def _matches(sigs: Sequence[np.ndarray], a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """For each pair (``a[i]``, ``b[i]``): how many values of the two signatures are
+    equal (compiled, without copying the rows out, for a signatures file)."""
+    if isinstance(sigs, _SignatureFile) and kernels.available():
+        return kernels.equal_values(sigs.matrix(), a, b)
+    return (_signature_rows(sigs, a) == _signature_rows(sigs, b)).sum(axis=1)
 
 
 def _signature_rows(sigs: Sequence[np.ndarray], idx: np.ndarray) -> np.ndarray:
@@ -882,7 +890,7 @@ def verify_pairs(
         a, b = block[:, 0], block[:, 1]
         rows = np.zeros(len(block), dtype=PAIR_DTYPE)
         rows["a"], rows["b"] = a, b
-        rows["matches"] = (_signature_rows(sigs, a) == _signature_rows(sigs, b)).sum(axis=1)
+        rows["matches"] = _matches(sigs, a, b)
         rows["fuzzy"] = np.nan
         inter, size_a, size_b = rows["inter"], rows["size_a"], rows["size_b"]
         if key_text is None and kernels.available():

@@ -438,6 +438,13 @@ def shared_counts_in(
     )  # fmt: skip
 
 
+def equal_values(rows: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """For each pair (``a[i]``, ``b[i]``) of rows of ``rows`` (uint32, a memory map
+    too): how many places hold the same value in both (``(rows[a] == rows[b]).sum(1)``
+    without copying the rows out)."""
+    return _compiled()._equal_values(rows, np.asarray(a, np.int64), np.asarray(b, np.int64))
+
+
 def union_find(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """For each of ``n`` nodes, the smallest node connected to it by the edges
     (``a[i]``, ``b[i]``): the root :class:`neardup.clusters.UnionFind` gives it."""
@@ -492,4 +499,5 @@ def warm() -> None:
         shared_counts([np.ones(1, np.uint32)], np.zeros(1, np.int64), np.zeros(1, np.int64))
         flat = np.frombuffer(ab.tobytes(), dtype=np.uint32)  # read-only, as read from disk
         shared_counts_in(flat, one[:1], one[1:], one[:1], one[:1])
+        equal_values(flat.reshape(1, 2), one[:1], one[:1])  # read-only, as a memory map
         content_signatures(flat, one, one, one[:1], np.zeros(1, bool), 1, ab, ab, True)
