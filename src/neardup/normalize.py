@@ -55,7 +55,18 @@ def fix_mojibake(text: str) -> str:
     # text without them (they go with the fix; strip_control removes them otherwise);
     # C1 controls stay, ftfy reads them as the Windows-1252 characters they usually were
     stripped = _C0_RE.sub("", text)
-    fixed = ftfy.fix_text(stripped, _ftfy_config())
+    if kernels.available():
+        # ftfy fixes each line on its own (a segment up to and with its line break): only
+        # the lines the compiled test flags can change, the others are left as they are
+        parts = stripped.split("\n")
+        lines = [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+        flags = kernels.text_flags(lines).tolist()
+        fixed = "".join(
+            ftfy.fix_text(line, _ftfy_config()) if f & kernels.FLAG_MOJIBAKE else line
+            for line, f in zip(lines, flags, strict=True)
+        )
+    else:
+        fixed = ftfy.fix_text(stripped, _ftfy_config())
     return text if fixed == stripped else fixed
 
 
