@@ -307,17 +307,28 @@ def _features_batch_compiled(
         parts.append((first, lo, len(texts)))
     else:
         parts.append((first, 0, len(texts)))
-    columns = [_scan_columns(s, lo, hi, keep_key) for s, lo, hi in parts if hi > lo]
-    head = np.concatenate([c[0] for c in columns]) if columns else np.zeros((0, _HEAD))
+    # each scan's columns once, then the documents' pieces joined in order (no copy per
+    # piece: the pieces are views, joined once)
+    scans = [first, second] if redo else [first]
+    whole = {id(s): _scan_columns(s, keep_key) for s in scans}
+    pieces: list[list] = [[] for _ in range(6)]
+    for s, lo, hi in parts:
+        if hi == lo:
+            continue
+        head, para_hash = whole[id(s)]
+        pa, pb = int(s.para_off[lo]), int(s.para_off[hi])
+        sa, sb = int(s.shingle_off[lo]), int(s.shingle_off[hi])
+        ka, kb = (int(s.key_off[lo]), int(s.key_off[hi])) if keep_key else (0, 0)
+        for column, piece in zip(pieces, (
+            head[lo:hi], s.shingles[sa:sb], para_hash[pa:pb], s.para_words[pa:pb],
+            s.para_first[pa:pb], memoryview(s.keys)[ka:kb],
+        ), strict=True):  # fmt: skip
+            column.append(piece)
+    head = np.concatenate(pieces[0]) if pieces[0] else np.zeros((0, _HEAD), dtype=np.uint64)
     head[:, 2] = [len(rep.text) for rep in reps]
-
-    def joined(j: int) -> bytes:
-        return b"".join(c[j] for c in columns)
-
     return FeatureBatch(
         [rep if rep.removed or rep.normalized else None for rep in reps],
-        head.astype(np.uint64).tobytes(), joined(1), joined(2), joined(3), joined(4),
-        joined(5), keep_key,
+        head.tobytes(), *(b"".join(column) for column in pieces[1:]), keep_key,
     )  # fmt: skip
 
 
@@ -329,31 +340,23 @@ def _scan_texts(
     return kernels.scan(*kernels.token_texts(texts, encoded), ngram, *repeat)
 
 
-def _scan_columns(s: kernels.Scan, lo: int, hi: int, keep_key: bool) -> tuple:
-    """The :class:`FeatureBatch` columns of documents ``lo`` to ``hi`` of a scan: the
-    head (uint64, lengths left 0), shingles, paragraph hashes, words and first shingles,
-    comparison keys."""
+def _scan_columns(s: kernels.Scan, keep_key: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The head of every document of a scan (:class:`FeatureBatch`'s columns, uint64,
+    lengths left 0) and the hash of every paragraph."""
     keys = memoryview(s.keys)
     h3 = xxhash.xxh3_64_intdigest
-    k_off = s.key_off[lo : hi + 1]
-    pa, pb = int(s.para_off[lo]), int(s.para_off[hi])
-    sa, sb = int(s.shingle_off[lo]), int(s.shingle_off[hi])
-    k_list = k_off.tolist()
-    para_hash = array("Q", [
+    para_hash = np.array([
         h3(keys[a:b]) & _PARA_MASK
-        for a, b in zip(s.para_start[pa:pb].tolist(), s.para_end[pa:pb].tolist(), strict=True)
-    ])  # fmt: skip
-    head = np.zeros((hi - lo, _HEAD), dtype=np.uint64)
-    head[:, 0] = [h3(keys[a:b]) for a, b in itertools.pairwise(k_list)]
-    head[:, 1] = s.tokens[lo:hi]
-    head[:, 3] = np.diff(s.shingle_off[lo : hi + 1])
-    head[:, 4] = np.diff(s.para_off[lo : hi + 1])
+        for a, b in zip(s.para_start.tolist(), s.para_end.tolist(), strict=True)
+    ], dtype=np.uint64)  # fmt: skip
+    head = np.zeros((len(s.tokens), _HEAD), dtype=np.uint64)
+    head[:, 0] = [h3(keys[a:b]) for a, b in itertools.pairwise(s.key_off.tolist())]
+    head[:, 1] = s.tokens
+    head[:, 3] = np.diff(s.shingle_off)
+    head[:, 4] = np.diff(s.para_off)
     if keep_key:
-        head[:, 5] = np.diff(k_off)
-    return (
-        head, s.shingles[sa:sb].tobytes(), para_hash.tobytes(), s.para_words[pa:pb].tobytes(),
-        s.para_first[pa:pb].tobytes(), keys[k_list[0] : k_list[-1]].tobytes() if keep_key else b"",
-    )  # fmt: skip
+        head[:, 5] = np.diff(s.key_off)
+    return head, para_hash
 
 
 def boilerplate_paragraphs(
