@@ -296,26 +296,24 @@ def _features_batch_compiled(
             if rep.removed:
                 redo.append(i)
         reps.append(rep)
-    # the documents in order: runs of the first scan, each repaired one from the second
-    parts: list[tuple[kernels.Scan, int, int]] = []
+    # the documents in order: runs of the first scan, each repaired one from the second;
+    # each scan's columns computed once, the documents' pieces (views) joined once
+    columns = _scan_columns(first, keep_key)
+    parts: list[tuple[kernels.Scan, tuple, int, int]] = []
     if redo:
         second = _scan_texts([reps[i].text for i in redo], ngram)
+        second_columns = _scan_columns(second, keep_key)
         lo = 0
         for j, i in enumerate(redo):
-            parts += [(first, lo, i), (second, j, j + 1)]
+            parts += [(first, columns, lo, i), (second, second_columns, j, j + 1)]
             lo = i + 1
-        parts.append((first, lo, len(texts)))
+        parts.append((first, columns, lo, len(texts)))
     else:
-        parts.append((first, 0, len(texts)))
-    # each scan's columns once, then the documents' pieces joined in order (no copy per
-    # piece: the pieces are views, joined once)
-    scans = [first, second] if redo else [first]
-    whole = {id(s): _scan_columns(s, keep_key) for s in scans}
+        parts.append((first, columns, 0, len(texts)))
     pieces: list[list] = [[] for _ in range(6)]
-    for s, lo, hi in parts:
+    for s, (head, para_hash), lo, hi in parts:
         if hi == lo:
             continue
-        head, para_hash = whole[id(s)]
         pa, pb = int(s.para_off[lo]), int(s.para_off[hi])
         sa, sb = int(s.shingle_off[lo]), int(s.shingle_off[hi])
         ka, kb = (int(s.key_off[lo]), int(s.key_off[hi])) if keep_key else (0, 0)

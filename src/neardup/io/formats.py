@@ -170,15 +170,12 @@ def _make_doc(
     if not isinstance(text, str):
         problem = f"the {text_field!r} field is {type(text).__name__}, not a string"
         return Reject(path, line, problem, raw.rstrip("\r\n"))
-    return Document(_doc_id(record, id_field, path, line), text, record, path, line, source=source)
-
-
-def _doc_id(record: dict, id_field: str, path: str, line: int) -> str:
-    """The record's id as text (JSON for a value that is not a string), or FILE:LINE."""
     doc_id = record.get(id_field)
     if doc_id is None:
-        return f"{path}:{line}"
-    return doc_id if isinstance(doc_id, str) else json.dumps(doc_id, ensure_ascii=False)
+        doc_id = f"{path}:{line}"
+    elif not isinstance(doc_id, str):
+        doc_id = json.dumps(doc_id, ensure_ascii=False)
+    return Document(doc_id, text, record, path, line, source=source)
 
 
 def _read_jsonl(path: str, text_field: str, id_field: str) -> Iterator[Document | Reject]:
@@ -246,8 +243,7 @@ def parse_jsonl_line(
             and isinstance(record.get(text_field), str)
             and not _huge_float(record)
         ):
-            return Document(_doc_id(record, id_field, path, number), record[text_field], record,
-                            path, number, source=raw.rstrip(b"\r\n"))  # fmt: skip
+            return _make_doc(record, path, number, text_field, id_field, "", raw.rstrip(b"\r\n"))
     line, problem = _decode(raw)
     if line is None:
         return Reject(path, number, problem, raw.decode("utf-8", "replace").rstrip("\r\n"))
