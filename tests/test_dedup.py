@@ -300,8 +300,8 @@ def test_keep_policy_callable_and_ties_in_input_order() -> None:
 
 def test_no_chaining_through_a_neighbour() -> None:
     """A ~ B and B ~ C but A !~ C: C must not be removed as a duplicate of A."""
-    from neardup.dedup import Edge, EdgeTable, cluster
-    from neardup.verify import score_pair
+    from neardup.clusters import cluster
+    from neardup.verify import Edge, EdgeTable, score_pair
 
     a = np.arange(0, 100, dtype=np.uint32)
     b = np.arange(15, 115, dtype=np.uint32)  # Jaccard with a: 85/115 = 0.74
@@ -744,7 +744,8 @@ _SCORES = st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(
 )
 def test_cluster_lines_are_what_json_dumps_writes(ids, scores, sizes, kept_at, indexed) -> None:
     """The clusters file's lines, built from pieces, equal ``json.dumps`` of the dicts."""
-    from neardup.dedup import Cluster, Decision, _cluster_line
+    from neardup.clusters import Cluster, Decision
+    from neardup.dedup import _cluster_line
     from neardup.verify import PairScore
 
     members = list(range(len(ids)))

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import heapq
 import itertools
 import json
 import os
@@ -27,7 +26,7 @@ import re
 import shutil
 import tempfile
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
@@ -38,7 +37,16 @@ import xxhash
 from . import kernels
 from .arrays import sorted_unique, union, unique_groups
 from .candidates import band_keys, candidate_codes, lsh_params
-from .clusters import DocInfo, KeyFunc, UnionFind, keep_policy
+from .clusters import (
+    Cluster,
+    Decision,
+    DocInfo,
+    KeyFunc,
+    cluster,
+    first_copies,
+    keep_policy,
+    keep_rank,
+)
 from .config import CleanConfig, DedupConfig, SiteConfig
 from .document import Document
 from .engines import fewer_collections, map_ordered, worker_pool
@@ -60,8 +68,9 @@ from .signatures import exact_key, minhash_many, paragraph_hash, permutations
 from .sites import SiteCounter, site_of
 from .verify import (
     MIN_CONTAINED_SHINGLES,
+    REASONS,
+    EdgeTable,
     PairScore,
-    decide,
     decide_many,
     fuzzy_ratio,
     ratios,
@@ -639,86 +648,6 @@ class _ContentStore(Sequence[np.ndarray]):
         return self._reader.read(start, start + self.sizes[i])
 
 
-@dataclass
-class Edge:
-    a: int
-    b: int
-    reason: str
-    score: PairScore
-
-
-_REASONS = ("near", "contained")
-
-
-class EdgeTable:
-    """Verified edges as flat arrays (a few dozen bytes per edge, not a Python object
-    each), looked up by binary search on the sorted pair codes."""
-
-    def __init__(self, n_docs: int):
-        self.n = n_docs
-        self._a, self._b = array("q"), array("q")
-        self._reason = array("b")
-        self._floats = array("d")  # jaccard, containment, estimated, fuzzy (nan: none)
-        self._sizes = array("q")
-
-    def add(self, a: int, b: int, reason: str, score: PairScore) -> None:
-        self._a.append(a)
-        self._b.append(b)
-        self._reason.append(_REASONS.index(reason))
-        fuzzy = float("nan") if score.fuzzy is None else score.fuzzy
-        self._floats.extend((score.jaccard, score.containment, score.estimated, fuzzy))
-        self._sizes.extend(score.sizes)
-
-    @classmethod
-    def from_arrays(
-        cls, n_docs: int, a: np.ndarray, b: np.ndarray, contained: np.ndarray,
-        floats: np.ndarray, sizes: np.ndarray,
-    ) -> EdgeTable:  # fmt: skip
-        """A finished table of many edges at once: pairs ``a < b`` sorted, ``contained``
-        True where the reason is "contained" ("near" otherwise), ``floats`` rows of
-        (jaccard, containment, estimated, fuzzy or nan), ``sizes`` rows of shingles."""
-        table = cls(n_docs)
-        table._a.frombytes(np.ascontiguousarray(a, dtype=np.int64).tobytes())
-        table._b.frombytes(np.ascontiguousarray(b, dtype=np.int64).tobytes())
-        table._reason.frombytes(np.asarray(contained, dtype=np.int8).tobytes())
-        table._floats.frombytes(np.ascontiguousarray(floats, dtype=np.float64).tobytes())
-        table._sizes.frombytes(np.ascontiguousarray(sizes, dtype=np.int64).tobytes())
-        return table.finish()
-
-    @classmethod
-    def from_edges(cls, n_docs: int, edges: Iterable[Edge]) -> EdgeTable:
-        table = cls(n_docs)
-        for e in sorted(edges, key=lambda e: (e.a, e.b)):
-            table.add(e.a, e.b, e.reason, e.score)
-        return table.finish()
-
-    def finish(self) -> EdgeTable:
-        self.a = np.frombuffer(self._a, dtype=np.int64) if len(self._a) else np.zeros(0, np.int64)
-        self.b = np.frombuffer(self._b, dtype=np.int64) if len(self._b) else np.zeros(0, np.int64)
-        self.codes = self.a * self.n + self.b  # sorted: pairs arrive sorted
-        self._where: dict[int, int] | None = None
-        return self
-
-    def __len__(self) -> int:
-        return len(self._a)
-
-    def edge(self, i: int) -> Edge:
-        f = self._floats[4 * i : 4 * i + 4]
-        fuzzy = None if f[3] != f[3] else f[3]
-        sizes = (self._sizes[2 * i], self._sizes[2 * i + 1])
-        score = PairScore(f[0], f[1], f[2], sizes, fuzzy)
-        return Edge(self._a[i], self._b[i], _REASONS[self._reason[i]], score)
-
-    def get(self, a: int, b: int) -> Edge | None:
-        if self._where is None:  # built on the first lookup: a dict of the pair codes
-            self._where = dict(zip(self.codes.tolist(), range(len(self.codes)), strict=True))
-        i = self._where.get(min(a, b) * self.n + max(a, b))
-        return None if i is None else self.edge(i)
-
-    def __iter__(self) -> Iterator[Edge]:
-        return (self.edge(i) for i in range(len(self)))
-
-
 #: one scored pair in ``pairs.npz`` (see :class:`PairLog`): counts, not ratios, so that
 #: a replay computes exactly the floats the run compared with its thresholds
 PAIR_DTYPE = np.dtype(
@@ -946,166 +875,6 @@ def _shared_compiled(block, content, inter, size_a, size_b) -> None:
         else:
             inter[lo:hi], lens = kernels.shared_counts([content[d] for d in docs.tolist()], ia, ib)
         size_a[lo:hi], size_b[lo:hi] = lens[ia], lens[ib]
-
-
-@dataclass
-class Decision:
-    """Why a document was removed: the cluster, the document kept, the scores."""
-
-    cluster: int
-    kept: int
-    reason: str  # exact | near | contained
-    similarity: float
-    scores: PairScore | None = None
-
-
-@dataclass
-class Cluster:
-    number: int
-    kept: int
-    members: list[int]  # including kept, input order
-    tightness: float  # lowest similarity of a member to the kept document
-
-
-def cluster(
-    n: int,
-    keys: Sequence[int],
-    edges: EdgeTable,
-    score: Callable[[int, int], PairScore | None],
-    infos: Sequence[DocInfo],
-    policy: KeyFunc,
-    config: DedupConfig,
-    pinned: Sequence[bool] | None = None,
-) -> tuple[list[Cluster], dict[int, Decision]]:
-    """Clusters from exact and verified edges; one document kept per cluster.
-
-    Guard against chaining: a member joins a cluster only when it is itself a duplicate
-    of the kept document (an exact copy, a verified edge, or a direct verification with
-    ``score(kept, member)``, None when it cannot be scored); members that are only close
-    to a neighbour are clustered again among themselves.
-
-    ``pinned`` documents (those of a persistent index, kept by earlier runs) are never
-    removed: a cluster holding one keeps it (the lowest-numbered, when several), whatever
-    the keep policy says.
-    """
-    rank = keep_rank(infos, policy, pinned)
-    # exact copies: an edge from the first document of each key to each later one
-    first = first_copies(keys)
-    later = np.flatnonzero(first != np.arange(len(first)))
-    ea = np.concatenate([first[later], edges.a])
-    eb = np.concatenate([later, edges.b])
-
-    clusters: list[Cluster] = []
-    decisions: dict[int, Decision] = {}
-    # components waiting, by smallest member (a heap: components are disjoint, so their
-    # smallest members differ and order them as their sorted member lists do)
-    pending = [(c[0][0], c) for c in _components(n, ea, eb)]
-    heapq.heapify(pending)
-    # every member's place in keep order, ranked once (the policy is a Python callable)
-    place = {m: i for i, m in enumerate(sorted(union(ea, eb).tolist(), key=rank))}
-    while pending:
-        members, (sa, sb) = heapq.heappop(pending)[1]
-        kept = min(members, key=place.__getitem__)
-        joined, detached = [kept], []
-        for m in members:
-            if m == kept:
-                continue
-            if pinned is not None and pinned[m]:
-                detached.append(m)
-                continue
-            link = _link(kept, m, keys, edges, score, config)
-            if link is None:
-                detached.append(m)
-            else:
-                joined.append(m)
-                decisions[m] = Decision(len(clusters), kept, link[0], link[1], link[2])
-        if len(joined) > 1:
-            sims = [decisions[m].similarity for m in joined if m != kept]
-            clusters.append(Cluster(len(clusters), kept, sorted(joined), min(sims)))
-        if len(detached) > 1:
-            inside = np.isin(sa, detached) & np.isin(sb, detached)
-            for c in _components(n, sa[inside], sb[inside]):
-                heapq.heappush(pending, (c[0][0], c))
-    return clusters, decisions
-
-
-def first_copies(keys: Sequence[int]) -> np.ndarray:
-    """For each document, the first document with its exact key (itself, for most)."""
-    if not len(keys):
-        return np.zeros(0, dtype=np.int64)
-    _, first, inverse = unique_groups(np.array(keys, dtype=np.uint64))
-    return first[inverse]
-
-
-def keep_rank(
-    infos: Sequence[DocInfo], policy: KeyFunc, pinned: Sequence[bool] | None = None
-) -> Callable[[int], tuple]:
-    """Sort key of document i in a cluster: pinned documents first (by number), then the
-    keep policy, ties in input order."""
-
-    def rank(i: int) -> tuple:
-        if pinned is not None and pinned[i]:
-            return (0, i)
-        info = infos[i]
-        return (1, policy(info), info.index)
-
-    return rank
-
-
-def _components(n: int, ea: np.ndarray, eb: np.ndarray):
-    """Connected components (two or more members) of the edges (ea[i], eb[i]), each as
-    (sorted members, (its edges' a, its edges' b)), in order of their smallest member."""
-    if not len(ea):
-        return []
-    nodes = union(ea, eb)
-    if kernels.available():
-        root = kernels.union_find(n, ea, eb)  # each node's smallest connected node
-        roots, edge_root = root[nodes], root[ea]
-    else:
-        uf = UnionFind(n)
-        for start in range(0, len(ea), 65536):
-            for a, b in zip(
-                ea[start : start + 65536].tolist(), eb[start : start + 65536].tolist(),
-                strict=True,
-            ):  # fmt: skip
-                uf.union(a, b)
-        roots = np.array([uf.find(x) for x in nodes.tolist()], dtype=np.int64)
-        root_of = dict(zip(nodes.tolist(), roots.tolist(), strict=True))
-        edge_root = np.array([root_of[a] for a in ea.tolist()], dtype=np.int64)
-    order = np.argsort(edge_root, kind="stable")
-    edge_root, ea, eb = edge_root[order], ea[order], eb[order]
-    out = []
-    node_order = np.argsort(roots, kind="stable")
-    node_roots, nodes_sorted = roots[node_order], nodes[node_order]
-    found = sorted_unique(roots)
-    nlo, nhi = node_roots.searchsorted(found), node_roots.searchsorted(found, side="right")
-    elo, ehi = edge_root.searchsorted(found), edge_root.searchsorted(found, side="right")
-    for i in range(len(found)):
-        members = sorted(nodes_sorted[nlo[i] : nhi[i]].tolist())
-        out.append((members, (ea[elo[i] : ehi[i]], eb[elo[i] : ehi[i]])))
-    out.sort(key=lambda item: item[0])
-    return out
-
-
-def _link(kept, m, keys, edges: EdgeTable, score_of, config):
-    if keys[kept] == keys[m]:
-        return "exact", 1.0, None
-    edge = edges.get(kept, m)
-    if edge is not None:
-        return edge.reason, _similarity(edge.reason, edge.score), edge.score
-    score = score_of(min(kept, m), max(kept, m))
-    if score is None:
-        return None
-    reason = decide(score, config.threshold, config.containment, config.verify)
-    if reason is None:
-        return None
-    return reason, _similarity(reason, score), score
-
-
-def _similarity(reason: str, score: PairScore) -> float:
-    if reason == "contained":
-        return score.containment
-    return score.jaccard
 
 
 # ------------------------------------------------------------------------------ runner
@@ -1651,7 +1420,7 @@ def run_dedup(
         removed_mask[[i for i in decisions if i < n]] = True
         # kept records as they came: written a run of lines at a time
         plain = raw and not strip_sites
-        removed_by: dict[str, int] = dict.fromkeys(("exact", *_REASONS), 0)
+        removed_by: dict[str, int] = dict.fromkeys(("exact", *REASONS), 0)
         with where.reader() as read:
             for lo, hi, data in read(_WRITE_BLOCK):
                 base = int(starts[lo])

@@ -3,6 +3,8 @@ documents."""
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -138,3 +140,83 @@ def decide(score: PairScore, threshold: float, containment: float, method: str) 
     ):
         return "contained"
     return None
+
+
+@dataclass
+class Edge:
+    a: int
+    b: int
+    reason: str
+    score: PairScore
+
+
+REASONS = ("near", "contained")
+
+
+class EdgeTable:
+    """Verified edges as flat arrays (a few dozen bytes per edge, not a Python object
+    each), looked up by binary search on the sorted pair codes."""
+
+    def __init__(self, n_docs: int):
+        self.n = n_docs
+        self._a, self._b = array("q"), array("q")
+        self._reason = array("b")
+        self._floats = array("d")  # jaccard, containment, estimated, fuzzy (nan: none)
+        self._sizes = array("q")
+
+    def add(self, a: int, b: int, reason: str, score: PairScore) -> None:
+        self._a.append(a)
+        self._b.append(b)
+        self._reason.append(REASONS.index(reason))
+        fuzzy = float("nan") if score.fuzzy is None else score.fuzzy
+        self._floats.extend((score.jaccard, score.containment, score.estimated, fuzzy))
+        self._sizes.extend(score.sizes)
+
+    @classmethod
+    def from_arrays(
+        cls, n_docs: int, a: np.ndarray, b: np.ndarray, contained: np.ndarray,
+        floats: np.ndarray, sizes: np.ndarray,
+    ) -> EdgeTable:  # fmt: skip
+        """A finished table of many edges at once: pairs ``a < b`` sorted, ``contained``
+        True where the reason is "contained" ("near" otherwise), ``floats`` rows of
+        (jaccard, containment, estimated, fuzzy or nan), ``sizes`` rows of shingles."""
+        table = cls(n_docs)
+        table._a.frombytes(np.ascontiguousarray(a, dtype=np.int64).tobytes())
+        table._b.frombytes(np.ascontiguousarray(b, dtype=np.int64).tobytes())
+        table._reason.frombytes(np.asarray(contained, dtype=np.int8).tobytes())
+        table._floats.frombytes(np.ascontiguousarray(floats, dtype=np.float64).tobytes())
+        table._sizes.frombytes(np.ascontiguousarray(sizes, dtype=np.int64).tobytes())
+        return table.finish()
+
+    @classmethod
+    def from_edges(cls, n_docs: int, edges: Iterable[Edge]) -> EdgeTable:
+        table = cls(n_docs)
+        for e in sorted(edges, key=lambda e: (e.a, e.b)):
+            table.add(e.a, e.b, e.reason, e.score)
+        return table.finish()
+
+    def finish(self) -> EdgeTable:
+        self.a = np.frombuffer(self._a, dtype=np.int64) if len(self._a) else np.zeros(0, np.int64)
+        self.b = np.frombuffer(self._b, dtype=np.int64) if len(self._b) else np.zeros(0, np.int64)
+        self.codes = self.a * self.n + self.b  # sorted: pairs arrive sorted
+        self._where: dict[int, int] | None = None
+        return self
+
+    def __len__(self) -> int:
+        return len(self._a)
+
+    def edge(self, i: int) -> Edge:
+        f = self._floats[4 * i : 4 * i + 4]
+        fuzzy = None if f[3] != f[3] else f[3]
+        sizes = (self._sizes[2 * i], self._sizes[2 * i + 1])
+        score = PairScore(f[0], f[1], f[2], sizes, fuzzy)
+        return Edge(self._a[i], self._b[i], REASONS[self._reason[i]], score)
+
+    def get(self, a: int, b: int) -> Edge | None:
+        if self._where is None:  # built on the first lookup: a dict of the pair codes
+            self._where = dict(zip(self.codes.tolist(), range(len(self.codes)), strict=True))
+        i = self._where.get(min(a, b) * self.n + max(a, b))
+        return None if i is None else self.edge(i)
+
+    def __iter__(self) -> Iterator[Edge]:
+        return (self.edge(i) for i in range(len(self)))

@@ -13,11 +13,11 @@ import numpy as np
 
 from .arrays import unique_groups
 from .candidates import lsh_params
-from .clusters import DocInfo
+from .clusters import DocInfo, cluster
 from .config import DedupConfig
-from .dedup import PAIR_DTYPE, PAIR_LOG_FLOOR, EdgeTable, cluster
+from .dedup import PAIR_DTYPE, PAIR_LOG_FLOOR
 from .errors import InputError
-from .verify import PairScore, decide_many, ratios
+from .verify import EdgeTable, PairScore, decide_many, ratios
 
 
 @dataclass(frozen=True)
