@@ -345,6 +345,27 @@ def test_short_stories_sharing_a_site_footer_are_not_merged(tmp_path: Path) -> N
     assert stats["boilerplate_paragraphs"] == 1
 
 
+def test_a_paragraph_of_a_few_republished_stories_is_not_boilerplate(tmp_path: Path) -> None:
+    """Boilerplate counts distinct stories: a wire paragraph in three stories, each
+    republished four times (15 documents), stays content, and a short story built around
+    that paragraph is not absorbed by a longer one as "contained"."""
+    rng = random.Random(12)
+    wire = story(rng, 60)
+    docs = []
+    for s in range(3):
+        body = [story(rng, 70), wire, story(rng, 70)] if s else [story(rng, 20), wire]
+        for c in range(5):
+            head = f"Headline {s} version {c} " + story(rng, 4)
+            docs.append({"id": f"s{s}c{c}", "text": "\n\n".join([head, *body])})
+    result, out = run(tmp_path, docs, "-q")
+    assert result.exit_code == 0, result.output
+    stats = json.loads((out / "stats.json").read_text())["stats"]
+    assert stats["boilerplate_paragraphs"] == 0
+    removed = {r["id"]: r["duplicate_of"] for r in read_jsonl(out / "removed.jsonl")}
+    # every copy goes to the first version of its own story, and no story is lost
+    assert removed == {f"s{s}c{c}": f"s{s}c0" for s in range(3) for c in range(1, 5)}
+
+
 def test_trimmed_copy_is_contained(tmp_path: Path) -> None:
     rng = random.Random(5)
     paras = [story(rng, 50) for _ in range(8)]

@@ -65,7 +65,7 @@ from .pipeline import _batched, _texts, audit_record, count_reject
 from .repair import Repair, TextWords, _repair_normalized, repair_with_words
 from .shingles import line_words, shingle_hashes
 from .signatures import exact_key, minhash_many, paragraph_hash, permutations
-from .sites import SiteCounter, site_of
+from .sites import CopyFinder, SiteCounter, site_of
 from .verify import (
     MIN_CONTAINED_SHINGLES,
     REASONS,
@@ -79,6 +79,8 @@ from .verify import (
 )
 
 BATCH_SIZE = 256
+#: documents a :class:`~neardup.sites.CopyFinder` is fed at a time
+_COPY_CHUNK = 4096
 #: shingles at the start of a document that a trimmed copy is expected to keep
 LEAD_SHINGLES = 48
 #: documents per worker task of the content and signature stage (bounds its memory: at
@@ -369,15 +371,17 @@ def _scan_columns(s: kernels.Scan, keep_key: bool) -> tuple[np.ndarray, np.ndarr
 def boilerplate_paragraphs(
     store: FeatureStore, active: np.ndarray, config: DedupConfig
 ) -> set[int]:
-    """Hashes of paragraphs that are site boilerplate (see :class:`DedupConfig`).
+    """Hashes of paragraphs that are corpus boilerplate (see :class:`DedupConfig`).
 
-    Counted over the ``active`` documents (exact duplicates count once).
+    Counted over the ``active`` documents (exact duplicates count once), in distinct
+    stories: a document whose set of paragraphs resembles an earlier one's
+    (:class:`~neardup.sites.CopyFinder`) is a republished copy and counts nothing, so a
+    paragraph that three stories and their copies share is not taken for boilerplate.
     """
     active_docs = np.flatnonzero(active)
     if not len(active_docs):
         return set()
-    # (document, paragraph hash) of every paragraph of the active documents, once per
-    # document: a paragraph's count is the number of documents that hold it
+    # (document, paragraph hash) of every paragraph of the active documents
     off = np.asarray(store.para_off)
     starts, sizes = off[active_docs], off[active_docs + 1] - off[active_docs]
     rows = np.repeat(starts - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()))
@@ -385,14 +389,25 @@ def boilerplate_paragraphs(
     owner = np.repeat(active_docs, sizes)
     if not len(flat):
         return set()
-    order = np.lexsort((owner, flat))
-    flat, owner = flat[order], owner[order]
-    first = np.ones(len(flat), dtype=bool)
-    first[1:] = (flat[1:] != flat[:-1]) | (owner[1:] != owner[:-1])
-    uniq, counts = np.unique(flat[first], return_counts=True)
+    copy = np.zeros(len(active_docs), dtype=bool)
+    finder = CopyFinder()
+    bounds = np.concatenate(([0], np.cumsum(sizes)))
+    with_paras = np.flatnonzero(sizes > 0)
+    for lo in range(0, len(with_paras), _COPY_CHUNK):
+        sel = with_paras[lo : lo + _COPY_CHUNK]
+        chunk = flat[bounds[sel[0]] : bounds[sel[-1] + 1]]
+        copy[sel] = finder.of(chunk, sizes[sel], np.zeros(len(sel), dtype=np.uint64))
+    # a paragraph's count: the counted documents (not copies) that hold it, once each
+    counted = ~np.repeat(copy, sizes)
+    c_flat, c_owner = flat[counted], owner[counted]
+    order = np.lexsort((c_owner, c_flat))
+    c_flat, c_owner = c_flat[order], c_owner[order]
+    first = np.ones(len(c_flat), dtype=bool)
+    first[1:] = (c_flat[1:] != c_flat[:-1]) | (c_owner[1:] != c_owner[:-1])
+    uniq, counts = np.unique(c_flat[first], return_counts=True)
     min_docs = max(
         config.boilerplate_min_docs,
-        int(np.ceil(config.boilerplate_min_share * len(active_docs))),
+        int(np.ceil(config.boilerplate_min_share * int((~copy).sum()))),
     )
     common_hashes = uniq[counts >= min_docs]
     common = set(common_hashes.tolist())

@@ -97,6 +97,48 @@ def _mix(site: np.ndarray, hashes: np.ndarray) -> np.ndarray:
         return (hashes * np.uint64(0x9E3779B97F4A7C15)) ^ site
 
 
+class CopyFinder:
+    """Which documents copy an earlier one, by their sets of lines: a MinHash of the line
+    hashes (16 values in 4 bands of 4; two documents sharing 90% of their lines collide
+    with probability 0.98, 30% with 0.03). Fed a chunk of documents at a time; remembers
+    the band keys of every document seen (32 bytes a document)."""
+
+    def __init__(self) -> None:
+        self._seen = _Runs()
+
+    def of(self, flat: np.ndarray, lengths: np.ndarray, salt: np.ndarray) -> np.ndarray:
+        """For a chunk of documents (line hashes ``flat``, ``lengths`` lines each, at
+        least one; ``salt`` per document: only documents of one salt, a site, are
+        compared): True where the document copies an earlier one (of an earlier chunk or
+        of this one)."""
+        n = len(lengths)
+        starts = np.zeros(n, dtype=np.int64)
+        np.cumsum(lengths[:-1], out=starts[1:])
+        with np.errstate(over="ignore"):
+            perm = flat[:, None] * _A[None, :] + _B[None, :]
+            mins = np.minimum.reduceat(perm, starts, axis=0)  # (n, perms)
+            bands = mins.reshape(n, _PERMS // _BAND_ROWS, _BAND_ROWS)
+            bkeys = (bands * _ROW_MIX[None, None, :]).sum(axis=2, dtype=np.uint64)
+            bkeys ^= np.arange(1, bkeys.shape[1] + 1, dtype=np.uint64)[None, :] * np.uint64(
+                0xD6E8FEB86659FD93
+            )
+            bkeys ^= salt[:, None]
+        # a copy: a band key met in an earlier document (earlier chunks or this one)
+        flat_b = bkeys.ravel()
+        owner = np.repeat(np.arange(n), bkeys.shape[1])
+        order = np.argsort(flat_b, kind="stable")
+        sorted_b = flat_b[order]
+        first = np.ones(len(sorted_b), dtype=bool)
+        first[1:] = sorted_b[1:] != sorted_b[:-1]
+        first_owner = np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))
+        earlier = owner[order][first_owner] < owner[order]
+        copy = np.zeros(n, dtype=bool)
+        np.logical_or.at(copy, owner[order], earlier)
+        copy |= self._seen.contains(flat_b).reshape(n, -1).any(axis=1)
+        self._seen.add(flat_b, np.ones(len(flat_b), np.uint32), np.zeros(len(flat_b), np.uint32))
+        return copy
+
+
 class SiteCounter:
     """Counts, per site, the documents carrying each line (copies once); see the
     module doc. :meth:`add` one document at a time, then :meth:`finish`."""
@@ -110,7 +152,7 @@ class SiteCounter:
         self.copies = 0
         self.pruned = 0  # entries dropped to bound memory
         self._lines = _Runs()  # (site, line) key -> documents, site index
-        self._seen = _Runs()  # band keys of the documents seen
+        self._copies = CopyFinder()
         self._buf_site: list[int] = []
         self._buf_hashes: list[np.ndarray] = []
 
@@ -139,31 +181,7 @@ class SiteCounter:
         self._buf_site, self._buf_hashes = [], []
         n = len(sites)
         skeys = np.frombuffer(self._site_keys, dtype=np.uint64)[sites]
-        # line-set MinHash -> band keys per document
-        starts = np.zeros(n, dtype=np.int64)
-        np.cumsum(lengths[:-1], out=starts[1:])
-        with np.errstate(over="ignore"):
-            perm = flat[:, None] * _A[None, :] + _B[None, :]
-            mins = np.minimum.reduceat(perm, starts, axis=0)  # (n, perms)
-            bands = mins.reshape(n, _PERMS // _BAND_ROWS, _BAND_ROWS)
-            bkeys = (bands * _ROW_MIX[None, None, :]).sum(axis=2, dtype=np.uint64)
-            bkeys ^= np.arange(1, bkeys.shape[1] + 1, dtype=np.uint64)[None, :] * np.uint64(
-                0xD6E8FEB86659FD93
-            )
-            bkeys ^= skeys[:, None]
-        # a copy: a band key met in an earlier document (earlier chunks or this one)
-        flat_b = bkeys.ravel()
-        owner = np.repeat(np.arange(n), bkeys.shape[1])
-        order = np.argsort(flat_b, kind="stable")
-        sorted_b = flat_b[order]
-        first = np.ones(len(sorted_b), dtype=bool)
-        first[1:] = sorted_b[1:] != sorted_b[:-1]
-        first_owner = np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))
-        earlier = owner[order][first_owner] < owner[order]
-        copy = np.zeros(n, dtype=bool)
-        np.logical_or.at(copy, owner[order], earlier)
-        copy |= self._seen.contains(flat_b).reshape(n, -1).any(axis=1)
-        self._seen.add(flat_b, np.ones(len(flat_b), np.uint32), np.zeros(len(flat_b), np.uint32))
+        copy = self._copies.of(flat, lengths, skeys)
         self.copies += int(copy.sum())
         counted = ~copy
         for s in sites[counted].tolist():
