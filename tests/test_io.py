@@ -229,3 +229,32 @@ def test_jsonl_lines_parse_the_same_with_and_without_orjson(record, damage) -> N
         m.setattr(formats, "_orjson", None)
         slow = formats.parse_jsonl_line(raw, "a.jsonl", 3, "text", "id")
     assert repr(fast) == repr(slow)
+
+
+def test_records_larger_than_the_limit_are_rejects_naming_the_file(tmp_path, monkeypatch):
+    """A decompression bomb (a .txt.gz, or one JSONL line) becomes a reject naming its
+    file and line; the records around it are read."""
+    import gzip
+
+    from neardup.io import formats
+
+    monkeypatch.setattr(formats, "MAX_RECORD_BYTES", 1000)
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    with gzip.open(folder / "bomb.txt.gz", "wb") as f:
+        f.write(b"a" * 5000)
+    (folder / "ok.txt").write_text("a fine text")
+    items = list(formats.read_documents(str(folder), fmt="txt"))
+    assert [type(i).__name__ for i in items] == ["Reject", "Document"]
+    assert items[0].path.endswith("bomb.txt.gz") and "larger than" in items[0].reason
+    jsonl = tmp_path / "bomb.jsonl.gz"
+    with gzip.open(jsonl, "wb") as f:
+        f.write(b'{"id": "a", "text": "one"}\n{"id": "b", "text": "' + b"x" * 5000 + b'"}\n')
+        f.write(b'{"id": "c", "text": "three"}\n')
+    items = list(formats.read_documents(str(jsonl)))
+    assert [(type(i).__name__, i.line) for i in items] == [
+        ("Document", 1),
+        ("Reject", 2),
+        ("Document", 3),
+    ]
+    assert "larger than" in items[1].reason

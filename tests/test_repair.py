@@ -226,3 +226,24 @@ def test_mojibake_fast_path_only_skips_texts_without_signs(text) -> None:
 
     if _only_lone_separators(text):
         assert not any(sign.search(text) for sign in _MOJIBAKE_SIGNS)
+
+
+def test_a_text_over_max_chars_is_passed_through_with_a_reason() -> None:
+    rng = random.Random(8)
+    body = "\n\n".join(paragraph(rng, 60) for _ in range(3))
+    doubled = body + "\n\n" + body
+    assert repair_text(doubled).text == body  # repaired under the limit
+    config = CleanConfig(repair=RepairConfig(max_chars=len(doubled) - 1))
+    result = repair_text(doubled, config)
+    assert result.text == doubled and result.skipped == "too-large" and not result.removed
+
+
+def test_a_real_repeat_is_found_among_many_template_chains() -> None:
+    """A text of two words at random has thousands of repeated chains (each a template):
+    the search stops after a bounded number of them, and a real doubled body next to
+    such a text is still repaired."""
+    rng = random.Random(9)
+    noise = " ".join(rng.choice(["foo", "bar"]) for _ in range(3000))
+    assert repair_text(noise).text == noise
+    body = "\n\n".join(paragraph(rng, 60) for _ in range(3))
+    assert repair_text(body + "\n\n" + body).text == body

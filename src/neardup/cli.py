@@ -296,7 +296,7 @@ def clean(
             f"neardup clean: read {stats.read:,} = written {stats.written:,} + rejected "
             f"{stats.rejected:,}; repaired {stats.repaired:,} "
             f"({stats.spans_removed:,} spans, {stats.chars_removed:,} chars removed), "
-            f"normalised {stats.normalized:,}",
+            f"normalised {stats.normalized:,}; {kernels.path()}",
             err=True,
         )
         if site_boilerplate:
@@ -470,7 +470,8 @@ def _dedup_summary(command: str, stats) -> str:
         f"+ rejected {stats.rejected:,}; {stats.clusters:,} clusters (removed: exact "
         f"{stats.exact_removed:,}, near {stats.near_removed:,}, contained "
         f"{stats.contained_removed:,}); repaired {stats.repaired:,}; "
-        f"{stats.candidate_pairs:,} candidate pairs, {stats.verified_pairs:,} verified"
+        f"{stats.candidate_pairs:,} candidate pairs, {stats.verified_pairs:,} verified; "
+        f"{kernels.path()}"
     )
 
 

@@ -34,7 +34,9 @@ class RepairConfig:
     least ``min_similarity`` with rapidfuzz's ``ratio``. Both ends of the removed copy must
     fall on a sentence or paragraph boundary (within ``max_gap`` words). Text whose words
     typically occur more than ``max_copies`` times in the document is the author's
-    template (a menu, a table), not a scrape fault, and is left alone.
+    template (a menu, a table), not a scrape fault, and is left alone. A text longer than
+    ``max_chars`` characters (no article is) is passed through unrepaired, with reason
+    ``too-large`` in the audit, so that one hostile document cannot stall a run.
     """
 
     enabled: bool = True
@@ -45,6 +47,7 @@ class RepairConfig:
     min_similarity: float = 0.85
     max_copies: int = 3
     max_rounds: int = 16
+    max_chars: int = 1_000_000
 
     def __post_init__(self) -> None:
         if self.ngram < 2:
@@ -61,6 +64,8 @@ class RepairConfig:
                 raise ConfigError(f"repair {name} must be between 0 and 1, got {value}")
         if self.max_copies < 2:
             raise ConfigError(f"repair max_copies must be >= 2, got {self.max_copies}")
+        if self.max_chars < 1:
+            raise ConfigError(f"repair max_chars must be >= 1, got {self.max_chars}")
         if self.max_rounds < 1:
             raise ConfigError(f"repair max_rounds must be >= 1, got {self.max_rounds}")
 

@@ -259,7 +259,7 @@ def features_batch(
     for text in texts:
         rep, lines = repair_with_words(text, clean)
         feats.append(features(rep.text, ngram, keep_key, lines))
-        reps.append(rep if rep.removed or rep.normalized else None)
+        reps.append(rep if rep.removed or rep.normalized or rep.skipped else None)
     head = np.array(
         [(f.key, f.words, f.length, len(f.shingles), len(f.para_hash),
           len(f.key_text.encode("utf-8")) if f.key_text is not None else 0) for f in feats],
@@ -336,7 +336,7 @@ def _features_batch_compiled(
     head = np.concatenate(pieces[0]) if pieces[0] else np.zeros((0, _HEAD), dtype=np.uint64)
     head[:, 2] = [len(rep.text) for rep in reps]
     return FeatureBatch(
-        [rep if rep.removed or rep.normalized else None for rep in reps],
+        [rep if rep.removed or rep.normalized or rep.skipped else None for rep in reps],
         head.tobytes(), *(b"".join(column) for column in pieces[1:]), keep_key,
     )  # fmt: skip
 
@@ -979,7 +979,8 @@ def stage1_lines(
         [d.text for d in docs], settings.clean, settings.ngram, settings.keep_key
     )
     metas = _metas(items, features.repairs, settings)
-    audits = [Repair("", r.removed, r.normalized) if r is not None and r.removed else None
+    audits = [Repair("", r.removed, r.normalized, r.skipped)
+              if r is not None and (r.removed or r.skipped) else None
               for r in features.repairs]  # fmt: skip
     return metas, features._replace(repairs=audits)
 
@@ -1236,6 +1237,7 @@ def run_dedup(
                             policy_records.append(item.fields)
                         if rep is not None and rep.removed:
                             stats.repaired += 1
+                        if rep is not None and (rep.removed or rep.skipped):
                             repairs_w.write(_jsonl(audit_record(item, rep, doc_id)))
                     spool.writelines(parts)
             store.finish()

@@ -37,6 +37,15 @@ def available() -> bool:
     return os.environ.get("NEARDUP_NO_JIT", "") in ("", "0") and _numba_installed()
 
 
+def path() -> str:
+    """Which path runs the per-document loops, in words, for summaries."""
+    if available():
+        return "compiled loops (numba)"
+    if os.environ.get("NEARDUP_NO_JIT", "") not in ("", "0"):
+        return "Python path (NEARDUP_NO_JIT is set)"
+    return "Python path (numba is not installed here)"
+
+
 @functools.lru_cache(maxsize=1)
 def _numba_installed() -> bool:
     """numba is installed and imports (one that does not, say for a numpy newer than it

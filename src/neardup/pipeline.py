@@ -166,7 +166,7 @@ def run_clean(
             if site_removed:
                 stats.site_documents += 1
                 stats.site_lines_removed += len(site_removed)
-            if audit_out is not None and (rep.removed or site_removed):
+            if audit_out is not None and (rep.removed or site_removed or rep.skipped):
                 line = audit_record(doc, rep)
                 line["removed"] += site_removed
                 audit_out.write(line)
@@ -222,7 +222,8 @@ def _with_site_boilerplate(cleaned, site: SiteConfig, stats: CleanStats):
             where = site_of(item.record, site.field)
             counter.add(where, hashes)
             entry = (item.id, item.record, item.path, item.line, where, rep.text,
-                     rep.removed, rep.normalized, spans.tobytes(), hashes.tobytes())  # fmt: skip
+                     rep.removed, rep.normalized, rep.skipped, spans.tobytes(),
+                     hashes.tobytes())  # fmt: skip
             dump(entry)
         learned = counter.finish()
         stats.site_boilerplate = learned.summary()
@@ -235,9 +236,11 @@ def _with_site_boilerplate(cleaned, site: SiteConfig, stats: CleanStats):
             if len(entry) == 1:
                 yield entry[0], None
                 continue
-            doc_id, record, path, line, where, text, removed, normalized, spans, hashes = entry
+            doc_id, record, path, line, where, text, removed, normalized, skipped, spans, hashes = (
+                entry
+            )
             doc = Document(doc_id, text, record, path, line)
-            rep = Repair(text, removed, normalized)
+            rep = Repair(text, removed, normalized, skipped)
             lines = (
                 np.frombuffer(spans, dtype=np.int64).reshape(-1, 2),
                 np.frombuffer(hashes, dtype=np.uint64),
@@ -247,11 +250,12 @@ def _with_site_boilerplate(cleaned, site: SiteConfig, stats: CleanStats):
 
 
 def audit_record(doc: Document, rep: Repair, doc_id: str | None = None) -> dict:
-    """The audit line of one repaired document (``doc_id`` when it was renamed)."""
+    """The audit line of one repaired document, or of one repair passed over (with
+    ``repair_skipped``: why), ``doc_id`` when it was renamed."""
     return {
         "id": doc_id or doc.id,
         "file": doc.path,
         "line": doc.line,
         "removed": [s.to_dict() for s in rep.removed],
         "normalized": list(rep.normalized),
-    }
+    } | ({"repair_skipped": rep.skipped} if rep.skipped else {})

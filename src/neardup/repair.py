@@ -50,6 +50,13 @@ _SENTENCE_END_RE = re.compile(
 _MAX_SEEDS_PER_GRAM = 8
 # chains are built from at most this many nearest earlier runs
 _CHAIN_WINDOW = 64
+# at most this many chains are tested per round, best first (a text of a few words
+# repeated at random has thousands of chains, all of them templates)
+_MAX_TRIED = 32
+
+
+#: the reason a text longer than ``RepairConfig.max_chars`` is passed through unrepaired
+TOO_LARGE = "too-large"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +100,7 @@ class Repair:
     text: str
     removed: tuple[RemovedSpan, ...] = ()
     normalized: tuple[str, ...] = ()
+    skipped: str | None = None  # why repair was not tried ("too-large"), None: it was
 
     @property
     def repaired(self) -> bool:
@@ -127,6 +135,8 @@ def _repair_normalized(
     hashes: np.ndarray | None = None,
     may_repeat: bool | None = None,
 ) -> Repair:
+    if len(normalized) > config.repair.max_chars:
+        return Repair(normalized, (), tuple(steps), TOO_LARGE)
     out, removed = remove_repeats(normalized, config.repair, toks, hashes, may_repeat)
     if not removed:
         return Repair(normalized, (), tuple(steps))
@@ -152,6 +162,8 @@ def repair_with_words(
     normalized, steps = normalize_and_explain(text, config.normalize)
     if not config.repair.enabled:
         return Repair(normalized, (), tuple(steps)), None
+    if len(normalized) > config.repair.max_chars:
+        return Repair(normalized, (), tuple(steps), TOO_LARGE), None
     lines = line_words(normalized)
     toks = [w for ws in lines for w in ws]
     hashes = token_hashes(toks)
@@ -360,7 +372,7 @@ def _find_best_repeat(text: str, config: RepairConfig):
                    key=lambda i: (-best[i], runs[i][0]))  # fmt: skip
 
     # 4. accept the best chain that passes the tests
-    for i in order:
+    for i in order[:_MAX_TRIED]:
         matched = best[i]
         last = runs[i]
         j = i

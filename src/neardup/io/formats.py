@@ -42,6 +42,11 @@ _SUFFIXES = {
 }
 _COMPRESSIONS = (".gz", ".zst", ".zstd")
 STDIO = "-"
+#: the largest record read (a line of JSONL, a text file, decompressed): a larger one is
+#: a reject, so that a decompression bomb or a file that is no document cannot exhaust
+#: memory (no article comes near it)
+MAX_RECORD_BYTES = 64 << 20
+TOO_LARGE = f"record larger than {MAX_RECORD_BYTES >> 20} MiB (decompressed); not read"
 
 
 @dataclass(slots=True)
@@ -136,9 +141,24 @@ def json_number(x) -> str:
     return int.__repr__(x) if type(x) is int else json.dumps(x)
 
 
-def _lines(stream: IO[bytes], path: str) -> Iterator[bytes]:
+def _lines(stream: IO[bytes], path: str) -> Iterator[bytes | int]:
+    """The lines of ``stream``; a line longer than :data:`MAX_RECORD_BYTES` comes as its
+    length (an int), its bytes skipped, never held."""
     try:
-        yield from stream
+        while True:
+            raw = stream.readline(MAX_RECORD_BYTES + 1)
+            if not raw:
+                return
+            if len(raw) <= MAX_RECORD_BYTES or raw.endswith(b"\n"):
+                yield raw
+                continue
+            size = len(raw)
+            while not raw.endswith(b"\n"):
+                raw = stream.readline(1 << 20)
+                if not raw:
+                    break
+                size += len(raw)
+            yield size
     except (EOFError, OSError) as exc:  # a truncated gzip member, a corrupt zstd frame
         raise InputError(f"the compressed stream is damaged: {exc}", path) from None
 
@@ -185,11 +205,17 @@ def _read_jsonl(path: str, text_field: str, id_field: str) -> Iterator[Document 
 
 def jsonl_lines(path: str) -> Iterator[tuple[int, int, bytes]]:
     """(line number, byte offset, bytes) of every line of a JSONL file that is not blank
-    (blank lines hold no record). Offsets count the bytes as read (decompressed)."""
+    (blank lines hold no record; a line larger than :data:`MAX_RECORD_BYTES` comes
+    empty, a reject for :func:`parse_jsonl_line`). Offsets count the bytes as read
+    (decompressed)."""
     stream = _open_binary_read(path)
     offset = 0
     try:
         for number, raw in enumerate(_lines(stream, path), start=1):
+            if isinstance(raw, int):  # too large: an empty line stands for it
+                yield number, offset, b""
+                offset += raw
+                continue
             if raw and not raw.isspace():  # tested without copying the line
                 yield number, offset, raw
             offset += len(raw)
@@ -233,6 +259,8 @@ def parse_jsonl_line(
     (a line orjson refuses: invalid UTF-8, NaN, a lone surrogate escape; a record with
     an integer beyond 64 bits; a reject) by the standard parser, so the result is the
     same either way."""
+    if not raw:  # a line too large to read (see jsonl_lines)
+        return Reject(path, number, TOO_LARGE)
     if _orjson is not None:
         try:
             record = _orjson.loads(raw)
@@ -338,12 +366,17 @@ def _read_txt(
 ) -> Iterator[Document | Reject]:
     stream = _open_binary_read(path)
     try:
-        data = stream.read()
+        data = stream.read(MAX_RECORD_BYTES + 1)
+    except (EOFError, OSError) as exc:  # a truncated gzip member, a corrupt zstd frame
+        raise InputError(f"the compressed stream is damaged: {exc}", path) from None
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
-    text, problem = _decode(data)
     name = doc_id or ("<stdin>" if path == STDIO else path)
+    if len(data) > MAX_RECORD_BYTES:
+        yield Reject(path, 1, TOO_LARGE)
+        return
+    text, problem = _decode(data)
     if text is None:
         yield Reject(path, 1, problem, data[:200].decode("utf-8", "replace"))
         return
