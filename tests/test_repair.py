@@ -247,3 +247,24 @@ def test_a_real_repeat_is_found_among_many_template_chains() -> None:
     assert repair_text(noise).text == noise
     body = "\n\n".join(paragraph(rng, 60) for _ in range(3))
     assert repair_text(body + "\n\n" + body).text == body
+
+
+def test_a_truncated_first_copy_of_a_short_paragraph_goes_and_a_headline_stays() -> None:
+    """Lazy loading: a paragraph cut inside a word, then the full paragraph (far under
+    min_words). A headline that is the first words of its lead stays, and so does a line
+    that ends a sentence."""
+    full = "Government agrees deal to import milk from abroad, officials said on Monday."
+    result = repair_text(f"Milk deal\n\nGovernment agrees deal to import mil\n\n{full}")
+    assert result.text == f"Milk deal\n\n{full}"
+    assert [s.reason for s in result.removed] == ["truncated-copy"]
+    for kept in (
+        f"Government agrees deal\n\n{full}",  # a headline: the lead's first words
+        f"Government agrees deal to import milk.\n\n{full}",  # a sentence of its own
+        f"Government agrees deal to import mil\n\nSomething else entirely here.",
+    ):
+        assert repair_text(kept).text == kept
+    # cut at a word boundary after many words: a truncated copy too
+    rng = random.Random(3)
+    long = paragraph(rng, 45)
+    cut = " ".join(long.split()[:25]).rstrip(".")
+    assert repair_text(f"{cut}\n\n{long}").text == long

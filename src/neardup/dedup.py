@@ -62,7 +62,7 @@ from .io.formats import (
 )
 from .normalize import normalize_and_explain
 from .pipeline import _batched, _texts, audit_record, count_reject
-from .repair import Repair, TextWords, _repair_normalized, repair_with_words
+from .repair import Repair, TextWords, _repair_normalized, repair_with_words, truncated_line
 from .shingles import line_words, shingle_hashes
 from .signatures import exact_key, minhash_many, paragraph_hash, permutations
 from .sites import CopyFinder, SiteCounter, site_of
@@ -302,8 +302,9 @@ def _features_batch_compiled(
     redo: list[int] = []
     for i, (text, steps) in enumerate(normalized):
         rep = Repair(text, (), tuple(steps))
-        if first.may_repeat[i]:
-            rep = _repair_normalized(text, steps, clean, None, None, may_repeat=True)
+        may_repeat = bool(first.may_repeat[i])
+        if may_repeat or (rc.enabled and truncated_line(text) is not None):
+            rep = _repair_normalized(text, steps, clean, None, None, may_repeat=may_repeat)
             if rep.removed:
                 redo.append(i)
         reps.append(rep)

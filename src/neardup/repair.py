@@ -55,6 +55,16 @@ _CHAIN_WINDOW = 64
 _MAX_TRIED = 32
 
 
+# a line that ends without closing a sentence (or a quote, a bracket): where a truncated
+# first copy of the next paragraph can end
+_OPEN_LINE_END_RE = re.compile(r"[^.!?\u2026\"'\u201d\u2019)\]\u00bb\s][ \t]*\n")
+#: a line cut at a word boundary is taken for a truncated copy of the paragraph it begins
+#: only from this many words (a headline that is the first words of its lead is shorter)
+FRAGMENT_MIN_WORDS = 20
+#: ... and a line cut inside a word from this many ("Keyboard" before "Keyboards are
+#: highly subjective" is a subheading)
+FRAGMENT_MIN_WORDS_IN_WORD = 4
+
 #: the reason a text longer than ``RepairConfig.max_chars`` is passed through unrepaired
 TOO_LARGE = "too-large"
 
@@ -186,13 +196,14 @@ def remove_repeats(
     config = config or RepairConfig()
     if may_repeat is None:
         may_repeat = _may_repeat(text, config, toks, hashes)
-    if not may_repeat:
+    fragment = truncated_line(text)
+    if not may_repeat and fragment is None:
         return text, []
     removed: list[RemovedSpan] = []
     cuts: list[tuple[int, int]] = []  # removed intervals, in coordinates of ``text``
     current = text
     for _ in range(config.max_rounds):
-        found = _find_best_repeat(current, config)
+        found = fragment or (_find_best_repeat(current, config) if may_repeat else None)
         if found is None:
             break
         (cs, ce), (ks, ke), sim, nwords, reason = found
@@ -210,9 +221,34 @@ def remove_repeats(
         cuts.append((span.start, span.end))
         cuts.sort()
         current = current[:cs] + current[ce:]
-        if not _may_repeat(current, config):
-            break
+        may_repeat = _may_repeat(current, config)
+        fragment = truncated_line(current)
     return current, removed
+
+
+def truncated_line(text: str):
+    """A line that is the start of the next non-blank line, cut off: inside a word (the
+    lazy-loaded "...deal to import mil" before the full paragraph) after at least
+    :data:`FRAGMENT_MIN_WORDS_IN_WORD` words, or at a word boundary inside a sentence
+    after at least :data:`FRAGMENT_MIN_WORDS` words. As :func:`_find_best_repeat` gives
+    a repeat, or None. A headline made of the first words of its lead ends on a word and
+    is shorter: it stays."""
+    for m in _OPEN_LINE_END_RE.finditer(text):
+        end = m.start() + 1  # the line's last character, exclusive
+        start = text.rfind("\n", 0, end) + 1
+        line = text[start:end].strip()
+        nxt = m.end()
+        while nxt < len(text) and text[nxt] in " \t\n":
+            nxt += 1
+        stop = text.find("\n", nxt)
+        following = text[nxt : len(text) if stop < 0 else stop]
+        if len(line) >= len(following) or not following.startswith(line):
+            continue
+        n_words = len(line.split())
+        in_word = following[len(line)].isalnum()
+        if n_words >= (FRAGMENT_MIN_WORDS_IN_WORD if in_word else FRAGMENT_MIN_WORDS):
+            return (start, nxt), (nxt, nxt + len(line)), 1.0, n_words, "truncated-copy"
+    return None
 
 
 def _to_original(pos: int, cuts: list[tuple[int, int]], end: bool = False) -> int:
