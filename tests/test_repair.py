@@ -260,7 +260,7 @@ def test_a_truncated_first_copy_of_a_short_paragraph_goes_and_a_headline_stays()
     for kept in (
         f"Government agrees deal\n\n{full}",  # a headline: the lead's first words
         f"Government agrees deal to import milk.\n\n{full}",  # a sentence of its own
-        f"Government agrees deal to import mil\n\nSomething else entirely here.",
+        "Government agrees deal to import mil\n\nSomething else entirely here.",
     ):
         assert repair_text(kept).text == kept
     # cut at a word boundary after many words: a truncated copy too
