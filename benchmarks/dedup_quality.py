@@ -24,11 +24,12 @@ import dedup_corpus  # noqa: E402
 
 
 def gold(corpus: Path) -> list[dict]:
-    """The labels of a corpus: ``id``, ``story`` and ``kind`` of every document (the
+    """The labels of a corpus: ``id``, ``story`` and ``kind`` of every document, and
+    ``hard`` (built to share text with another story) where the corpus says so (the
     texts are not kept, so a 1M-document corpus fits in memory)."""
     keep = ("id", "story", "kind")
     with corpus.open(encoding="utf-8") as f:
-        return [{k: d[k] for k in keep} for d in map(json.loads, f)]
+        return [{k: d[k] for k in keep} | {"hard": bool(d.get("hard"))} for d in map(json.loads, f)]
 
 
 def predicted_clusters(ids: list[str], removed_path: Path) -> dict[str, str]:
@@ -46,6 +47,7 @@ def predicted_clusters(ids: list[str], removed_path: Path) -> dict[str, str]:
 def score(docs: list[dict], root: dict[str, str]) -> dict:
     story = {d["id"]: d["story"] for d in docs}
     kind = {d["id"]: d["kind"] for d in docs}
+    hard = {d["id"] for d in docs if d.get("hard") or d["kind"] == "footer-site"}
     cont: Counter = Counter((root[i], story[i]) for i in story)
     pred_sizes = Counter(root[i] for i in story)
     gold_sizes = Counter(story.values())
@@ -71,12 +73,9 @@ def score(docs: list[dict], root: dict[str, str]) -> dict:
         found = any(story[j] == story[i] for j in members[root[i]] if j != i)
         per_kind[kind[i]][0] += found
         per_kind[kind[i]][1] += 1
-    # hard negatives merged: footer-site documents in a cluster with another story
-    merged = sum(
-        1
-        for i in story
-        if kind[i] == "footer-site" and any(story[j] != story[i] for j in members[root[i]])
-    )
+    # hard negatives merged: documents built to share text with another story (the
+    # footer-site ones, or marked ``hard``) in a cluster with another story
+    merged = sum(1 for i in hard if any(story[j] != story[i] for j in members[root[i]]))
     kept_stories = {story[i] for i in story if root[i] == i}
     lost = len(set(story.values()) - kept_stories)
     kept_per_story = Counter(story[i] for i in story if root[i] == i)

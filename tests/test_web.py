@@ -371,12 +371,15 @@ def test_explain_and_report_show_site_boilerplate_and_skips(tmp_path: Path, runn
 
     path = tmp_path / "site.warc"
     promo = "Subscribe to the Harbour Gazette for only one pound a week, cancel any time."
+    topics = [
+        ("ferry", "timetable", "islanders", "winter"),
+        ("lifeboat", "volunteers", "rescue", "storm"),
+        ("market", "fishermen", "prices", "auction"),
+        ("festival", "musicians", "crowds", "summer"),
+    ]
     stories = [
-        [
-            f"Story {k} sentence {j} about the harbour, its boats and the people of the town {k}."
-            for j in range(5)
-        ]
-        for k in range(4)
+        [f"The {a} {b} sentence {j} tells of the {c} and the {d} by the quay." for j in range(5)]
+        for a, b, c, d in topics
     ]
     with path.open("wb") as fh:
         w = WARCWriter(fh, gzip=False)

@@ -11,9 +11,11 @@ join its cluster; the others are clustered again among themselves the same way.
   copy of the kept document, shares a verified edge with it, or passes a direct check of
   the pair (a member LSH did not pair with the kept document still joins).
 * A larger component (the versions of a live blog, one template on thousands of pages):
-  the same rule over exact copies and verified edges only, as star clustering in keep
-  order (each document not yet placed keeps itself and takes its unplaced duplicates), so
-  its cost grows with its edges, not with the square of its size.
+  the same rule over exact copies and verified edges, as star clustering in keep order
+  (each document not yet placed keeps itself and takes its unplaced duplicates), so its
+  cost grows with its edges, not with the square of its size. A document whose
+  duplicates were all taken before its turn is checked directly against the kept
+  documents of their clusters (a few), and joins the first it is a duplicate of.
 
 Clusters are numbered by the smallest member of the component (or, for a small one, of
 the part of it) they were made from, then in keep order: the same numbers whatever the
@@ -203,7 +205,7 @@ def cluster(
         if len(members) <= PEEL_MAX:
             found += _peel(n, members, ca, cb, place, keys, edges, score, config, pinned)
         else:
-            found += _star(members, ca, cb, place, keys, edges, pinned)
+            found += _star(members, ca, cb, place, keys, edges, pinned, score, config)
     found.sort(key=lambda f: f[0])
     clusters: list[Cluster] = []
     decisions: dict[int, Decision] = {}
@@ -244,11 +246,19 @@ def _peel(n, members, ca, cb, place, keys, edges, score, config, pinned) -> list
     return out
 
 
-def _star(members, ca, cb, place, keys, edges, pinned) -> list[_Found]:
+#: how many clusters a document whose duplicates were all taken tries to join (the
+#: clusters of its first neighbours, in keep order of their kept documents)
+RESCUE_TRIES = 8
+
+
+def _star(members, ca, cb, place, keys, edges, pinned, score=None, config=None) -> list[_Found]:
     """A large component: in keep order, each document not yet placed keeps itself and
     takes the unplaced documents it has an exact copy or a verified edge with. Verified
     edges join first copies only (later copies are not compared), so a document reached
-    through one brings its exact copies with it, with the same scores."""
+    through one brings its exact copies with it, with the same scores. A document whose
+    duplicates were all taken first tries the clusters they joined (at most
+    :data:`RESCUE_TRIES`): it joins one whose kept document it is itself a duplicate of
+    (``score``, the direct check the peel makes), instead of staying alone."""
     nodes = np.asarray(members, dtype=np.int64)
     la, lb = nodes.searchsorted(ca), nodes.searchsorted(cb)
     src, dst = np.concatenate([la, lb]), np.concatenate([lb, la])
@@ -262,22 +272,43 @@ def _star(members, ca, cb, place, keys, edges, pinned) -> list[_Found]:
     group_of, by_group = group.tolist(), by_group.tolist()
     locked = [bool(pinned[x]) for x in members] if pinned is not None else [False] * len(members)
     placed = [False] * len(members)
+    kept_of = [-1] * len(members)  # local number of the kept document of each placed one
+    links_of: dict[int, dict[int, Link]] = {}
     out: list[_Found] = []
 
     def copies(j: int) -> list[int]:
         g = group_of[j]
         return by_group[bounds[g] : bounds[g + 1]]
 
+    def take(c: int, j: int, link: Link) -> None:
+        """j and its unplaced exact copies join the cluster kept by c."""
+        for k in copies(j):
+            if not placed[k] and not locked[k]:
+                placed[k], kept_of[k] = True, c
+                links_of[c][members[k]] = link
+
+    def rescue(c: int) -> bool:
+        tried: set[int] = set()
+        for j in adj[start[c] : start[c + 1]]:
+            k = kept_of[j]
+            if k < 0 or k in tried or len(tried) >= RESCUE_TRIES:
+                continue
+            tried.add(k)
+            link = _link(members[k], members[c], keys, edges, score, config)
+            if link is not None:
+                take(k, c, link)
+                return True
+        return False
+
     for c in sorted(range(len(members)), key=lambda i: place[members[i]]):
-        if placed[c]:
+        if placed[c] or (score is not None and not locked[c] and rescue(c)):
             continue
-        placed[c] = True
-        kept = members[c]
-        links: dict[int, Link] = {}
+        placed[c], kept_of[c] = True, c
+        links = links_of[c] = {}
         mine = copies(c)
         for j in mine:
             if not placed[j] and not locked[j]:
-                placed[j] = True
+                placed[j], kept_of[j] = True, c
                 links[members[j]] = ("exact", 1.0, None)
         for g in mine:
             for j in adj[start[g] : start[g + 1]]:
@@ -286,13 +317,10 @@ def _star(members, ca, cb, place, keys, edges, pinned) -> list[_Found]:
                 edge = edges.get(members[g], members[j])
                 if edge is None:  # an exact-copy edge: j is in c's group, placed above
                     continue
-                link = (edge.reason, _similarity(edge.reason, edge.score), edge.score)
-                for k in copies(j):
-                    if not placed[k] and not locked[k]:
-                        placed[k] = True
-                        links[members[k]] = link
+                take(c, j, (edge.reason, _similarity(edge.reason, edge.score), edge.score))
+    for c, links in links_of.items():
         if links:
-            out.append(((members[0], place[kept]), kept, links))
+            out.append(((members[0], place[members[c]]), members[c], links))
     return out
 
 
@@ -363,7 +391,7 @@ def _link(kept, m, keys, edges: EdgeTable, score_of, config) -> Link | None:
     score = score_of(min(kept, m), max(kept, m))
     if score is None:
         return None
-    reason = decide(score, config.threshold, config.containment, config.verify)
+    reason = decide(score, config.threshold, config.containment, config.verify, config.aligned)
     if reason is None:
         return None
     return reason, _similarity(reason, score), score

@@ -112,17 +112,25 @@ class DedupConfig:
     """Settings of corpus deduplication.
 
     Documents are compared on word ``ngram`` shingles of their repaired text, minus the
-    paragraphs that are *site boilerplate*: a paragraph found in at least
-    ``boilerplate_min_docs`` documents (and at least ``boilerplate_min_share`` of them)
-    whose documents carry a median of at least ``boilerplate_min_rest_words`` words of
-    other text (a footer appended to many different stories; a story republished many
-    times has little else around it and stays content).
+    paragraphs that are *corpus boilerplate*: a paragraph found in at least
+    ``boilerplate_min_docs`` distinct stories (republished copies count once; and at least
+    ``boilerplate_min_share`` of them) whose documents carry a median of at least
+    ``boilerplate_min_rest_words`` words outside such paragraphs (a footer appended to
+    many different stories; a story republished many times has little else around it
+    and stays content, and so does a template page with a path filled in).
 
     MinHash signatures (``num_perm``, ``seed``, datasketch's ``affine32`` scheme) and
     LSH bands chosen for ``threshold`` find candidate pairs; each pair is verified on the
     true shingle sets: ``near`` when Jaccard >= ``threshold``, ``contained`` when the
     smaller document's shingles are at least ``containment`` inside the larger (with
     ``verify="containment"``, the default), or ``estimated`` (MinHash estimate only).
+
+    With ``verify="containment"``, a pair the shingles leave just short (Jaccard >= 0.45
+    or containment >= 0.6) gets a second look on its texts: linked when its comparison
+    keys, without boilerplate paragraphs, align at level ``aligned`` or more
+    (:func:`neardup.verify.aligned_ratio`: character noise, a new headline over a short
+    story, a template page with its path filled in). ``aligned=1.0`` leaves only exact
+    alignments.
     """
 
     threshold: float = 0.7
@@ -135,6 +143,7 @@ class DedupConfig:
     boilerplate_min_docs: int = 10
     boilerplate_min_share: float = 0.0005
     boilerplate_min_rest_words: int = 25
+    aligned: float = 0.85
 
     @property
     def candidate_threshold(self) -> float:
@@ -160,5 +169,7 @@ class DedupConfig:
             raise ConfigError(f"ngram must be >= 1, got {self.ngram}")
         if not 16 <= self.num_perm <= 1024:
             raise ConfigError(f"num_perm must be between 16 and 1024, got {self.num_perm}")
+        if not 0.0 < self.aligned <= 1.0:
+            raise ConfigError(f"aligned must be in (0, 1], got {self.aligned}")
         if self.boilerplate_min_docs < 2:
             raise ConfigError("boilerplate_min_docs must be >= 2")

@@ -18,6 +18,7 @@ Stages (each a function over arrays or batches):
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import itertools
 import json
@@ -68,11 +69,15 @@ from .signatures import exact_key, minhash_many, paragraph_hash, permutations
 from .sites import CopyFinder, SiteCounter, site_of
 from .verify import (
     MIN_CONTAINED_SHINGLES,
+    NEAR_MISS_JACCARD,
     REASONS,
     EdgeTable,
     PairScore,
+    aligned_ratio,
+    decide,
     decide_many,
     fuzzy_ratio,
+    near_miss,
     ratios,
     score_pair,
     shared,
@@ -414,26 +419,15 @@ def boilerplate_paragraphs(
     common = set(common_hashes.tolist())
     if not common:
         return set()
-    # for every occurrence of a common paragraph: the words of the document outside the
-    # run of common paragraphs it belongs to
+    # for every document holding a common paragraph: its words outside all its common
+    # paragraphs (a page that is a template with a path and a date filled in has few)
     rest: dict[int, list[int]] = {}
     for i in sorted_unique(owner[np.isin(flat, common_hashes)]).tolist():
         para_hash, para_words, _ = store.doc_paras(i)
-        ph = para_hash.tolist()
-        pw = para_words.tolist()
-        total = int(store.words[i])
-        j = 0
-        while j < len(ph):
-            if ph[j] not in common:
-                j += 1
-                continue
-            k = j
-            while k < len(ph) and ph[k] in common:
-                k += 1
-            outside = total - sum(pw[j:k])
-            for h in set(ph[j:k]):
-                rest.setdefault(h, []).append(outside)
-            j = k
+        mine = np.isin(para_hash, common_hashes)
+        outside = int(store.words[i]) - int(para_words[mine].sum())
+        for h in set(para_hash[mine].tolist()):
+            rest.setdefault(h, []).append(outside)
     return {
         h
         for h, values in rest.items()
@@ -815,15 +809,22 @@ def verify_pairs(
     key_text: Callable[[int], str] | None = None,
     log: PairLog | None = None,
     sizes: np.ndarray | None = None,
+    content_key: Callable[[int], str | None] | None = None,
 ) -> tuple[EdgeTable, int, int]:
     """Score every candidate pair (sorted, as :func:`candidate_pairs` gives them); returns
     the verified edges, the number rejected and how many of those :func:`prefilter`
     rejected unread (with ``sizes``, each document's number of content shingles). With
     ``key_text`` (``verify="fuzzy"``) the rapidfuzz ratio of the two comparison keys is
-    scored too; ``log`` receives every score."""
+    scored too; with ``content_key`` (``verify="containment"``: a document's comparison
+    key without its boilerplate paragraphs, None when not known) the near misses get
+    their second look (:func:`~neardup.verify.aligned_ratio`); ``log`` receives every
+    score."""
     prefiltered = 0
+    second_look = content_key is not None and config.verify == "containment"
     if sizes is not None:
         floor = PAIR_LOG_FLOOR if log is not None and log.path is not None else 1.0
+        if second_look:  # near misses are scored, for their second look
+            floor = min(floor, NEAR_MISS_JACCARD)
         keep = prefilter(pairs, sizes, sigs, config, floor)
         prefiltered = int(len(pairs) - keep.sum())
         pairs = pairs[keep]
@@ -855,10 +856,24 @@ def verify_pairs(
         sa, sb = size_a.astype(np.int64), size_b.astype(np.int64)
         jaccard, containment = ratios(inter.astype(np.int64), sa, sb)
         estimated = rows["matches"] / width
-        near, contained = decide_many(
-            jaccard, containment, estimated, rows["fuzzy"], np.minimum(sa, sb),
-            config.threshold, config.containment, config.verify,
-        )  # fmt: skip
+        small, large = np.minimum(sa, sb), np.maximum(sa, sb)
+
+        args = (jaccard, containment, estimated, rows["fuzzy"], small, config.threshold,
+                config.containment, config.verify, config.aligned, large)  # fmt: skip
+        near, contained = decide_many(*args)
+        if second_look:
+            # the pairs not linked yet; every near miss when the scores are logged for
+            # the what-if replay (a pair linked here may be a near miss at its settings)
+            look = near_miss(jaccard, containment, small)
+            if log is None or log.path is None:
+                look &= ~(near | contained)
+            look = np.flatnonzero(look)
+            for i in look.tolist():
+                ka, kb = content_key(int(a[i])), content_key(int(b[i]))  # type: ignore[misc]
+                if ka and kb:
+                    rows["fuzzy"][i] = aligned_ratio(ka, kb)
+            if len(look):
+                near, contained = decide_many(*args)
         if log is not None:
             log.add_many(rows, np.maximum.reduce([jaccard, containment, estimated]))
         linked = near | contained
@@ -1129,9 +1144,11 @@ def run_dedup(
         spool_path = work / "records.jsonl"
         work_rejects, work_repairs = work / "rejects.jsonl", work / "repairs.jsonl"
         fuzzy = config.verify == "fuzzy"
+        # the comparison keys are kept for the texts' second look at near misses
+        keep_keys = config.verify in ("fuzzy", "containment")
         fingerprint = _fingerprint(
             inputs, input_format, text_field, id_field, dedupe_ids, clean, config.ngram,
-            fuzzy, write_repaired, keep_spec,
+            keep_keys, write_repaired, keep_spec,
             idx.state() if idx is not None and update else None,
             site.field if site is not None else None,
         )  # fmt: skip
@@ -1153,7 +1170,7 @@ def run_dedup(
             settings = _Stage1(
                 clean,
                 config.ngram,
-                fuzzy,
+                keep_keys,
                 text_field,
                 id_field,
                 fields_spec,
@@ -1171,7 +1188,7 @@ def run_dedup(
                 batches = _batched(read_texts(inputs, input_format, text_field, id_field,
                                               workers), BATCH_SIZE)  # fmt: skip
                 func = functools.partial(
-                    features_batch, clean=clean, ngram=config.ngram, keep_key=fuzzy
+                    features_batch, clean=clean, ngram=config.ngram, keep_key=keep_keys
                 )
                 arg = _texts
             # where each document's record is: a line of an input file read as it came
@@ -1384,9 +1401,30 @@ def run_dedup(
         # ---- stage 5: verification
         t3 = time.perf_counter()
         log = PairLog(work / "pairs.bin" if pairs_out else None, config.num_perm)
+        boiler_sorted = np.sort(np.fromiter(boiler, dtype=np.uint64, count=len(boiler)))
+
+        def content_key(i: int) -> str | None:
+            """The comparison key of document i without the paragraphs left out of its
+            comparison (as :func:`content_of` leaves them out); None for an index's."""
+            if i >= n or not keep_keys:
+                return None
+            words = store.key_text(i).split(" ")
+            para_hash, para_words, _ = store.doc_paras(i)
+            drop = np.isin(para_hash, boiler_sorted)
+            if site_lines is not None and doc_sites[i] is not None:
+                on_site = site_lines.lookup(doc_sites[i], para_hash) > 0
+                if on_site.any() and not on_site.all():
+                    drop |= on_site
+            if not drop.any() or drop.all():
+                return " ".join(words)
+            ends = np.cumsum(para_words)
+            return " ".join(" ".join(words[e - w : e])
+                            for e, w, d in zip(ends.tolist(), para_words.tolist(), drop.tolist(),
+                                               strict=True) if not d)  # fmt: skip
+
         edges, rejected_pairs, prefiltered = verify_pairs(
             pairs, content, sigs, config, store.key_text if fuzzy else None, log,
-            sizes=content_sizes,
+            sizes=content_sizes, content_key=content_key,
         )  # fmt: skip
         stats.prefiltered_pairs = prefiltered + from_index.prefiltered
         stats.verified_pairs = len(edges)
@@ -1400,6 +1438,17 @@ def run_dedup(
 
         def direct_score(a: int, b: int) -> PairScore:
             score = score_pair(content[a], content[b], sigs[a], sigs[b])
+            small = min(score.sizes)
+            if (
+                config.verify == "containment"
+                and (log.path is not None or decide(
+                    score, config.threshold, config.containment, config.verify) is None)
+                and near_miss(np.array([score.jaccard]), np.array([score.containment]),
+                              np.array([small]))[0]
+            ):  # fmt: skip
+                ka, kb = content_key(a), content_key(b)
+                if ka and kb:
+                    score = dataclasses.replace(score, fuzzy=aligned_ratio(ka, kb))
             log.add(a, b, score, always=True)
             return score
 

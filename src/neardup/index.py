@@ -468,7 +468,9 @@ class Index:
             if got.keys[j] == f.key:
                 reason: str | None = "exact"
             else:
-                reason = decide(score, config.threshold, config.containment, config.verify)
+                reason = decide(
+                    score, config.threshold, config.containment, config.verify, config.aligned
+                )
             similarity = 1.0 if reason == "exact" else (
                 score.containment if reason == "contained" else score.jaccard
             )  # fmt: skip

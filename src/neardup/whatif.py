@@ -79,13 +79,20 @@ class _Scores:
         return decide_many(
             self.jaccard, self.containment, self.estimated, self.fuzzy,
             self.sizes.min(axis=1), config.threshold, config.containment, config.verify,
+            config.aligned, self.sizes.max(axis=1),
         )  # fmt: skip
 
 
-def what_if(out_dir: str | Path, threshold: float, containment: float | None = None) -> WhatIf:
+def what_if(
+    out_dir: str | Path,
+    threshold: float,
+    containment: float | None = None,
+    aligned: float | None = None,
+) -> WhatIf:
     """How many documents the run in ``out_dir`` would remove at ``threshold`` (and
-    ``containment``): every pair it scored is decided again, and the clusters are made
-    again with the same guard against chaining.
+    ``containment``, and ``aligned``, the level of the texts' second look; the run's when
+    None): every pair it scored is decided again, and the clusters are made again with
+    the same guard against chaining.
 
     Exact when the run's candidate pairs are those a run at these settings would make:
     candidates come from the LSH layout of the candidate threshold (``min(threshold,
@@ -93,12 +100,12 @@ def what_if(out_dir: str | Path, threshold: float, containment: float | None = N
     or more with the default verification. A pair a new run would score that this run
     never did counts as not linked, so otherwise the answer is a lower bound.
     """
-    return what_if_many(out_dir, [(threshold, containment)])[0]
+    return what_if_many(out_dir, [(threshold, containment, aligned)])[0]
 
 
-def what_if_many(out_dir: str | Path, levels: Sequence[tuple[float, float | None]]) -> list[WhatIf]:
-    """:func:`what_if` at each (threshold, containment) of ``levels``, reading the run's
-    scores once."""
+def what_if_many(out_dir: str | Path, levels: Sequence[tuple]) -> list[WhatIf]:
+    """:func:`what_if` at each (threshold, containment[, aligned]) of ``levels``, reading
+    the run's scores once."""
     if not levels:
         return []
     out = Path(out_dir)
@@ -107,13 +114,14 @@ def what_if_many(out_dir: str | Path, levels: Sequence[tuple[float, float | None
     infos = [DocInfo(int(r), 0, {}) for r in s.rank.tolist()]
     keys = s.key.tolist()
     floats = np.stack([s.jaccard, s.containment, s.estimated, s.fuzzy], axis=1)
-    return [_replay(s, base, infos, keys, floats, t, c) for t, c in levels]
+    return [_replay(s, base, infos, keys, floats, *level) for level in levels]
 
 
-def _replay(s, base, infos, keys, floats, threshold, containment) -> WhatIf:
+def _replay(s, base, infos, keys, floats, threshold, containment, aligned=None) -> WhatIf:
     config = DedupConfig(
         threshold=threshold,
         containment=base.containment if containment is None else containment,
+        aligned=base.aligned if aligned is None else aligned,
         verify=base.verify,
         ngram=base.ngram,
         num_perm=base.num_perm,
