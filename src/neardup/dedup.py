@@ -71,6 +71,8 @@ from .verify import (
     MIN_CONTAINED_SHINGLES,
     NEAR_MISS_JACCARD,
     REASONS,
+    TEMPLATE_MIN_JACCARD,
+    TEMPLATE_SHARE,
     EdgeTable,
     PairScore,
     aligned_ratio,
@@ -809,23 +811,26 @@ def verify_pairs(
     key_text: Callable[[int], str] | None = None,
     log: PairLog | None = None,
     sizes: np.ndarray | None = None,
-    content_key: Callable[[int], str | None] | None = None,
+    look: Callable[[int, int, float, float, int], float | None] | None = None,
+    template: np.ndarray | None = None,
 ) -> tuple[EdgeTable, int, int]:
     """Score every candidate pair (sorted, as :func:`candidate_pairs` gives them); returns
     the verified edges, the number rejected and how many of those :func:`prefilter`
     rejected unread (with ``sizes``, each document's number of content shingles). With
     ``key_text`` (``verify="fuzzy"``) the rapidfuzz ratio of the two comparison keys is
-    scored too; with ``content_key`` (``verify="containment"``: a document's comparison
-    key without its boilerplate paragraphs, None when not known) the near misses get
-    their second look (:func:`~neardup.verify.aligned_ratio`); ``log`` receives every
-    score."""
+    scored too; with ``look`` (``verify="containment"``: ``look(a, b, jaccard,
+    containment, smaller)``, the aligned ratio of the pair's second look or None) the
+    pairs not linked by their shingles get their second look (and pairs of two
+    ``template`` pages are never prefiltered); ``log`` receives every score."""
     prefiltered = 0
-    second_look = content_key is not None and config.verify == "containment"
+    second_look = look is not None and config.verify == "containment"
     if sizes is not None:
         floor = PAIR_LOG_FLOOR if log is not None and log.path is not None else 1.0
         if second_look:  # near misses are scored, for their second look
             floor = min(floor, NEAR_MISS_JACCARD)
         keep = prefilter(pairs, sizes, sigs, config, floor)
+        if second_look and template is not None:
+            keep |= template[pairs[:, 0]] & template[pairs[:, 1]]
         prefiltered = int(len(pairs) - keep.sum())
         pairs = pairs[keep]
     rejected = prefiltered
@@ -862,17 +867,19 @@ def verify_pairs(
                 config.containment, config.verify, config.aligned, large)  # fmt: skip
         near, contained = decide_many(*args)
         if second_look:
-            # the pairs not linked yet; every near miss when the scores are logged for
-            # the what-if replay (a pair linked here may be a near miss at its settings)
-            look = near_miss(jaccard, containment, small)
+            # the pairs not linked yet; every pair when the scores are logged for the
+            # what-if replay (a pair linked here may be a near miss at its settings)
+            todo = np.ones(len(block), dtype=bool)
             if log is None or log.path is None:
-                look &= ~(near | contained)
-            look = np.flatnonzero(look)
-            for i in look.tolist():
-                ka, kb = content_key(int(a[i])), content_key(int(b[i]))  # type: ignore[misc]
-                if ka and kb:
-                    rows["fuzzy"][i] = aligned_ratio(ka, kb)
-            if len(look):
+                todo = ~(near | contained)
+            todo &= (jaccard >= TEMPLATE_MIN_JACCARD) & (small > 0)
+            looked = False
+            for i in np.flatnonzero(todo).tolist():
+                got = look(int(a[i]), int(b[i]), float(jaccard[i]), float(containment[i]),  # type: ignore[misc]
+                           int(small[i]))  # fmt: skip
+                if got is not None:
+                    rows["fuzzy"][i], looked = got, True
+            if looked:
                 near, contained = decide_many(*args)
         if log is not None:
             log.add_many(rows, np.maximum.reduce([jaccard, containment, estimated]))
@@ -885,6 +892,19 @@ def verify_pairs(
         return EdgeTable(n).finish(), rejected, prefiltered
     edges = EdgeTable.from_arrays(n, *(np.concatenate(p) for p in zip(*parts, strict=True)))
     return edges, rejected, prefiltered
+
+
+def _template_codes(store: FeatureStore, docs: np.ndarray, config: DedupConfig, bands: int,
+                    rows: int) -> np.ndarray:  # fmt: skip
+    """Candidate codes (``i * n + j``) of the pairs of ``docs`` that share a band of their
+    whole pages' signatures."""
+    if len(docs) < 2:
+        return np.zeros(0, dtype=np.int64)
+    whole = [sorted_unique(store.doc_shingles(i)) for i in docs.tolist()]
+    local = candidate_codes(band_keys(minhash_many(whole, config.num_perm, config.seed),
+                                      bands, rows))  # fmt: skip
+    a, b = docs[local // len(docs)], docs[local % len(docs)]
+    return np.sort(a * len(store) + b)
 
 
 #: pairs a compiled intersection reads the documents of at once (bounds the memory: at
@@ -1360,6 +1380,10 @@ def run_dedup(
         if lead_on:
             # a trimmed copy keeps the lead of its original: candidates from the leads too
             codes = union(codes, candidate_codes(lead_keys, skip=skip))
+        # template pages (boilerplate is most of the page: a soft-404 page, an empty
+        # listing) are also paired by signatures of the whole page
+        template = ~skip & (content.sizes < TEMPLATE_SHARE * np.diff(store.shingle_off))
+        codes = union(codes, _template_codes(store, np.flatnonzero(template), config, bands, rows))
         mixed = None
         if idx is not None:
             from .index import mixed_band_keys
@@ -1403,11 +1427,9 @@ def run_dedup(
         log = PairLog(work / "pairs.bin" if pairs_out else None, config.num_perm)
         boiler_sorted = np.sort(np.fromiter(boiler, dtype=np.uint64, count=len(boiler)))
 
-        def content_key(i: int) -> str | None:
+        def content_key(i: int) -> str:
             """The comparison key of document i without the paragraphs left out of its
-            comparison (as :func:`content_of` leaves them out); None for an index's."""
-            if i >= n or not keep_keys:
-                return None
+            comparison (as :func:`content_of` leaves them out)."""
             words = store.key_text(i).split(" ")
             para_hash, para_words, _ = store.doc_paras(i)
             drop = np.isin(para_hash, boiler_sorted)
@@ -1422,9 +1444,21 @@ def run_dedup(
                             for e, w, d in zip(ends.tolist(), para_words.tolist(), drop.tolist(),
                                                strict=True) if not d)  # fmt: skip
 
+        def look(a: int, b: int, jaccard: float, containment: float, small: int) -> float | None:
+            """The second look of a pair (None: none): two template pages whose contents
+            overlap compare their whole keys; a near miss compares its contents' keys."""
+            if not keep_keys or a >= n or b >= n:  # an index's document: no text here
+                return None
+            if template[a] and template[b]:
+                return aligned_ratio(store.key_text(a), store.key_text(b))
+            if near_miss(np.array([jaccard]), np.array([containment]), np.array([small]))[0]:
+                return aligned_ratio(content_key(a), content_key(b))
+            return None
+
         edges, rejected_pairs, prefiltered = verify_pairs(
             pairs, content, sigs, config, store.key_text if fuzzy else None, log,
-            sizes=content_sizes, content_key=content_key,
+            sizes=content_sizes, look=look,
+            template=np.concatenate([template, np.zeros(n_all - n, dtype=bool)]),
         )  # fmt: skip
         stats.prefiltered_pairs = prefiltered + from_index.prefiltered
         stats.verified_pairs = len(edges)
@@ -1438,17 +1472,15 @@ def run_dedup(
 
         def direct_score(a: int, b: int) -> PairScore:
             score = score_pair(content[a], content[b], sigs[a], sigs[b])
-            small = min(score.sizes)
             if (
                 config.verify == "containment"
+                and score.jaccard >= TEMPLATE_MIN_JACCARD
                 and (log.path is not None or decide(
                     score, config.threshold, config.containment, config.verify) is None)
-                and near_miss(np.array([score.jaccard]), np.array([score.containment]),
-                              np.array([small]))[0]
             ):  # fmt: skip
-                ka, kb = content_key(a), content_key(b)
-                if ka and kb:
-                    score = dataclasses.replace(score, fuzzy=aligned_ratio(ka, kb))
+                got = look(a, b, score.jaccard, score.containment, min(score.sizes))
+                if got is not None:
+                    score = dataclasses.replace(score, fuzzy=got)
             log.add(a, b, score, always=True)
             return score
 

@@ -20,6 +20,13 @@ MIN_CONTAINED_SHINGLES = 16
 #: is still plainly the same
 NEAR_MISS_JACCARD = 0.45
 NEAR_MISS_CONTAINMENT = 0.6
+#: a page whose content (outside boilerplate paragraphs) is under this share of its
+#: shingles is a template page (a soft-404 page with its path and date filled in)...
+TEMPLATE_SHARE = 0.9
+#: ... and two template pages whose contents share at least this Jaccard compare their
+#: whole texts in their second look (two short stories under one long footer share
+#: nothing outside it, and stay apart)
+TEMPLATE_MIN_JACCARD = 0.2
 #: sizes (shingles) of a pair linked by its texts: at least this ratio is "near", under
 #: it "contained"
 NEAR_SIZE_RATIO = 0.8
