@@ -382,7 +382,7 @@ def boilerplate_paragraphs(
     """Hashes of paragraphs that are corpus boilerplate (see :class:`DedupConfig`).
 
     Counted over the ``active`` documents (exact duplicates count once), in distinct
-    stories: a document whose set of paragraphs resembles an earlier one's
+    stories: a document whose set of rarer paragraphs resembles an earlier one's
     (:class:`~neardup.sites.CopyFinder`) is a republished copy and counts nothing, so a
     paragraph that three stories and their copies share is not taken for boilerplate.
     """
@@ -397,14 +397,26 @@ def boilerplate_paragraphs(
     owner = np.repeat(active_docs, sizes)
     if not len(flat):
         return set()
+    # copies are found by their rarer paragraphs (in fewer than min_docs documents): two
+    # short stories under one long multi-paragraph footer are not copies of each other;
+    # a document with no rarer paragraph (a live blog's version) by all of its own
+    doc_of_row = np.repeat(np.arange(len(active_docs)), sizes)
+    order = np.lexsort((owner, flat))
+    once = np.ones(len(flat), dtype=bool)
+    once[1:] = (flat[order][1:] != flat[order][:-1]) | (owner[order][1:] != owner[order][:-1])
+    seen, seen_counts = np.unique(flat[order][once], return_counts=True)
+    rare = ~np.isin(flat, seen[seen_counts >= config.boilerplate_min_docs])
+    has_rare = np.bincount(doc_of_row[rare], minlength=len(active_docs)) > 0
+    use = rare | ~has_rare[doc_of_row]
+    used_flat, used_sizes = flat[use], np.bincount(doc_of_row[use], minlength=len(active_docs))
     copy = np.zeros(len(active_docs), dtype=bool)
     finder = CopyFinder()
-    bounds = np.concatenate(([0], np.cumsum(sizes)))
-    with_paras = np.flatnonzero(sizes > 0)
+    bounds = np.concatenate(([0], np.cumsum(used_sizes)))
+    with_paras = np.flatnonzero(used_sizes > 0)
     for lo in range(0, len(with_paras), _COPY_CHUNK):
         sel = with_paras[lo : lo + _COPY_CHUNK]
-        chunk = flat[bounds[sel[0]] : bounds[sel[-1] + 1]]
-        copy[sel] = finder.of(chunk, sizes[sel], np.zeros(len(sel), dtype=np.uint64))
+        chunk = used_flat[bounds[sel[0]] : bounds[sel[-1] + 1]]
+        copy[sel] = finder.of(chunk, used_sizes[sel], np.zeros(len(sel), dtype=np.uint64))
     # a paragraph's count: the counted documents (not copies) that hold it, once each
     counted = ~np.repeat(copy, sizes)
     c_flat, c_owner = flat[counted], owner[counted]
