@@ -835,6 +835,14 @@ def test_second_look_finds_noisy_copies_and_keeps_different_stories(tmp_path: Pa
     (c,) = read_jsonl(out / "clusters.jsonl")
     (member,) = [m for m in c["members"] if m["id"] == "noisy"]
     assert member["scores"]["jaccard"] < 0.7 and member["scores"]["fuzzy"] >= 0.85
+    # explain and compare say which evidence linked it
+    from neardup.explain import compare_texts, explain_document, render_explanation
+
+    assert "second look" in render_explanation(explain_document(out, "noisy"))
+    compared = compare_texts(docs[0]["text"], docs[1]["text"])
+    assert compared["verdict"] == "near" and compared["scores"]["aligned"] >= 0.85
+    assert compare_texts(docs[0]["text"], docs[2]["text"])["verdict"] == "different"
+    assert "second look" in (out / "report.html").read_text(encoding="utf-8")
 
 
 def test_template_pages_are_one_cluster_and_footer_stories_stay_apart(tmp_path: Path) -> None:

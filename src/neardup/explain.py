@@ -9,9 +9,12 @@ line that ``repairs.jsonl`` names.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+
+import numpy as np
 
 from .config import DedupConfig
 from .document import Document
@@ -88,7 +91,7 @@ def compare_texts(a: str, b: str, config: DedupConfig | None = None) -> dict:
     from .dedup import features
     from .repair import repair_text
     from .signatures import minhash_many
-    from .verify import decide, score_pair
+    from .verify import aligned_ratio, decide, near_miss, score_pair
 
     config = config or DedupConfig()
     texts = [repair_text(t).text for t in (a, b)]
@@ -97,18 +100,33 @@ def compare_texts(a: str, b: str, config: DedupConfig | None = None) -> dict:
     sigs = minhash_many(sh, config.num_perm, config.seed)
     score = score_pair(sh[0], sh[1], sigs[0], sigs[1])
     fuzzy = Indel.normalized_similarity(feats[0].key_text, feats[1].key_text)
-    if feats[0].key == feats[1].key:
-        verdict = "exact"
-    else:
+    verdict = "exact" if feats[0].key == feats[1].key else None
+    second = {}
+    if verdict is None:
         verdict = decide(score, config.threshold, config.containment, config.verify)
+        small = min(score.sizes)
+        if (
+            verdict is None
+            and config.verify == "containment"
+            and near_miss(
+                np.array([score.jaccard]), np.array([score.containment]), np.array([small])
+            )[0]
+        ):  # the second look dedup gives a near miss (no corpus: no boilerplate)
+            aligned = aligned_ratio(feats[0].key_text or "", feats[1].key_text or "")
+            second = {"aligned": round(aligned, 4)}
+            score = dataclasses.replace(score, fuzzy=aligned)
+            verdict = decide(
+                score, config.threshold, config.containment, config.verify, config.aligned
+            )
     return {
         "verdict": verdict or "different",
-        "scores": score.to_dict() | {"fuzzy": round(fuzzy, 4)},
+        "scores": score.to_dict() | {"fuzzy": round(fuzzy, 4)} | second,
         "settings": {
             "threshold": config.threshold,
             "containment": config.containment,
             "verify": config.verify,
             "ngram": config.ngram,
+            "aligned": config.aligned,
         },
         "diff": word_diff(texts[0], texts[1]),
     }
@@ -289,14 +307,17 @@ def render_explanation(e: dict, color: bool = False) -> str:
                 f"{s['shingles'][0]} / {s['shingles'][1]}"
                 + (f", rapidfuzz {e['fuzzy']}" if "fuzzy" in e else "")
             )
-            lines.append(
-                "  verification: "
-                + (
-                    "Jaccard at or above the threshold"
-                    if e["reason"] == "near"
-                    else "contained: its shingles are found in the kept document"
+            if "fuzzy" in s:  # linked by the second look on the texts
+                how = (
+                    f"second look: its text, without boilerplate, aligns with the kept "
+                    f"document's at {s['fuzzy']} (character noise, a new headline over a "
+                    "short text, a template page with its path filled in)"
                 )
-            )
+            elif e["reason"] == "near":
+                how = "Jaccard at or above the threshold"
+            else:
+                how = "contained: its shingles are found in the kept document"
+            lines.append("  verification: " + how)
         if e.get("kept_in_index"):
             lines.append(
                 f"  {e['duplicate_of']} was kept by an earlier batch (it is in the --index)"
@@ -346,7 +367,8 @@ def render_comparison(c: dict, color: bool = False) -> str:
             f"containment {c['settings']['containment']}, verify {c['settings']['verify']})",
             f"Jaccard {s['jaccard']}, containment {s['containment']}, MinHash estimate "
             f"{s['estimated']}, rapidfuzz {s['fuzzy']}, shingles {s['shingles'][0]} / "
-            f"{s['shingles'][1]} (word {c['settings']['ngram']}-grams)",
+            f"{s['shingles'][1]} (word {c['settings']['ngram']}-grams)"
+            + (f", second look: aligned {s['aligned']}" if "aligned" in s else ""),
             "diff ([-first only-] {+second only+}):",
             render_diff(c["diff"], color),
         ]
