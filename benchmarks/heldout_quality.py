@@ -30,6 +30,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import heldout_corpus  # noqa: E402
+from bench_shapes import stage_seconds, with_stats  # noqa: E402
 from compare import DATA, RESULTS, measure_tool, peer_python, tools  # noqa: E402
 from dedup_quality import gold, predicted_clusters, score  # noqa: E402
 from measure import write_results  # noqa: E402
@@ -60,7 +61,7 @@ def table(rows: list[dict]) -> str:
             f"| {r['seed']} | {r['docs']:,} | {r['tool']} | {r['seconds']:.1f} "
             f"| {r.get('peak_pss_mb', '-')} | {q['precision']:.4f} | {q['recall']:.4f} "
             f"| {q['f1']:.4f} | {q['stories_lost']:,} | {q['hard_negatives_merged']:,} "
-            f"| {recall('typo')} | {recall('char-noise')} | {recall('trimmed')} |"
+            f"| {recall('typo')} | {recall('char-noise')} | {recall('trim')} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -73,7 +74,8 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=1800, help="seconds per tool and size")
     args = ap.parse_args()
     py = peer_python()
-    chosen = [t for t in tools(py) if t.name in args.tools]
+    chosen = [with_stats(t) if t.name == "neardup" else t for t in tools(py)
+              if t.name in args.tools]  # fmt: skip
     path = RESULTS / "heldout.json"
     rows = json.loads(path.read_text())["rows"] if path.exists() else []
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -90,6 +92,8 @@ def main() -> None:
             row |= {"seed": args.seed, "commit": commit,
                     "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}  # fmt: skip
             out = DATA / f"compare-{size}" / tool.name.replace(" ", "-")
+            if row["finished"] and (out / "stats.json").exists():
+                row["stage_seconds"] = stage_seconds(json.loads((out / "stats.json").read_text()))
             if row["finished"]:
                 row["quality"] = q = score(labels, predicted_clusters(ids, out / "removed.jsonl"))
                 print(f"  {row['seconds']} s, F1 {q['f1']}, lost {q['stories_lost']}, "

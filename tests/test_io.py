@@ -258,3 +258,36 @@ def test_records_larger_than_the_limit_are_rejects_naming_the_file(tmp_path, mon
         ("Document", 3),
     ]
     assert "larger than" in items[1].reason
+
+
+def test_outputs_never_destroy_inputs_or_replace_special_files(tmp_path, runner):
+    """An output or rejects file that is an input, or a work directory holding an input,
+    is a usage error that leaves the input whole; an output that is a FIFO is written in
+    place, not replaced by a regular file."""
+    import os
+
+    from neardup.cli import main
+
+    src = tmp_path / "x.jsonl"
+    src.write_text('{"id": "a", "text": "one two three"}\n{"id": "b", "text": "one two three"}\n')
+    before = src.read_bytes()
+    for args in (
+        ["dedup", str(src), "-o", str(src)],
+        ["run", str(src), "-o", str(tmp_path / "out"), "--rejects", str(src)],
+        ["dedup", str(src), "-o", str(tmp_path / "k.jsonl"), "--workdir", str(tmp_path)],
+        ["clean", str(src), "-o", str(src)],
+    ):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 2, result.output
+        assert "input" in result.output and src.read_bytes() == before
+    fifo = tmp_path / "f.jsonl"
+    os.mkfifo(fifo)
+    pid = os.fork()
+    if pid == 0:  # the reader at the other end
+        with open(fifo, "rb") as f, open(tmp_path / "got", "wb") as g:
+            g.write(f.read())
+        os._exit(0)
+    result = runner.invoke(main, ["clean", str(src), "-o", str(fifo), "-q"])
+    os.waitpid(pid, 0)
+    assert result.exit_code == 0, result.output
+    assert fifo.is_fifo() and (tmp_path / "got").read_bytes().count(b"\n") == 2

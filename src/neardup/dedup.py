@@ -56,6 +56,7 @@ from .index import IndexDocs
 from .io import Reject, default_output_format, detect_format, open_writer, read_texts
 from .io.formats import (
     JsonlWriter,
+    check_paths,
     is_plain_file,
     json_number,
     jsonl_lines,
@@ -1139,6 +1140,8 @@ def run_dedup(
 
     config = config or DedupConfig()
     clean = clean or CleanConfig()
+    check_paths(inputs, [kept, removed, clusters_out, repairs_out, stats_out, pairs_out,
+                         rejects, site_out], workdir)  # fmt: skip
     keep_spec = keep if keep is not None else config.keep
     policy = keep_policy(keep_spec)
     # what of each record the keep policy may look at (records are not kept in memory):

@@ -15,6 +15,7 @@ from .document import Document
 from .engines import fewer_collections, map_ordered
 from .errors import NeardupError
 from .io import Reject, default_output_format, open_writer, read_texts
+from .io.formats import check_paths
 from .repair import Repair, repair_text
 
 if TYPE_CHECKING:
@@ -139,6 +140,7 @@ def run_clean(
     the lines are counted.
     """
     config = config or CleanConfig()
+    check_paths(inputs, [output, rejects, audit])
     default_out = default_output_format(inputs, input_format)
     stats = CleanStats()
     if workers > 1:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from ..document import Document
-from ..errors import FormatError, InputError, MissingDependencyError
+from ..errors import ConfigError, FormatError, InputError, MissingDependencyError
 
 FORMATS = ("jsonl", "csv", "parquet", "txt", "html", "warc", "arc")
 #: formats neardup writes
@@ -460,20 +460,51 @@ def default_output_format(paths: Sequence[str], fmt: str | None) -> str:
 # ----------------------------------------------------------------------------- writers
 
 
+def check_paths(
+    inputs: Sequence[str], outputs: Sequence[str | None], workdir: str | None = None
+) -> None:
+    """Refuse a run that would destroy its input: an output that is an input file (it
+    would be replaced when the output is complete), or a work directory that holds an
+    input (its spool files could overwrite it)."""
+    existing = [p for p in inputs if p != STDIO and os.path.isfile(p)]
+    for out in outputs:
+        if out is None or out == STDIO or not os.path.exists(out):
+            continue
+        for p in existing:
+            if os.path.samefile(out, p):
+                raise ConfigError(
+                    f"{out} is also an input: writing it would destroy the input; "
+                    "choose another output path"
+                )
+    if workdir is not None and os.path.isdir(workdir):
+        for p in existing:
+            if os.path.samefile(os.path.dirname(os.path.abspath(p)), workdir):
+                raise ConfigError(
+                    f"the work directory {workdir} holds the input {p}; its work files "
+                    "could overwrite it: use an empty folder for --workdir"
+                )
+
+
 class Writer:
     """Writes records to ``path`` through a temporary file, renamed into place by
-    :meth:`close`; :meth:`abort` removes the temporary file. ``-`` writes to stdout."""
+    :meth:`close`; :meth:`abort` removes the temporary file. ``-`` writes to stdout; an
+    existing path that is no regular file (``/dev/null``, a FIFO) is written in place,
+    never replaced."""
 
     def __init__(self, path: str):
         self.path = path
         self.count = 0
+        self._in_place = False
         if path == STDIO:
             self._tmp: Path | None = None
         else:
             target = Path(path)
             if target.parent and not target.parent.exists():
                 target.parent.mkdir(parents=True, exist_ok=True)
-            self._tmp = target.with_name(f".{target.name}.part-{os.getpid()}")
+            if target.exists() and not target.is_file() and not target.is_dir():
+                self._tmp, self._in_place = target, True
+            else:
+                self._tmp = target.with_name(f".{target.name}.part-{os.getpid()}")
 
     def write(self, record: dict[str, Any], text_field: str = "text", doc_id: str = "") -> None:
         """Write one record (``doc_id`` names the file in a directory output)."""
@@ -484,13 +515,13 @@ class Writer:
 
     def close(self) -> None:
         self._finish()
-        if self._tmp is not None:
+        if self._tmp is not None and not self._in_place:
             os.replace(self._tmp, self.path)
 
     def abort(self) -> None:
         with contextlib.suppress(Exception):  # the run already failed; keep its error
             self._finish()
-        if self._tmp is not None and self._tmp.exists():
+        if self._tmp is not None and not self._in_place and self._tmp.exists():
             if self._tmp.is_dir():
                 import shutil
 
