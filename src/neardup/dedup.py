@@ -70,8 +70,10 @@ from .signatures import exact_key, minhash_many, paragraph_hash, permutations
 from .sites import CopyFinder, SiteCounter, site_of
 from .verify import (
     MIN_CONTAINED_SHINGLES,
+    NEAR_MISS_CONTAINMENT,
     NEAR_MISS_JACCARD,
     REASONS,
+    TEMPLATE_MAX_EDIT_WORDS,
     TEMPLATE_MIN_JACCARD,
     TEMPLATE_SHARE,
     EdgeTable,
@@ -79,8 +81,8 @@ from .verify import (
     aligned_ratio,
     decide,
     decide_many,
+    edit_words,
     fuzzy_ratio,
-    near_miss,
     ratios,
     score_pair,
     shared,
@@ -431,23 +433,28 @@ def boilerplate_paragraphs(
         int(np.ceil(config.boilerplate_min_share * int((~copy).sum()))),
     )
     common_hashes = uniq[counts >= min_docs]
-    common = set(common_hashes.tolist())
-    if not common:
+    if not len(common_hashes):
         return set()
     # for every document holding a common paragraph: its words outside all its common
-    # paragraphs (a page that is a template with a path and a date filled in has few)
-    rest: dict[int, list[int]] = {}
-    for i in sorted_unique(owner[np.isin(flat, common_hashes)]).tolist():
-        para_hash, para_words, _ = store.doc_paras(i)
-        mine = np.isin(para_hash, common_hashes)
-        outside = int(store.words[i]) - int(para_words[mine].sum())
-        for h in set(para_hash[mine].tolist()):
-            rest.setdefault(h, []).append(outside)
-    return {
-        h
-        for h, values in rest.items()
-        if float(np.median(values)) >= config.boilerplate_min_rest_words
-    }
+    # paragraphs (a page that is a template with a path and a date filled in has few);
+    # a common paragraph is boilerplate when the median of its documents' is high enough
+    in_common = np.isin(flat, common_hashes)
+    doc_i = np.repeat(np.arange(len(active_docs)), sizes)
+    row_words = np.asarray(store.para_words)[rows].astype(np.float64)
+    common_words = np.bincount(doc_i, weights=row_words * in_common, minlength=len(active_docs))
+    outside = np.asarray(store.words)[active_docs] - common_words
+    h, d = flat[in_common], doc_i[in_common]
+    order = np.lexsort((d, h))
+    h, d = h[order], d[order]
+    once = np.ones(len(h), dtype=bool)
+    once[1:] = (h[1:] != h[:-1]) | (d[1:] != d[:-1])
+    h, values = h[once], outside[d[once]]
+    order = np.lexsort((values, h))
+    h, values = h[order], values[order]
+    starts = np.flatnonzero(np.concatenate(([True], h[1:] != h[:-1])))
+    counts = np.diff(np.append(starts, len(h)))
+    median = (values[starts + (counts - 1) // 2] + values[starts + counts // 2]) / 2
+    return set(h[starts][median >= config.boilerplate_min_rest_words].tolist())
 
 
 def content_of(
@@ -760,6 +767,7 @@ def prefilter(
     sigs: Sequence[np.ndarray],
     config: DedupConfig,
     floor: float = 1.0,
+    containment_floor: float | None = None,
 ) -> np.ndarray:
     """Which candidate pairs need their true shingle sets compared (a boolean mask).
 
@@ -771,8 +779,9 @@ def prefilter(
     rejected unread (the chance that such a pair is a duplicate is under 1e-6). Most
     candidates of a large corpus are such pairs (stories that share one sentence).
     ``floor`` lowers both levels (``PAIR_LOG_FLOOR``, so that every pair the what-if
-    replay needs is still scored). Fuzzy verification compares texts: nothing is
-    filtered.
+    replay needs is still scored; the near-miss levels, so that a near miss gets its
+    second look), ``containment_floor`` the containment level alone when given. Fuzzy
+    verification compares texts: nothing is filtered.
     """
     keep = np.ones(len(pairs), dtype=bool)
     if config.verify == "fuzzy" or not len(pairs):
@@ -785,7 +794,7 @@ def prefilter(
         s, big = np.minimum(sa, sb), np.maximum(sa, sb)
         low = np.full(len(a), min(config.threshold, floor))
         if config.verify == "containment":
-            c = min(config.containment, floor)
+            c = min(config.containment, floor if containment_floor is None else containment_floor)
             with np.errstate(divide="ignore", invalid="ignore"):
                 jc = np.where(s > 0, c * s / (big + s - c * s), 0.0)
             low = np.where(s >= MIN_CONTAINED_SHINGLES, np.minimum(low, jc), low)
@@ -834,16 +843,20 @@ def verify_pairs(
     scored too; with ``look`` (``verify="containment"``: ``look(a, b, jaccard,
     containment, smaller)``, the aligned ratio of the pair's second look or None) the
     pairs not linked by their shingles get their second look (and pairs of two
-    ``template`` pages are never prefiltered); ``log`` receives every score."""
+    ``template`` pages are prefiltered at the template level only); ``log`` receives
+    every score."""
     prefiltered = 0
     second_look = look is not None and config.verify == "containment"
     if sizes is not None:
         floor = PAIR_LOG_FLOOR if log is not None and log.path is not None else 1.0
+        c_floor = floor
         if second_look:  # near misses are scored, for their second look
-            floor = min(floor, NEAR_MISS_JACCARD)
-        keep = prefilter(pairs, sizes, sigs, config, floor)
-        if second_look and template is not None:
-            keep |= template[pairs[:, 0]] & template[pairs[:, 1]]
+            floor, c_floor = min(floor, NEAR_MISS_JACCARD), min(floor, NEAR_MISS_CONTAINMENT)
+        keep = prefilter(pairs, sizes, sigs, config, floor, c_floor)
+        if second_look and template is not None:  # template pairs: at the template level
+            both = np.flatnonzero(~keep & template[pairs[:, 0]] & template[pairs[:, 1]])
+            at_level = dataclasses.replace(config, verify="jaccard", threshold=TEMPLATE_MIN_JACCARD)
+            keep[both] = prefilter(pairs[both], sizes, sigs, at_level)
         prefiltered = int(len(pairs) - keep.sum())
         pairs = pairs[keep]
     rejected = prefiltered
@@ -905,6 +918,62 @@ def verify_pairs(
         return EdgeTable(n).finish(), rejected, prefiltered
     edges = EdgeTable.from_arrays(n, *(np.concatenate(p) for p in zip(*parts, strict=True)))
     return edges, rejected, prefiltered
+
+
+class _SecondLook:
+    """The second look of a pair the shingles leave short (see
+    :class:`~neardup.config.DedupConfig`), called as ``look(a, b, jaccard, containment,
+    smaller)``: the aligned ratio, or None when the pair gets none. Two template pages
+    whose contents overlap and whose words differ in a few places compare their whole
+    keys; a near miss compares its contents' keys. Each document's words are read and
+    hashed once for the pairs it is in (a template page is in many)."""
+
+    def __init__(self, store, boiler, site_lines, doc_sites, template, enabled: bool):
+        self.store, self.site_lines, self.doc_sites = store, site_lines, doc_sites
+        self.boiler = np.sort(np.fromiter(boiler, dtype=np.uint64, count=len(boiler)))
+        self.template, self.enabled, self.n = template, enabled, len(store)
+        self.words = functools.lru_cache(maxsize=4096)(self._words)
+        self.content_key = functools.lru_cache(maxsize=4096)(self._content_key)
+
+    def __call__(self, a: int, b: int, jaccard: float, containment: float, small: int):
+        if not self.enabled or a >= self.n or b >= self.n:  # an index's: no text here
+            return None
+        if self.template[a] and self.template[b]:
+            # the pages may differ in a few words only (the slots a template fills in):
+            # two short stories that share a sentence under one long footer align on
+            # the footer, but differ in all their other words
+            (key_a, words_a), (key_b, words_b) = self.words(a), self.words(b)
+            if abs(len(words_a) - len(words_b)) <= TEMPLATE_MAX_EDIT_WORDS and (
+                edit_words(words_a, words_b) <= TEMPLATE_MAX_EDIT_WORDS
+            ):
+                return aligned_ratio(key_a, key_b)
+        if small >= MIN_CONTAINED_SHINGLES and (
+            jaccard >= NEAR_MISS_JACCARD or containment >= NEAR_MISS_CONTAINMENT
+        ):  # a near miss (verify.near_miss)
+            return aligned_ratio(self.content_key(a), self.content_key(b))
+        return None
+
+    def _words(self, i: int) -> tuple[str, list[int]]:
+        key = self.store.key_text(i)
+        return key, [hash(w) for w in key.split(" ")]
+
+    def _content_key(self, i: int) -> str:
+        """The comparison key of document i without the paragraphs left out of its
+        comparison (as :func:`content_of` leaves them out)."""
+        words = self.store.key_text(i).split(" ")
+        para_hash, para_words, _ = self.store.doc_paras(i)
+        drop = np.isin(para_hash, self.boiler)
+        site = self.doc_sites[i] if self.site_lines is not None else None
+        if site is not None:
+            on_site = self.site_lines.lookup(site, para_hash) > 0
+            if on_site.any() and not on_site.all():
+                drop |= on_site
+        if not drop.any() or drop.all():
+            return " ".join(words)
+        ends = np.cumsum(para_words).tolist()
+        return " ".join(" ".join(words[e - w : e])
+                        for e, w, d in zip(ends, para_words.tolist(), drop.tolist(), strict=True)
+                        if not d)  # fmt: skip
 
 
 def _template_codes(store: FeatureStore, docs: np.ndarray, config: DedupConfig, bands: int,
@@ -1440,36 +1509,7 @@ def run_dedup(
         # ---- stage 5: verification
         t3 = time.perf_counter()
         log = PairLog(work / "pairs.bin" if pairs_out else None, config.num_perm)
-        boiler_sorted = np.sort(np.fromiter(boiler, dtype=np.uint64, count=len(boiler)))
-
-        def content_key(i: int) -> str:
-            """The comparison key of document i without the paragraphs left out of its
-            comparison (as :func:`content_of` leaves them out)."""
-            words = store.key_text(i).split(" ")
-            para_hash, para_words, _ = store.doc_paras(i)
-            drop = np.isin(para_hash, boiler_sorted)
-            if site_lines is not None and doc_sites[i] is not None:
-                on_site = site_lines.lookup(doc_sites[i], para_hash) > 0
-                if on_site.any() and not on_site.all():
-                    drop |= on_site
-            if not drop.any() or drop.all():
-                return " ".join(words)
-            ends = np.cumsum(para_words)
-            return " ".join(" ".join(words[e - w : e])
-                            for e, w, d in zip(ends.tolist(), para_words.tolist(), drop.tolist(),
-                                               strict=True) if not d)  # fmt: skip
-
-        def look(a: int, b: int, jaccard: float, containment: float, small: int) -> float | None:
-            """The second look of a pair (None: none): two template pages whose contents
-            overlap compare their whole keys; a near miss compares its contents' keys."""
-            if not keep_keys or a >= n or b >= n:  # an index's document: no text here
-                return None
-            if template[a] and template[b]:
-                return aligned_ratio(store.key_text(a), store.key_text(b))
-            if near_miss(np.array([jaccard]), np.array([containment]), np.array([small]))[0]:
-                return aligned_ratio(content_key(a), content_key(b))
-            return None
-
+        look = _SecondLook(store, boiler, site_lines, doc_sites, template, keep_keys)
         edges, rejected_pairs, prefiltered = verify_pairs(
             pairs, content, sigs, config, store.key_text if fuzzy else None, log,
             sizes=content_sizes, look=look,

@@ -150,7 +150,11 @@ def _repair_normalized(
     out, removed = remove_repeats(normalized, config.repair, toks, hashes, may_repeat)
     if not removed:
         return Repair(normalized, (), tuple(steps))
-    if config.normalize.collapse_whitespace:
+    # a cut of whole lines (a truncated short paragraph: from its start to the start of
+    # the next line) leaves collapsed whitespace as it was
+    whole_lines = all(s.words < config.repair.min_words and s.text.endswith("\n")
+                      for s in removed)  # fmt: skip
+    if config.normalize.collapse_whitespace and not whole_lines:
         out = collapse_whitespace(out)
     return Repair(out, tuple(removed), tuple(steps))
 
@@ -221,7 +225,8 @@ def remove_repeats(
         cuts.append((span.start, span.end))
         cuts.sort()
         current = current[:cs] + current[ce:]
-        may_repeat = _may_repeat(current, config)
+        # cutting a line out of a text that could hold no repeat leaves none to find
+        may_repeat = may_repeat and _may_repeat(current, config)
         fragment = truncated_line(current)
     return current, removed
 
@@ -233,22 +238,41 @@ def truncated_line(text: str):
     after at least :data:`FRAGMENT_MIN_WORDS` words. As :func:`_find_best_repeat` gives
     a repeat, or None. A headline made of the first words of its lead ends on a word and
     is shorter: it stays."""
-    for m in _OPEN_LINE_END_RE.finditer(text):
-        end = m.start() + 1  # the line's last character, exclusive
-        start = text.rfind("\n", 0, end) + 1
-        line = text[start:end].strip()
-        nxt = m.end()
-        while nxt < len(text) and text[nxt] in " \t\n":
-            nxt += 1
-        stop = text.find("\n", nxt)
-        following = text[nxt : len(text) if stop < 0 else stop]
-        if len(line) >= len(following) or not following.startswith(line):
+    if "\n" not in text:
+        return None
+    lines = [line for line in map(str.strip, text.split("\n")) if line]
+    if not any(map(str.startswith, lines[1:], lines[:-1])):  # the usual answer, in C
+        return None
+    prev, prev_start, pos = "", 0, 0
+    for raw in text.split("\n"):  # one pass, the comparisons in C
+        start, pos = pos, pos + len(raw) + 1
+        line = raw.strip()
+        if not line:
             continue
-        n_words = len(line.split())
-        in_word = following[len(line)].isalnum()
-        if n_words >= (FRAGMENT_MIN_WORDS_IN_WORD if in_word else FRAGMENT_MIN_WORDS):
-            return (start, nxt), (nxt, nxt + len(line)), 1.0, n_words, "truncated-copy"
+        if prev and len(prev) < len(line) and line.startswith(prev):
+            found = _cut_copy(text, prev, prev_start, start + raw.index(line[0]), line)
+            if found is not None:
+                return found
+        prev, prev_start = line, start
     return None
+
+
+def _cut_copy(text: str, line: str, line_start: int, next_start: int, following: str):
+    """:func:`truncated_line`'s tests of ``line`` (starting at ``line_start``) before
+    ``following`` (starting at ``next_start``), which begins with it."""
+    if _OPEN_LINE_END_RE.match(line[-1] + "\n") is None:  # it ends a sentence
+        return None
+    n_words = len(line.split())
+    in_word = following[len(line)].isalnum()
+    if n_words < (FRAGMENT_MIN_WORDS_IN_WORD if in_word else FRAGMENT_MIN_WORDS):
+        return None
+    return (
+        (line_start, next_start),
+        (next_start, next_start + len(line)),
+        1.0,
+        n_words,
+        ("truncated-copy"),
+    )
 
 
 def _to_original(pos: int, cuts: list[tuple[int, int]], end: bool = False) -> int:
