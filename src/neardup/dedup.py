@@ -72,6 +72,7 @@ from .verify import (
     MIN_CONTAINED_SHINGLES,
     NEAR_MISS_CONTAINMENT,
     NEAR_MISS_JACCARD,
+    NEAR_MISS_MAX_GAP,
     REASONS,
     TEMPLATE_MAX_EDIT_WORDS,
     TEMPLATE_MIN_JACCARD,
@@ -934,6 +935,7 @@ class _SecondLook:
         self.template, self.enabled, self.n = template, enabled, len(store)
         self.words = functools.lru_cache(maxsize=4096)(self._words)
         self.content_key = functools.lru_cache(maxsize=4096)(self._content_key)
+        self.all_shingles = functools.lru_cache(maxsize=4096)(self._all_shingles)
 
     def __call__(self, a: int, b: int, jaccard: float, containment: float, small: int):
         if not self.enabled or a >= self.n or b >= self.n:  # an index's: no text here
@@ -947,11 +949,31 @@ class _SecondLook:
                 edit_words(words_a, words_b) <= TEMPLATE_MAX_EDIT_WORDS
             ):
                 return aligned_ratio(key_a, key_b)
-        if small >= MIN_CONTAINED_SHINGLES and (
-            jaccard >= NEAR_MISS_JACCARD or containment >= NEAR_MISS_CONTAINMENT
-        ):  # a near miss (verify.near_miss)
+        if (
+            small >= MIN_CONTAINED_SHINGLES
+            and (jaccard >= NEAR_MISS_JACCARD or containment >= NEAR_MISS_CONTAINMENT)
+            and self.longest_gap(a, b) <= NEAR_MISS_MAX_GAP
+        ):  # a near miss (verify.near_miss) whose differences are scattered
             return aligned_ratio(self.content_key(a), self.content_key(b))
         return None
+
+    def longest_gap(self, a: int, b: int) -> int:
+        """The longest run of the shorter document's shingles (in text order) that the
+        other does not hold: a few for character noise or a new headline, whole
+        paragraphs for a different text (a live blog's version three updates on)."""
+        if len(self.all_shingles(a)) > len(self.all_shingles(b)):
+            a, b = b, a
+        seq, other = self.store.doc_shingles(a), self.all_shingles(b)
+        pos = np.minimum(other.searchsorted(seq), max(len(other) - 1, 0))
+        missing = np.flatnonzero(other[pos] != seq) if len(other) else np.arange(len(seq))
+        if not len(missing):
+            return 0
+        breaks = np.flatnonzero(np.diff(missing) != 1)
+        runs = np.diff(np.concatenate(([-1], breaks, [len(missing) - 1])))
+        return int(runs.max())
+
+    def _all_shingles(self, i: int) -> np.ndarray:
+        return sorted_unique(self.store.doc_shingles(i))
 
     def _words(self, i: int) -> tuple[str, list[int]]:
         key = self.store.key_text(i)

@@ -20,6 +20,10 @@ MIN_CONTAINED_SHINGLES = 16
 #: is still plainly the same
 NEAR_MISS_JACCARD = 0.45
 NEAR_MISS_CONTAINMENT = 0.6
+#: ... provided no run of more than this many of the shorter text's shingles is missing
+#: from the other (noise and a new headline make short gaps; another text, or a live
+#: blog's version a few updates on, whole paragraphs)
+NEAR_MISS_MAX_GAP = 24
 #: a page whose content (outside boilerplate paragraphs) is under this share of its
 #: shingles is a template page (a soft-404 page with its path and date filled in)...
 TEMPLATE_SHARE = 0.9
