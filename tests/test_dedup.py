@@ -16,7 +16,7 @@ from neardup import DedupConfig, InputError
 from neardup.candidates import band_keys, candidate_pairs, lsh_params
 from neardup.cli import main
 from neardup.clusters import DocInfo, keep_policy
-from neardup.dedup import features, prefilter, run_dedup
+from neardup.dedup import features, run_dedup
 from neardup.shingles import (
     SEPARATORS,
     TOKEN_RE,
@@ -27,6 +27,7 @@ from neardup.shingles import (
     words,
 )
 from neardup.signatures import minhash, minhash_many
+from neardup.stages.verify import prefilter
 from neardup.verify import decide, score_pair
 
 WORDS = sorted({f"{a}{b}{c}" for a in "bcdfgklmnprst" for b in "aeiou" for c in "lmnrst"})

@@ -401,7 +401,7 @@ class Index:
         """Sorted content shingles of index rows (``rows`` sorted), in that order. With
         ``spool`` (a folder) they go to a file there and are read back on demand, so
         memory does not grow with the number of index documents a batch meets."""
-        from .dedup import _ContentStore
+        from .workdir import _ContentStore
 
         out: list[np.ndarray] = []
         offsets = [0]

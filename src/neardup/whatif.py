@@ -15,8 +15,8 @@ from .arrays import unique_groups
 from .candidates import lsh_params
 from .clusters import DocInfo, cluster
 from .config import DedupConfig
-from .dedup import PAIR_DTYPE, PAIR_LOG_FLOOR
 from .errors import InputError
+from .stages.verify import PAIR_DTYPE, PAIR_LOG_FLOOR
 from .verify import EdgeTable, PairScore, decide_many, ratios
 
 
