@@ -111,7 +111,7 @@ def test_bad_records_become_rejects_with_file_and_line(tmp_path: Path) -> None:
     assert "invalid UTF-8" in reasons[3]
     assert "not a JSON object" in reasons[4]
     err = items[1].error()
-    assert isinstance(err, InputError) and f"{path}:2:" in str(err) and "--rejects" in str(err)
+    assert isinstance(err, InputError) and f"{path}:2:" in str(err) and err.rejectable
 
 
 def test_csv_bad_utf8_and_missing_column(tmp_path: Path) -> None:
@@ -146,13 +146,31 @@ def test_missing_file_is_an_input_error(tmp_path: Path) -> None:
         list(read_documents(str(tmp_path / "nope.jsonl")))
 
 
-def test_truncated_gzip_is_an_input_error(tmp_path: Path) -> None:
-    path = tmp_path / "x.jsonl.gz"
-    write_jsonl(path, [{"text": "x" * 1000, "id": str(i)} for i in range(200)], gzip.open)
+@pytest.mark.parametrize("suffix", [".gz", ".zst"])
+def test_truncated_stream_ends_in_a_reject(tmp_path: Path, suffix: str) -> None:
+    """A compressed file cut short gives the records before the cut, then a reject that
+    names the line where the damage is: never a silent end."""
+    import zstandard
+
+    path = tmp_path / f"x.jsonl{suffix}"
+    records = [{"text": f"text {i} " * 50, "id": str(i)} for i in range(2000)]
+    if suffix == ".gz":
+        write_jsonl(path, records, gzip.open)
+    else:  # several frames, as zstd files written in pieces have them
+        raw = "".join(json.dumps(r) + "\n" for r in records).encode()
+        c = zstandard.ZstdCompressor()
+        path.write_bytes(
+            b"".join(c.compress(raw[i : i + 50_000]) for i in range(0, len(raw), 50_000))
+        )
+        assert [d.id for d in read_documents(str(path))] == [r["id"] for r in records]
     data = path.read_bytes()
-    path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(InputError, match="damaged"):
-        list(read_documents(str(path)))
+    path.write_bytes(data[: len(data) * 2 // 3])
+    items = list(read_documents(str(path)))
+    *docs, last = items
+    assert all(not isinstance(d, Reject) for d in docs) and 0 < len(docs) < len(records)
+    assert isinstance(last, Reject) and "damaged or truncated" in last.reason
+    assert last.line == len(docs) + 1
+    assert "--rejects" not in str(last.error()) and last.error().rejectable
 
 
 def test_writer_is_atomic(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ codes (0 ok, 1 failure, 2 usage)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import os
@@ -21,8 +22,9 @@ from .config import (
     SiteConfig,
 )
 from .engines import keep_freed_memory
-from .errors import ConfigError, NeardupError
+from .errors import ConfigError, InputError, NeardupError
 from .io import FORMATS, WRITE_FORMATS
+from .terminal import safe
 
 
 def reading_options(func: Callable) -> Callable:
@@ -71,19 +73,58 @@ def reading_options(func: Callable) -> Callable:
 
 
 def _fail_on_library_errors(func: Callable) -> Callable:
+    """One line on stderr for every failure, never a traceback: usage errors exit 2, the
+    rest 1 (``NEARDUP_DEBUG=1`` raises instead, for a bug report)."""
+
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
         except ConfigError as exc:
-            raise click.UsageError(str(exc)) from None
+            raise click.UsageError(safe(str(exc))) from None
+        except InputError as exc:
+            hint = exc.rejectable and "rejects" in kwargs and not kwargs["rejects"]
+            tail = " (pass --rejects FILE to set bad records aside and go on)" if hint else ""
+            raise click.ClickException(safe(str(exc)) + tail) from None
         except NeardupError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(safe(str(exc))) from None
         except KeyboardInterrupt:
             click.echo("neardup: interrupted; no partial output was left behind", err=True)
             sys.exit(130)
+        except BrokenPipeError:
+            # the reader of stdout went away (`| head`): the output is incomplete, and the
+            # interpreter must not fail again flushing stdout on its way out
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise click.ClickException(
+                "standard output was closed before the run finished; the output is incomplete"
+            ) from None
+        except OSError as exc:
+            if os.environ.get("NEARDUP_DEBUG"):
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(safe(f"{where}{exc.strerror or exc}")) from None
+        except Exception as exc:
+            if os.environ.get("NEARDUP_DEBUG"):
+                raise
+            raise click.ClickException(
+                safe(
+                    f"internal error ({type(exc).__name__}: {exc}); this is a bug in neardup: "
+                    "please file an issue with the command line and NEARDUP_DEBUG=1's traceback"
+                )
+            ) from None
 
     return wrapper
+
+
+def entry() -> None:
+    """The console script. A closed stderr (``2>&-``) silences messages instead of
+    failing the run."""
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
+    main()
 
 
 def _read_text(path: str) -> str:
@@ -569,23 +610,43 @@ def run(output, report, **opts) -> None:
     """
     from pathlib import Path
 
+    from . import runfolder
     from .io import default_output_format
 
+    if output == "-":
+        raise click.UsageError("run writes a folder of outputs: -o names that folder, not stdout")
     out = Path(output)
+    if out.exists() and not out.is_dir():
+        raise click.UsageError(f"{output} exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     family = default_output_format(opts["inputs"], opts["input_format"])
     suffix = {"csv": "csv", "parquet": "parquet"}.get(family, "jsonl")
-    _run_dedup_command(
-        "run", opts, kept=str(out / f"kept.{suffix}"), output_format=suffix,
-        removed=str(out / "removed.jsonl"), clusters_out=str(out / "clusters.jsonl"),
-        repairs_out=str(out / "repairs.jsonl"), stats_out=str(out / "stats.json"),
-        pairs_out=str(out / "pairs.npz"), write_repaired=True,
-        site_out=str(out / "site_boilerplate.jsonl"),
+    outputs = dict(
+        kept=f"kept.{suffix}", removed="removed.jsonl", clusters_out="clusters.jsonl",
+        repairs_out="repairs.jsonl", stats_out="stats.json", pairs_out="pairs.npz",
+        site_out="site_boilerplate.jsonl",
     )  # fmt: skip
-    if report:
-        from .report import write_report
+    # check every path before anything is removed: a run that would overwrite its own
+    # input must not first clear it away
+    from .io.writers import check_paths
 
-        write_report(out, text_field=opts["text_field"], id_field=opts["id_field"])
+    check_paths(opts["inputs"], [str(out / n) for n in (*outputs.values(), "report.html")])
+    runfolder.clear(out)
+    try:
+        _run_dedup_command(
+            "run", opts, output_format=suffix, write_repaired=True,
+            **{k: str(out / v) for k, v in outputs.items()},
+        )  # fmt: skip
+        if report:
+            from .report import write_report
+
+            write_report(out, text_field=opts["text_field"], id_field=opts["id_field"],
+                         complete=False)  # fmt: skip
+        written = [n for n in (*outputs.values(), "report.html") if (out / n).is_file()]
+        runfolder.mark_complete(out, written)
+    except BaseException:
+        runfolder.clear(out)  # no half-written run left to be read as a finished one
+        raise
     if not opts["quiet"]:
         click.echo(f"neardup run: outputs in {out}/", err=True)
 

@@ -105,8 +105,8 @@ def keep_policy(spec: str | KeyFunc) -> KeyFunc:
             if value is None:
                 return (1, 0, d.index)
             if descending:
-                return (0, _Desc(value), d.index)
-            return (0, value, d.index)
+                return (0, _Desc(_comparable(value)), d.index)
+            return (0, _comparable(value), d.index)
 
         return key
     raise ConfigError(
@@ -123,17 +123,23 @@ class _Desc:
         self.v = v
 
     def __lt__(self, other: _Desc) -> bool:
-        return _compare(other.v, self.v)
+        return other.v < self.v
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _Desc) and self.v == other.v
 
 
-def _compare(a, b) -> bool:
-    try:
-        return a < b
-    except TypeError:  # mixed types in a field: compare their text
-        return str(a) < str(b)
+def _comparable(value) -> tuple:
+    """A field's value in one total order over the types a record holds: numbers (and
+    booleans) by value, then strings, then lists and objects by their JSON text; so a
+    field with mixed types still sorts, the same way every run."""
+    if isinstance(value, bool | int | float):
+        return (0, value, "")
+    if isinstance(value, str):
+        return (1, 0, value)
+    import json
+
+    return (2, 0, json.dumps(value, sort_keys=True, ensure_ascii=False, default=str))
 
 
 def components(n: int, edges: Sequence[tuple[int, int]]) -> list[list[int]]:

@@ -16,24 +16,28 @@ class ConfigError(NeardupError, ValueError):
 
 
 class InputError(NeardupError):
-    """A record of the input cannot be used.
+    """A record of the input cannot be used, or a file cannot be read.
 
     ``path`` and ``line`` locate the record (``line`` is 1-based; for Parquet it is the
-    row number, for a directory of text files it is 1).
+    row number, for a directory of text files it is 1). ``rejectable``: the record could
+    have been set aside with ``--rejects`` (the command line then says so).
     """
 
-    def __init__(self, message: str, path: str | None = None, line: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        path: str | None = None,
+        line: int | None = None,
+        rejectable: bool = False,
+    ):
         self.reason = message
         self.path = path
         self.line = line
+        self.rejectable = rejectable
         where = ""
         if path is not None:
             where = f"{path}:{line}: " if line is not None else f"{path}: "
-        super().__init__(
-            f"{where}{message} (pass --rejects FILE to set bad records aside and go on)"
-            if path is not None
-            else message
-        )
+        super().__init__(f"{where}{message}")
 
 
 class FormatError(NeardupError):

@@ -21,7 +21,9 @@ from .document import Document
 from .errors import InputError, NeardupError
 from .io import read_documents
 from .normalize import normalize_text
+from .runfolder import check_complete, read_stats
 from .shingles import words
+from .terminal import safe
 
 #: equal runs longer than this many words are shortened in diffs
 CONTEXT_WORDS = 12
@@ -60,6 +62,7 @@ def render_diff(diff: list[tuple[str, str, str]], color: bool = False) -> str:
     shortened (red and green instead of brackets with ``color``)."""
     parts = []
     for tag, x, y in diff:
+        x, y = safe(x), safe(y)  # texts may hold terminal escapes (--no-strip-control)
         if tag == "equal":
             ws = x.split()
             if len(ws) > 2 * CONTEXT_WORDS:
@@ -136,12 +139,21 @@ def compare_texts(a: str, b: str, config: DedupConfig | None = None) -> dict:
 
 
 def _jsonl(path: Path) -> Iterator[dict]:
+    """The records of a run's JSONL file (none when it is absent); a damaged line is an
+    error naming the file and line."""
     if not path.exists():
         return
-    with path.open(encoding="utf-8") as f:
-        for line in f:
+    with path.open(encoding="utf-8", errors="surrogateescape") as f:
+        for number, line in enumerate(f, start=1):
             if line.strip():
-                yield json.loads(line)
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    record = None
+                if not isinstance(record, dict):
+                    raise InputError("damaged line (not a JSON object); run `neardup run` again",
+                                     str(path), number)  # fmt: skip
+                yield record
 
 
 def _kept_file(out: Path) -> Path | None:
@@ -157,7 +169,7 @@ def _text_in_index(out: Path, doc_id: str) -> str | None:
     from .index import Index
 
     try:
-        path = json.loads((out / "stats.json").read_text(encoding="utf-8")).get("index")
+        path = read_stats(out).get("index")
         if not path or not Path(path).is_file():
             return None
         with Index.open(path) as index:
@@ -219,9 +231,7 @@ def explain_document(
     """Everything the run in ``out_dir`` decided about ``doc_id``: ``status`` (kept,
     removed), its cluster and kept document, the scores that linked them with a word
     diff, and the repairs (spans removed, with the spans they repeat)."""
-    out = Path(out_dir)
-    if not out.is_dir():
-        raise InputError(f"{out}: not a folder written by `neardup run`")
+    out = check_complete(out_dir)
     result: dict = {"id": doc_id, "status": None}
     removed = next((r for r in _jsonl(out / "removed.jsonl") if r.get(id_field) == doc_id), None)
     cluster = None
@@ -292,8 +302,8 @@ def render_explanation(e: dict, color: bool = False) -> str:
     lines = []
     if e["status"] == "removed":
         lines.append(
-            f"{e['id']}: REMOVED as a {e['reason']} duplicate of {e['duplicate_of']} "
-            f"(cluster {e['cluster']}, similarity {e['similarity']})"
+            f"{safe(e['id'])}: REMOVED as a {e['reason']} duplicate of {safe(e['duplicate_of'])} "
+            f"(cluster {safe(str(e['cluster']))}, similarity {e['similarity']})"
         )
         if e.get("reason") == "exact":
             lines.append(
@@ -320,7 +330,7 @@ def render_explanation(e: dict, color: bool = False) -> str:
             lines.append("  verification: " + how)
         if e.get("kept_in_index"):
             lines.append(
-                f"  {e['duplicate_of']} was kept by an earlier batch (it is in the --index)"
+                f"  {safe(e['duplicate_of'])} was kept by an earlier batch (it is in the --index)"
                 + (
                     ""
                     if e.get("kept_text_stored")
@@ -333,11 +343,13 @@ def render_explanation(e: dict, color: bool = False) -> str:
             lines.append("    " + render_diff(e["diff"], color))
     elif e["status"] == "kept":
         if e.get("members"):
-            lines.append(f"{e['id']}: KEPT for cluster {e['cluster']}; removed as its duplicates:")
+            lines.append(
+                f"{safe(e['id'])}: KEPT for cluster {safe(str(e['cluster']))}; removed as its duplicates:"
+            )
             for m in e["members"]:
-                lines.append(f"  {m['id']}: {m['reason']}, similarity {m['similarity']}")
+                lines.append(f"  {safe(m['id'])}: {m['reason']}, similarity {m['similarity']}")
         else:
-            lines.append(f"{e['id']}: KEPT (no duplicate found)")
+            lines.append(f"{safe(e['id'])}: KEPT (no duplicate found)")
     if e.get("repairs"):
         r = e["repairs"]
         if r["normalized"]:
@@ -353,7 +365,7 @@ def render_explanation(e: dict, color: bool = False) -> str:
                 lines.append(f"    repeats: {_clip(span['repeats_text'])}")
     for line in e.get("site_boilerplate", []):
         lines.append(
-            f"  site boilerplate of {line['site']}: removed {_clip(line['text'])!r} (on "
+            f"  site boilerplate of {safe(line['site'])}: removed {_clip(line['text'])!r} (on "
             f"{line['frequency']:,} documents of the site, {line['share']:.0%})"
         )
     return "\n".join(lines)
@@ -376,5 +388,5 @@ def render_comparison(c: dict, color: bool = False) -> str:
 
 
 def _clip(text: str, n: int = 160) -> str:
-    text = " ".join(text.split())
+    text = safe(" ".join(text.split()))
     return text if len(text) <= n else text[: n - 3] + "..."

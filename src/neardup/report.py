@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import heapq
 import html
-import json
 from pathlib import Path
 
-from .errors import InputError
 from .explain import _jsonl, _kept_file, input_texts, word_diff
 from .io import read_documents
 from .normalize import normalize_text
+from .runfolder import check_complete, read_stats
 
 #: clusters shown in each of the "largest" and "loosest" sections
 SHOW_CLUSTERS = 5
@@ -191,17 +190,16 @@ def build_report(
     thresholds: tuple[tuple[float, float | None], ...] = (),
     text_field: str = "text",
     id_field: str = "id",
+    complete: bool = True,
 ) -> str:
     """The HTML of the report for the run in ``out_dir``; ``thresholds`` adds what-if
-    rows as (Jaccard threshold, containment or None for the run's)."""
+    rows as (Jaccard threshold, containment or None for the run's). ``complete=False``:
+    the run writing the folder is still going (it asks for its own report)."""
     from .whatif import run_settings, what_if_many
 
-    out = Path(out_dir)
-    stats_path = out / "stats.json"
-    if not stats_path.exists():
-        raise InputError(f"{out}: no stats.json (not a folder written by `neardup run`)")
-    meta = json.loads(stats_path.read_text(encoding="utf-8"))
-    stats, settings = meta["stats"], meta["settings"]
+    out = check_complete(out_dir) if complete else Path(out_dir)
+    meta = read_stats(out)
+    stats, settings = meta.get("stats") or {}, meta["settings"]
     config = run_settings(out)
 
     # one streaming pass over the clusters: histograms and the clusters to show
@@ -384,11 +382,14 @@ def write_report(
     thresholds: tuple[tuple[float, float | None], ...] = (),
     text_field: str = "text",
     id_field: str = "id",
+    complete: bool = True,
 ) -> Path:
     """Write the report (default ``OUT_DIR/report.html``) through a temporary file."""
+    import os
+
     target = Path(path) if path else Path(out_dir) / "report.html"
-    doc = build_report(out_dir, thresholds, text_field, id_field)
-    tmp = target.with_name(target.name + ".part")
+    doc = build_report(out_dir, thresholds, text_field, id_field, complete)
+    tmp = target.with_name(f".{target.name}.part-{os.getpid()}")
     tmp.write_text(doc, encoding="utf-8")
     tmp.replace(target)
     return target

@@ -4,7 +4,6 @@ corpus again."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,13 +31,16 @@ class WhatIf:
 
 def run_settings(out_dir: str | Path) -> DedupConfig:
     """The settings a run used (its ``stats.json``)."""
-    path = Path(out_dir) / "stats.json"
-    try:
-        settings = json.loads(path.read_text(encoding="utf-8"))["settings"]
-    except (OSError, ValueError, KeyError) as exc:
-        raise InputError(f"{path}: cannot read the run's settings ({exc})") from None
+    from .runfolder import read_stats
+
+    settings = read_stats(out_dir)["settings"]
     fields = DedupConfig.__dataclass_fields__
-    return DedupConfig(**{k: v for k, v in settings.items() if k in fields})
+    try:
+        return DedupConfig(**{k: v for k, v in settings.items() if k in fields})
+    except (TypeError, ValueError) as exc:
+        raise InputError(
+            f"stats.json holds settings that are not valid ({exc})", str(out_dir)
+        ) from None
 
 
 class _Scores:
@@ -48,11 +50,14 @@ class _Scores:
         path = out_dir / "pairs.npz"
         if not path.exists():
             raise InputError(f"{path}: not found (written by `neardup run`; rerun to get it)")
-        with np.load(path) as z:
-            pairs, self.ids, self.key, self.rank = z["pairs"], z["ids"], z["key"], z["rank"]
-            # documents of a persistent index, never removed (older runs: none)
-            self.pinned = z["pinned"] if "pinned" in z.files else None
-        pairs = pairs.astype(PAIR_DTYPE, copy=False)
+        try:
+            with np.load(path) as z:
+                pairs, self.ids, self.key, self.rank = z["pairs"], z["ids"], z["key"], z["rank"]
+                # documents of a persistent index, never removed (older runs: none)
+                self.pinned = z["pinned"] if "pinned" in z.files else None
+            pairs = pairs.astype(PAIR_DTYPE, copy=False)
+        except (OSError, ValueError, KeyError, TypeError) as exc:  # a damaged file
+            raise InputError(f"{path}: damaged ({exc}); run `neardup run` again") from None
         self.n = len(self.ids)
         codes = pairs["a"] * max(self.n, 1) + pairs["b"]
         self.codes, first, _ = unique_groups(codes)  # each pair once, sorted

@@ -1,8 +1,9 @@
-"""Streaming readers and atomic writers for every supported format."""
+"""Streaming readers for every supported format (the writers are in
+:mod:`neardup.io.writers`, file names and suffixes in :mod:`neardup.io.paths`)."""
 
 from __future__ import annotations
 
-import contextlib
+import base64
 import csv
 import gzip
 import io
@@ -18,30 +19,28 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from ..document import Document
-from ..errors import ConfigError, FormatError, InputError, MissingDependencyError
+from ..errors import FormatError, InputError, MissingDependencyError
+from .paths import (  # noqa: F401  (re-exported: the names every reader shares)
+    _COMPRESSIONS,
+    _SUFFIXES,
+    FORMATS,
+    PAGE_FORMATS,
+    STDIO,
+    WRITE_FORMATS,
+    _split_compression,
+    detect_format,
+)
+from .writers import (  # noqa: F401  (re-exported for the modules that import them here)
+    CsvWriter,
+    JsonlWriter,
+    ParquetWriter,
+    TxtDirWriter,
+    TxtWriter,
+    Writer,
+    check_paths,
+    open_writer,
+)
 
-FORMATS = ("jsonl", "csv", "parquet", "txt", "html", "warc", "arc")
-#: formats neardup writes
-WRITE_FORMATS = ("jsonl", "csv", "parquet", "txt")
-#: formats read as raw pages (main text extracted by :mod:`neardup.io.web`)
-PAGE_FORMATS = ("html", "htmldir", "warc", "arc")
-_SUFFIXES = {
-    ".jsonl": "jsonl",
-    ".json": "jsonl",
-    ".ndjson": "jsonl",
-    ".csv": "csv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".txt": "txt",
-    ".text": "txt",
-    ".html": "html",
-    ".htm": "html",
-    ".xhtml": "html",
-    ".warc": "warc",
-    ".arc": "arc",
-}
-_COMPRESSIONS = (".gz", ".zst", ".zstd")
-STDIO = "-"
 #: the largest record read (a line of JSONL, a text file, decompressed): a larger one is
 #: a reject, so that a decompression bomb or a file that is no document cannot exhaust
 #: memory (no article comes near it)
@@ -60,12 +59,22 @@ class Reject:
     path: str
     line: int
     reason: str
-    raw: str = ""
+    raw: str | bytes = ""
     skipped: bool = False
     offset: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out = {"file": self.path, "line": self.line, "error": self.reason, "raw": self.raw}
+        """The reject as its line of the rejects file: ``raw`` holds the record as read,
+        or ``raw_base64`` its bytes where they are not UTF-8, so nothing is lost."""
+        out: dict[str, Any] = {"file": self.path, "line": self.line, "error": self.reason}
+        raw = self.raw
+        if isinstance(raw, bytes):
+            try:
+                out["raw"] = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                out["raw_base64"] = base64.b64encode(raw).decode("ascii")
+        else:
+            out["raw"] = raw
         if self.offset is not None:
             out["offset"] = self.offset
         if self.skipped:
@@ -73,7 +82,7 @@ class Reject:
         return out
 
     def error(self) -> InputError:
-        return InputError(self.reason, self.path, self.line)
+        return InputError(self.reason, self.path, self.line, rejectable=True)
 
     @property
     def kind(self) -> str:
@@ -81,38 +90,55 @@ class Reject:
         return re.sub(r"\s*\(.*?\)", "", self.reason.split(":", 1)[0]).strip()
 
 
-def _split_compression(name: str) -> tuple[str, str | None]:
-    lower = name.lower()
-    for suffix in _COMPRESSIONS:
-        if lower.endswith(suffix):
-            return name[: -len(suffix)], suffix
-    return name, None
+class _ZstdRaw(io.RawIOBase):
+    """The decompressed bytes of a file of zstd frames, one after the other. Unlike
+    ``zstandard``'s stream reader, a file that ends inside a frame (a download cut
+    short) is an error, not a silent end."""
 
+    def __init__(self, path: str):
+        import zstandard
 
-def detect_format(path: str, override: str | None = None) -> str:
-    """The format of ``path``: ``override`` when given, ``txtdir`` for a directory, else
-    from the suffix (after any compression suffix)."""
-    if override:
-        if override not in FORMATS:
-            raise FormatError(f"unknown format {override!r}; choose one of {', '.join(FORMATS)}")
-        if override in ("txt", "html") and path != STDIO and Path(path).is_dir():
-            return override + "dir"
-        return override
-    if path == STDIO:
-        return "jsonl"
-    if Path(path).is_dir() or path.endswith(os.sep):
-        from .web import has_html_files
+        self._file = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self._dctx = zstandard.ZstdDecompressor()
+        self._dobj = self._dctx.decompressobj()
+        self._fed = False  # bytes went into the current frame, which has not ended
+        self._out = b""
 
-        return "htmldir" if Path(path).is_dir() and has_html_files(path) else "txtdir"
-    base, _ = _split_compression(path)
-    fmt = _SUFFIXES.get(Path(base).suffix.lower())
-    if fmt is None:
-        raise FormatError(
-            f"{path}: cannot tell the format from the suffix {Path(base).suffix or '(none)'!r}; "
-            f"use a .jsonl, .csv, .parquet, .txt, .html, .warc or .arc name (optionally "
-            f".gz/.zst) or pass --format"
-        )
-    return fmt
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._out:
+            chunk = self._file.read(1 << 17)
+            if not chunk:
+                if self._fed:
+                    raise EOFError("the file ends inside a zstd frame (truncated)")
+                return 0
+            self._feed(chunk)
+        n = min(len(buffer), len(self._out))
+        buffer[:n] = self._out[:n]
+        self._out = self._out[n:]
+        return n
+
+    def _feed(self, chunk: bytes) -> None:
+        import zstandard
+
+        parts = []
+        while chunk:
+            try:
+                parts.append(self._dobj.decompress(chunk))
+            except zstandard.ZstdError as exc:
+                raise OSError(f"not a valid zstd stream: {exc}") from None
+            self._fed = not self._dobj.eof
+            if not self._dobj.eof:
+                break
+            chunk = self._dobj.unused_data  # the next frame starts here
+            self._dobj = self._dctx.decompressobj()
+        self._out += b"".join(parts)
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
 
 
 def _open_binary_read(path: str) -> IO[bytes]:
@@ -123,15 +149,21 @@ def _open_binary_read(path: str) -> IO[bytes]:
         if comp == ".gz":
             return cast(IO[bytes], gzip.open(path, "rb"))
         if comp in (".zst", ".zstd"):
-            import zstandard
-
-            raw = zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)  # noqa: SIM115
-            return io.BufferedReader(raw)
+            return io.BufferedReader(_ZstdRaw(path), buffer_size=1 << 17)
         return open(path, "rb", buffering=1 << 20)
     except FileNotFoundError:
         raise InputError("no such file", path) from None
     except IsADirectoryError:
         raise InputError("is a directory; pass --format txt to read its .txt files", path) from None
+    except PermissionError:
+        raise InputError("permission denied", path) from None
+
+
+class DamagedTail(bytes):
+    """What :func:`jsonl_lines` gives where a compressed stream turns out damaged or
+    truncated: the records from there on cannot be read (a reject that says so)."""
+
+    reason = ""
 
 
 def json_number(x) -> str:
@@ -141,9 +173,10 @@ def json_number(x) -> str:
     return int.__repr__(x) if type(x) is int else json.dumps(x)
 
 
-def _lines(stream: IO[bytes], path: str) -> Iterator[bytes | int]:
+def _lines(stream: IO[bytes]) -> Iterator[bytes | int]:
     """The lines of ``stream``; a line longer than :data:`MAX_RECORD_BYTES` comes as its
-    length (an int), its bytes skipped, never held."""
+    length (an int), its bytes skipped, never held; a damaged or truncated compressed
+    stream ends with a :class:`DamagedTail`."""
     try:
         while True:
             raw = stream.readline(MAX_RECORD_BYTES + 1)
@@ -160,7 +193,15 @@ def _lines(stream: IO[bytes], path: str) -> Iterator[bytes | int]:
                 size += len(raw)
             yield size
     except (EOFError, OSError) as exc:  # a truncated gzip member, a corrupt zstd frame
-        raise InputError(f"the compressed stream is damaged: {exc}", path) from None
+        tail = DamagedTail()
+        tail.reason = _damaged(exc)
+        yield tail
+
+
+def _damaged(exc: BaseException) -> str:
+    return (
+        f"the compressed stream is damaged or truncated here ({exc}); nothing after it can be read"
+    )
 
 
 def _decode(raw: bytes) -> tuple[str | None, str]:
@@ -179,7 +220,10 @@ def _make_doc(
     id_field: str,
     raw: str,
     source: bytes = b"",
+    parquet: bool = False,
 ) -> Document | Reject:
+    if parquet and (text_field not in record or not isinstance(record[text_field], str)):
+        raw = json.dumps(record, ensure_ascii=False)  # what the reject keeps of the row
     if not isinstance(record, dict):
         problem = f"not a JSON object but {type(record).__name__}"
         return Reject(path, line, problem, raw.rstrip("\r\n"))
@@ -211,7 +255,10 @@ def jsonl_lines(path: str) -> Iterator[tuple[int, int, bytes]]:
     stream = _open_binary_read(path)
     offset = 0
     try:
-        for number, raw in enumerate(_lines(stream, path), start=1):
+        for number, raw in enumerate(_lines(stream), start=1):
+            if isinstance(raw, DamagedTail):
+                yield number, offset, raw
+                return
             if isinstance(raw, int):  # too large: an empty line stands for it
                 yield number, offset, b""
                 offset += raw
@@ -250,6 +297,34 @@ def _huge_float(values: dict | list) -> bool:
     return False
 
 
+#: the deepest nesting of a record read: deeper ones are rejects (no document needs
+#: them, and every recursive walk of a record, ours or a library's, stays safe)
+MAX_DEPTH = 200
+
+
+def _nesting(raw: bytes) -> int:
+    """How deep the brackets of a JSON line nest, outside strings (only called on a
+    line with many brackets)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for c in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif c == 0x5C:  # backslash
+                escaped = True
+            elif c == 0x22:
+                in_string = False
+        elif c == 0x22:
+            in_string = True
+        elif c in (0x5B, 0x7B):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
+
+
 def parse_jsonl_line(
     raw: bytes, path: str, number: int, text_field: str, id_field: str
 ) -> Document | Reject:
@@ -259,8 +334,14 @@ def parse_jsonl_line(
     (a line orjson refuses: invalid UTF-8, NaN, a lone surrogate escape; a record with
     an integer beyond 64 bits; a reject) by the standard parser, so the result is the
     same either way."""
+    if isinstance(raw, DamagedTail):
+        return Reject(path, number, raw.reason)
     if not raw:  # a line too large to read (see jsonl_lines)
         return Reject(path, number, TOO_LARGE)
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and _nesting(raw) > MAX_DEPTH:
+        return Reject(
+            path, number, f"JSON nested deeper than {MAX_DEPTH} levels", raw.rstrip(b"\r\n")
+        )
     if _orjson is not None:
         try:
             record = _orjson.loads(raw)
@@ -274,57 +355,136 @@ def parse_jsonl_line(
             return _make_doc(record, path, number, text_field, id_field, "", raw.rstrip(b"\r\n"))
     line, problem = _decode(raw)
     if line is None:
-        return Reject(path, number, problem, raw.decode("utf-8", "replace").rstrip("\r\n"))
+        return Reject(path, number, problem, raw.rstrip(b"\r\n"))
     try:
-        record = json.loads(line)
+        record = json.loads(line, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
+        msg = exc.msg.removesuffix(" at")  # "Unterminated string starting at"
         return Reject(
-            path, number, f"malformed JSON: {exc.msg} at column {exc.colno}", line.rstrip("\r\n")
+            path, number, f"malformed JSON: {msg} at column {exc.colno}", line.rstrip("\r\n")
         )
+    except ValueError as exc:  # NaN / Infinity (see _no_constant)
+        return Reject(path, number, f"not valid JSON: {exc}", line.rstrip("\r\n"))
+    if "\\u" in line and _surrogate_field(record):
+        problem = (
+            f"a lone surrogate (not a Unicode character) in field {_surrogate_field(record)!r}"
+        )
+        return Reject(path, number, problem, line.rstrip("\r\n"))
     return _make_doc(record, path, number, text_field, id_field, line, raw.rstrip(b"\r\n"))
 
 
+def _no_constant(name: str):
+    """NaN and Infinity are no JSON (RFC 8259): a record holding one is a reject, never
+    written back out as what other parsers refuse."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _surrogate_field(value: Any, name: str = "") -> str | None:
+    """The name of the first field of a parsed record whose strings hold a lone surrogate
+    (a ``\\udfff`` escape), which no UTF-8 output can hold; None when there is none."""
+    if isinstance(value, str):
+        return name if _has_surrogates(value) else None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found = _surrogate_field(k, name or str(k)) or _surrogate_field(v, name or str(k))
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for v in value:
+            found = _surrogate_field(v, name)
+            if found is not None:
+                return found
+    return None
+
+
 def _read_csv(path: str, text_field: str, id_field: str) -> Iterator[Document | Reject]:
+    """Rows of a CSV file with a header line. Quoting is strict: a row whose quotes do
+    not close is a reject that names its first line (a quote left open swallows the rest
+    of the file, which is said, never merged into one record)."""
     stream = _open_binary_read(path)
-    text = io.TextIOWrapper(stream, encoding="utf-8", errors="surrogateescape", newline="")
+    # utf-8-sig: a byte-order mark must not become part of the first column's name
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    csv.field_size_limit(MAX_RECORD_BYTES)  # the default (128 KiB) is shorter than articles
     try:
-        reader = csv.DictReader(text)
-        if reader.fieldnames is None:
+        reader = csv.reader(text, strict=True)
+        header = _csv_header(reader, path, text_field)
+        if header is None:
             return
-        if text_field not in reader.fieldnames:
-            raise InputError(
-                f"the CSV header has no {text_field!r} column (columns: "
-                f"{', '.join(reader.fieldnames)}); pass --text-field NAME",
-                path,
-                1,
-            )
         start = reader.line_num + 1
-        for row in reader:
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                number, start = start, reader.line_num + 1
+                yield Reject(path, number, _csv_problem(exc, number))
+                continue
             number, start = start, reader.line_num + 1
-            if None in row:
-                yield Reject(
-                    path, number, "more fields than the header has", json.dumps(row.get(None))
-                )
+            if not row:  # a blank line holds no record
                 continue
-            bad = [k for k, v in row.items() if isinstance(v, str) and _has_surrogates(v)]
-            if bad:
-                raw = json.dumps(
-                    {
-                        k: v.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-                        for k, v in row.items()
-                        if isinstance(v, str)
-                    },
-                    ensure_ascii=False,
-                )
-                yield Reject(path, number, f"invalid UTF-8 in field {bad[0]!r}", raw)
-                continue
-            yield _make_doc(dict(row), path, number, text_field, id_field, "")
-    except csv.Error as exc:
-        raise InputError(f"malformed CSV: {exc}", path, reader.line_num) from None
+            yield _csv_row(row, header, path, number, text_field, id_field)
+    except (EOFError, OSError) as exc:
+        yield Reject(path, reader.line_num + 1, _damaged(exc))
     finally:
         text.detach()
         if stream is not sys.stdin.buffer:
             stream.close()
+
+
+def _csv_header(reader, path: str, text_field: str) -> list[str] | None:
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise InputError(f"malformed CSV header: {exc}", path, 1) from None
+    if header is None:
+        return None
+    dupes = sorted({c for c in header if header.count(c) > 1})
+    if dupes:
+        raise InputError(
+            f"the CSV header names {', '.join(map(repr, dupes))} more than once; every column "
+            "needs its own name",
+            path,
+            1,
+        )
+    if text_field not in header:
+        raise InputError(
+            f"the CSV header has no {text_field!r} column (columns: {', '.join(header)}); "
+            "pass --text-field NAME",
+            path,
+            1,
+        )
+    return header
+
+
+def _csv_problem(exc: csv.Error, number: int) -> str:
+    if "unexpected end of data" in str(exc):
+        return (
+            f"malformed CSV: the quoted field opened in the row starting on line {number} "
+            "never closes; the rest of the file is inside it"
+        )
+    return f"malformed CSV: {exc}"
+
+
+def _csv_row(
+    row: list[str], header: list[str], path: str, number: int, text_field: str, id_field: str
+) -> Document | Reject:
+    if len(row) > len(header):
+        return Reject(path, number, "more fields than the header has", _csv_raw(row))
+    record = dict(zip(header, row, strict=False))
+    for name in header[len(row) :]:
+        record[name] = None  # a short row: the missing fields are empty, as csv.DictReader has it
+    bad = [k for k, v in record.items() if isinstance(v, str) and _has_surrogates(v)]
+    if bad:
+        return Reject(path, number, f"invalid UTF-8 in field {bad[0]!r}", _csv_raw(row))
+    return _make_doc(record, path, number, text_field, id_field, "")
+
+
+def _csv_raw(row: list[str]) -> bytes:
+    """A rejected row as CSV again, in its original bytes (for the rejects file)."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(row)
+    return out.getvalue().encode("utf-8", "surrogateescape")
 
 
 def _has_surrogates(value: str) -> bool:
@@ -354,11 +514,63 @@ def _read_parquet(path: str, text_field: str, id_field: str) -> Iterator[Documen
             "pass --text-field NAME",
             path,
         )
+    convert = [f.name for f in pfile.schema_arrow if _needs_json(f.type)]
     row = 0
-    for batch in pfile.iter_batches(batch_size=2048):
-        for record in batch.to_pylist():
-            row += 1
-            yield _make_doc(record, path, row, text_field, id_field, "")
+    try:
+        for batch in pfile.iter_batches(batch_size=2048):
+            for record in batch.to_pylist():
+                row += 1
+                for name in convert:
+                    record[name] = _jsonable(record[name])
+                yield _make_doc(record, path, row, text_field, id_field, "", parquet=True)
+    except OSError as exc:  # pyarrow's errors for a damaged page or column chunk
+        yield Reject(
+            path, row + 1, f"the Parquet file is damaged here ({exc}); nothing after it can be read"
+        )
+
+
+def _needs_json(kind) -> bool:
+    """True for an Arrow type whose Python values JSON cannot hold as they are (dates,
+    timestamps, decimals, binary, maps, floats that may be NaN), at any depth."""
+    import pyarrow as pa
+
+    t = pa.types
+    if t.is_string(kind) or t.is_large_string(kind) or t.is_integer(kind) or t.is_boolean(kind):
+        return False
+    if t.is_null(kind):
+        return False
+    if t.is_list(kind) or t.is_large_list(kind) or t.is_fixed_size_list(kind):
+        return _needs_json(kind.value_type)
+    if t.is_struct(kind):
+        return any(_needs_json(kind.field(i).type) for i in range(kind.num_fields))
+    return True
+
+
+def _jsonable(value: Any) -> Any:
+    """A Parquet value as JSON holds it: a date or time in ISO 8601, a decimal or a
+    duration as text, bytes as UTF-8 text (base64 where they are not UTF-8), a map as a
+    list of [key, value] pairs, NaN and infinities as null."""
+    import datetime
+    import decimal
+
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return base64.b64encode(value).decode("ascii")
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal | datetime.timedelta):
+        return str(value)
+    return str(value)
 
 
 def _read_txt(
@@ -368,7 +580,8 @@ def _read_txt(
     try:
         data = stream.read(MAX_RECORD_BYTES + 1)
     except (EOFError, OSError) as exc:  # a truncated gzip member, a corrupt zstd frame
-        raise InputError(f"the compressed stream is damaged: {exc}", path) from None
+        yield Reject(path, 1, _damaged(exc))
+        return
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
@@ -378,7 +591,7 @@ def _read_txt(
         return
     text, problem = _decode(data)
     if text is None:
-        yield Reject(path, 1, problem, data[:200].decode("utf-8", "replace"))
+        yield Reject(path, 1, problem, data)
         return
     yield Document(name, text, {id_field: name, text_field: text}, path, 1)
 
@@ -455,285 +668,3 @@ def default_output_format(paths: Sequence[str], fmt: str | None) -> str:
     formats = {detect_format(p, fmt) for p in paths}
     out = formats.pop() if len(formats) == 1 else "jsonl"
     return "jsonl" if out in PAGE_FORMATS else out
-
-
-# ----------------------------------------------------------------------------- writers
-
-
-def check_paths(
-    inputs: Sequence[str], outputs: Sequence[str | None], workdir: str | None = None
-) -> None:
-    """Refuse a run that would destroy its input: an output that is an input file (it
-    would be replaced when the output is complete), or a work directory that holds an
-    input (its spool files could overwrite it)."""
-    existing = [p for p in inputs if p != STDIO and os.path.isfile(p)]
-    for out in outputs:
-        if out is None or out == STDIO or not os.path.exists(out):
-            continue
-        for p in existing:
-            if os.path.samefile(out, p):
-                raise ConfigError(
-                    f"{out} is also an input: writing it would destroy the input; "
-                    "choose another output path"
-                )
-    if workdir is not None and os.path.isdir(workdir):
-        for p in existing:
-            if os.path.samefile(os.path.dirname(os.path.abspath(p)), workdir):
-                raise ConfigError(
-                    f"the work directory {workdir} holds the input {p}; its work files "
-                    "could overwrite it: use an empty folder for --workdir"
-                )
-
-
-class Writer:
-    """Writes records to ``path`` through a temporary file, renamed into place by
-    :meth:`close`; :meth:`abort` removes the temporary file. ``-`` writes to stdout; an
-    existing path that is no regular file (``/dev/null``, a FIFO) is written in place,
-    never replaced."""
-
-    def __init__(self, path: str):
-        self.path = path
-        self.count = 0
-        self._in_place = False
-        if path == STDIO:
-            self._tmp: Path | None = None
-        else:
-            target = Path(path)
-            if target.parent and not target.parent.exists():
-                target.parent.mkdir(parents=True, exist_ok=True)
-            if target.exists() and not target.is_file() and not target.is_dir():
-                self._tmp, self._in_place = target, True
-            else:
-                self._tmp = target.with_name(f".{target.name}.part-{os.getpid()}")
-
-    def write(self, record: dict[str, Any], text_field: str = "text", doc_id: str = "") -> None:
-        """Write one record (``doc_id`` names the file in a directory output)."""
-        raise NotImplementedError
-
-    def _finish(self) -> None:
-        """Flush and close the stream (subclasses)."""
-
-    def close(self) -> None:
-        self._finish()
-        if self._tmp is not None and not self._in_place:
-            os.replace(self._tmp, self.path)
-
-    def abort(self) -> None:
-        with contextlib.suppress(Exception):  # the run already failed; keep its error
-            self._finish()
-        if self._tmp is not None and not self._in_place and self._tmp.exists():
-            if self._tmp.is_dir():
-                import shutil
-
-                shutil.rmtree(self._tmp)
-            else:
-                self._tmp.unlink()
-
-    def __enter__(self) -> Writer:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
-
-
-def _open_binary_write(path: str, tmp: Path | None) -> IO[bytes]:
-    if tmp is None:
-        return sys.stdout.buffer
-    _, comp = _split_compression(path)
-    if comp == ".gz":
-        return cast(IO[bytes], gzip.open(tmp, "wb", compresslevel=6))
-    if comp in (".zst", ".zstd"):
-        import zstandard
-
-        return zstandard.ZstdCompressor(level=3).stream_writer(open(tmp, "wb"), closefd=True)
-    return open(tmp, "wb", buffering=1 << 20)
-
-
-class _ByteStreamWriter(Writer):
-    """A writer over one (possibly compressed) byte stream."""
-
-    def __init__(self, path: str):
-        super().__init__(path)
-        self._stream = _open_binary_write(path, self._tmp)
-
-    def _finish(self) -> None:
-        if self._stream is sys.stdout.buffer:
-            self._stream.flush()
-        elif not self._stream.closed:
-            self._stream.close()
-
-
-class JsonlWriter(_ByteStreamWriter):
-    def write(self, record: dict[str, Any], text_field: str = "text", doc_id: str = "") -> None:
-        self._stream.write(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
-        self.count += 1
-
-    def write_line(self, line: bytes) -> None:
-        """Write a record already encoded as one JSON line (UTF-8), with its newline (as
-        :meth:`write` encodes it, or as it was read: :attr:`Document.source`)."""
-        self._stream.write(line)
-        self.count += 1
-
-    def write_lines(self, lines, count: int) -> None:
-        """Write ``count`` records already encoded as JSON lines, one after the other
-        (bytes or a memoryview)."""
-        self._stream.write(lines)
-        self.count += count
-
-
-class CsvWriter(Writer):
-    def __init__(self, path: str):
-        super().__init__(path)
-        self._stream = _open_binary_write(path, self._tmp)
-        self._text = io.TextIOWrapper(self._stream, encoding="utf-8", newline="")
-        self._writer: csv.DictWriter | None = None
-
-    def write(self, record: dict[str, Any], text_field: str = "text", doc_id: str = "") -> None:
-        if self._writer is None:
-            self._writer = csv.DictWriter(self._text, fieldnames=list(record))
-            self._writer.writeheader()
-        extra = [k for k in record if k not in self._writer.fieldnames]
-        if extra:
-            raise FormatError(
-                f"{self.path}: record has fields {extra} that the CSV header (from the first "
-                "record) lacks; write to .jsonl instead"
-            )
-        self._writer.writerow({k: _csv_value(v) for k, v in record.items()})
-        self.count += 1
-
-    def _finish(self) -> None:
-        self._text.flush()
-        if self._stream is sys.stdout.buffer:
-            self._text.detach()
-            self._stream.flush()
-        elif not self._text.closed:
-            self._text.close()
-
-
-def _csv_value(value: Any) -> Any:
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return value
-
-
-class TxtWriter(_ByteStreamWriter):
-    """One document as plain text."""
-
-    def write(self, record: dict[str, Any], text_field: str = "text", doc_id: str = "") -> None:
-        if self.count:
-            raise FormatError(
-                f"{self.path}: a .txt output holds one document; write several to a .jsonl "
-                "file or a directory (a path ending in /)"
-            )
-        self._stream.write(str(record.get(text_field, "")).encode("utf-8") + b"\n")
-        self.count += 1
-
-
-class TxtDirWriter(Writer):
-    """One ``.txt`` file per document in a directory, named after the document id."""
-
-    def __init__(self, path: str):
-        if path == STDIO:
-            raise FormatError("a directory output cannot be standard output")
-        super().__init__(path.rstrip("/\\") or path)
-        assert self._tmp is not None
-        if Path(self.path).exists():
-            raise FormatError(f"{self.path}: output directory exists; remove it or pick a new name")
-        self._tmp.mkdir(parents=True)
-        self._names: set[str] = set()
-
-    def write(self, record: dict[str, Any], text_field: str = "text", doc_id: str = "") -> None:
-        assert self._tmp is not None
-        name = _safe_name(doc_id or str(self.count))
-        if not name.endswith(".txt"):
-            name += ".txt"
-        if name in self._names:
-            raise FormatError(f"{self.path}: two documents map to the file name {name!r}")
-        self._names.add(name)
-        target = self._tmp / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(str(record.get(text_field, "")) + "\n", encoding="utf-8")
-        self.count += 1
-
-
-def _safe_name(doc_id: str) -> str:
-    parts = [p for p in doc_id.replace("\\", "/").split("/") if p not in ("", ".", "..")]
-    cleaned = "/".join("".join(c if c.isalnum() or c in "-_.@" else "_" for c in p) for p in parts)
-    return cleaned or "doc"
-
-
-class ParquetWriter(Writer):
-    def __init__(self, path: str):
-        try:
-            import pyarrow  # noqa: F401
-            import pyarrow.parquet  # noqa: F401
-        except ImportError:
-            raise MissingDependencyError("pyarrow", "parquet", "Writing Parquet") from None
-        if path == STDIO:
-            raise FormatError("Parquet cannot be written to standard output; pass a file name")
-        super().__init__(path)
-        self._rows: list[dict[str, Any]] = []
-        self._writer: Any = None
-
-    def write(self, record: dict[str, Any], text_field: str = "text", doc_id: str = "") -> None:
-        self._rows.append(record)
-        self.count += 1
-        if len(self._rows) >= 4096:
-            self._flush()
-
-    def _flush(self) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        if not self._rows:
-            return
-        if self._writer is None:
-            table = pa.Table.from_pylist(self._rows)
-            self._writer = pq.ParquetWriter(str(self._tmp), table.schema)
-        else:
-            table = pa.Table.from_pylist(self._rows, schema=self._writer.schema)
-        self._writer.write_table(table)
-        self._rows = []
-
-    def _finish(self) -> None:
-        self._flush()
-        if self._writer is None:  # no rows: an empty file with no columns
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            pq.write_table(pa.table({}), str(self._tmp))
-        else:
-            self._writer.close()
-            self._writer = None
-
-
-_WRITERS = {
-    "jsonl": JsonlWriter,
-    "csv": CsvWriter,
-    "parquet": ParquetWriter,
-    "txt": TxtWriter,
-    "txtdir": TxtDirWriter,
-}
-
-
-def open_writer(path: str, fmt: str | None = None, default: str = "jsonl") -> Writer:
-    """A writer for ``path``: format from ``fmt``, else from the suffix, else ``default``
-    (used for ``-``). A path ending in ``/`` is a directory of ``.txt`` files."""
-    if fmt is None:
-        if path == STDIO:
-            fmt = default if default != "txtdir" else "jsonl"
-        elif path.endswith(("/", os.sep)) or Path(path).is_dir():
-            fmt = "txtdir"
-        else:
-            fmt = detect_format(path)
-    elif fmt == "txt" and path != STDIO and (path.endswith(("/", os.sep)) or Path(path).is_dir()):
-        fmt = "txtdir"
-    if fmt not in _WRITERS:
-        raise FormatError(
-            f"{path}: cannot write {fmt!r}; write one of {', '.join(WRITE_FORMATS)} "
-            f"(by suffix or --output-format)"
-        )
-    return _WRITERS[fmt](path)

@@ -1,0 +1,66 @@
+"""File names: the formats neardup reads and writes, told from suffixes, and compression
+by suffix. A leaf module: the readers and the writers both build on it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import FormatError
+
+FORMATS = ("jsonl", "csv", "parquet", "txt", "html", "warc", "arc")
+#: formats neardup writes
+WRITE_FORMATS = ("jsonl", "csv", "parquet", "txt")
+#: formats read as raw pages (main text extracted by :mod:`neardup.io.web`)
+PAGE_FORMATS = ("html", "htmldir", "warc", "arc")
+_SUFFIXES = {
+    ".jsonl": "jsonl",
+    ".json": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".txt": "txt",
+    ".text": "txt",
+    ".html": "html",
+    ".htm": "html",
+    ".xhtml": "html",
+    ".warc": "warc",
+    ".arc": "arc",
+}
+_COMPRESSIONS = (".gz", ".zst", ".zstd")
+STDIO = "-"
+
+
+def _split_compression(name: str) -> tuple[str, str | None]:
+    lower = name.lower()
+    for suffix in _COMPRESSIONS:
+        if lower.endswith(suffix):
+            return name[: -len(suffix)], suffix
+    return name, None
+
+
+def detect_format(path: str, override: str | None = None) -> str:
+    """The format of ``path``: ``override`` when given, ``txtdir`` for a directory, else
+    from the suffix (after any compression suffix)."""
+    if override:
+        if override not in FORMATS:
+            raise FormatError(f"unknown format {override!r}; choose one of {', '.join(FORMATS)}")
+        if override in ("txt", "html") and path != STDIO and Path(path).is_dir():
+            return override + "dir"
+        return override
+    if path == STDIO:
+        return "jsonl"
+    if Path(path).is_dir() or path.endswith(os.sep):
+        from .web import has_html_files
+
+        return "htmldir" if Path(path).is_dir() and has_html_files(path) else "txtdir"
+    base, _ = _split_compression(path)
+    fmt = _SUFFIXES.get(Path(base).suffix.lower())
+    if fmt is None:
+        raise FormatError(
+            f"{path}: cannot tell the format from the suffix {Path(base).suffix or '(none)'!r}; "
+            f"use a .jsonl, .csv, .parquet, .txt, .html, .warc or .arc name (optionally "
+            f".gz/.zst) or pass --format"
+        )
+    return fmt
