@@ -235,7 +235,9 @@ def test_sigkill_at_any_moment_leaves_the_index_before_or_after(tmp_path: Path) 
         target.write_bytes(base.read_bytes())
         cmd = [sys.executable, "-m", "neardup", "run", str(day2), "-o", str(tmp_path / "o2"),
                "--index", str(target), "--update", "--no-report", "-q"]  # fmt: skip
-        return subprocess.Popen(cmd, stderr=subprocess.PIPE)
+        # killed runs leave their work folders: in tmp_path, not in the system's /tmp
+        env = {**os.environ, "TMPDIR": str(tmp_path)}
+        return subprocess.Popen(cmd, stderr=subprocess.PIPE, env=env)
 
     # the whole run, twice: the kills below are timed by the second (a first run in a
     # fresh install also compiles and caches what later runs load)

@@ -124,7 +124,16 @@ def entry() -> None:
     failing the run."""
     if sys.stderr is None:
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
+    import signal
+
+    # SIGTERM (kill, a scheduler's timeout) unwinds like Ctrl-C: work folders, temporary
+    # outputs and worker processes are cleaned up on the way out
+    signal.signal(signal.SIGTERM, _terminated)
     main()
+
+
+def _terminated(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _read_text(path: str) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -24,9 +26,47 @@ def worker_pool(workers: int) -> ProcessPoolExecutor | None:
     # objects alive now are left alone by the collector (which would otherwise write to
     # their pages in each worker, and copy them)
     gc.freeze()
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=keep_freed_memory)
+    pool = ProcessPoolExecutor(
+        max_workers=workers, initializer=_start_worker, initargs=(os.getpid(),)
+    )
     pool.submit(int).result()  # forks every worker (a fork pool starts them all at once)
     return pool
+
+
+def _start_worker(parent: int) -> None:
+    """Set up a worker: it dies with its parent (killed or crashed parents must not
+    leave workers blocked on a queue, holding memory), it leaves SIGTERM to its default
+    (the parent's handler is for the parent), and it keeps freed memory."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _die_with_parent(parent)
+    keep_freed_memory()
+
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: the kernel sends SIGKILL to this process when its parent ends (prctl
+    PR_SET_PDEATHSIG). Elsewhere a thread checks every second that the parent lives."""
+    import ctypes
+    import threading
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        armed = libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        armed = False
+    if os.getppid() != parent:  # the parent ended before the signal was armed
+        os._exit(1)
+    if armed:
+        return
+
+    def watch() -> None:
+        import time
+
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 #: glibc malloc settings of :func:`keep_freed_memory` (mallopt's M_MMAP_THRESHOLD and

@@ -549,7 +549,7 @@ def _needs_json(kind) -> bool:
 def _jsonable(value: Any) -> Any:
     """A Parquet value as JSON holds it: a date or time in ISO 8601, a decimal or a
     duration as text, bytes as UTF-8 text (base64 where they are not UTF-8), a map as a
-    list of [key, value] pairs, NaN and infinities as null."""
+    object (keys as text), NaN and infinities as null."""
     import datetime
     import decimal
 
@@ -559,6 +559,10 @@ def _jsonable(value: Any) -> Any:
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list) and value and all(
+        isinstance(v, tuple) and len(v) == 2 for v in value
+    ):  # a map: its pairs
+        return {str(_jsonable(k)): _jsonable(v) for k, v in value}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     if isinstance(value, bytes):

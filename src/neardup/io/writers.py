@@ -98,6 +98,8 @@ class Writer:
 
 def _open_binary_write(path: str, tmp: Path | None) -> IO[bytes]:
     if tmp is None:
+        if sys.stdout is None:  # started with stdout closed (>&-)
+            raise FormatError("standard output is closed; name an output file instead of -")
         return sys.stdout.buffer
     _, comp = _split_compression(path)
     if comp == ".gz":
@@ -117,7 +119,7 @@ class _ByteStreamWriter(Writer):
         self._stream = _open_binary_write(path, self._tmp)
 
     def _finish(self) -> None:
-        if self._stream is sys.stdout.buffer:
+        if sys.stdout is not None and self._stream is sys.stdout.buffer:
             self._stream.flush()
         elif not self._stream.closed:
             self._stream.close()
@@ -163,7 +165,7 @@ class CsvWriter(Writer):
 
     def _finish(self) -> None:
         self._text.flush()
-        if self._stream is sys.stdout.buffer:
+        if sys.stdout is not None and self._stream is sys.stdout.buffer:
             self._text.detach()
             self._stream.flush()
         elif not self._text.closed:
