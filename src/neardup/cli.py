@@ -1,10 +1,9 @@
-"""Command line: ``neardup clean``. The only place that prints to users and sets exit
-codes (0 ok, 1 failure, 2 usage)."""
+"""Command line: ``neardup clean``, ``dedup``, ``run``, ``explain``, ``report`` (and
+``index``, in :mod:`neardup.cli_index`). The only place that prints to users and sets
+exit codes (0 ok, 1 failure, 2 usage): see :func:`neardup.cli_support.fail_on_library_errors`."""
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import gc
 import os
 import sys
@@ -13,8 +12,9 @@ from collections.abc import Callable
 import click
 
 from . import __version__, kernels
+from .cli_index import index
+from .cli_support import fail_on_library_errors, progress, read_text, setting_options
 from .config import (
-    VERIFY_METHODS,
     CleanConfig,
     DedupConfig,
     NormalizeConfig,
@@ -22,7 +22,6 @@ from .config import (
     SiteConfig,
 )
 from .engines import keep_freed_memory
-from .errors import ConfigError, InputError, NeardupError
 from .io import FORMATS, WRITE_FORMATS
 from .terminal import safe
 
@@ -72,53 +71,6 @@ def reading_options(func: Callable) -> Callable:
     return func
 
 
-def _fail_on_library_errors(func: Callable) -> Callable:
-    """One line on stderr for every failure, never a traceback: usage errors exit 2, the
-    rest 1 (``NEARDUP_DEBUG=1`` raises instead, for a bug report)."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
-            raise
-        except ConfigError as exc:
-            raise click.UsageError(safe(str(exc))) from None
-        except InputError as exc:
-            hint = exc.rejectable and "rejects" in kwargs and not kwargs["rejects"]
-            tail = " (pass --rejects FILE to set bad records aside and go on)" if hint else ""
-            raise click.ClickException(safe(str(exc)) + tail) from None
-        except NeardupError as exc:
-            raise click.ClickException(safe(str(exc))) from None
-        except KeyboardInterrupt:
-            click.echo("neardup: interrupted; no partial output was left behind", err=True)
-            sys.exit(130)
-        except BrokenPipeError:
-            # the reader of stdout went away (`| head`): the output is incomplete, and the
-            # interpreter must not fail again flushing stdout on its way out
-            with contextlib.suppress(OSError, ValueError):
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            raise click.ClickException(
-                "standard output was closed before the run finished; the output is incomplete"
-            ) from None
-        except OSError as exc:
-            if os.environ.get("NEARDUP_DEBUG"):
-                raise
-            where = f"{exc.filename}: " if exc.filename else ""
-            raise click.ClickException(safe(f"{where}{exc.strerror or exc}")) from None
-        except Exception as exc:
-            if os.environ.get("NEARDUP_DEBUG"):
-                raise
-            raise click.ClickException(
-                safe(
-                    f"internal error ({type(exc).__name__}: {exc}); this is a bug in neardup: "
-                    "please file an issue with the command line and NEARDUP_DEBUG=1's traceback"
-                )
-            ) from None
-
-    return wrapper
-
-
 def entry() -> None:
     """The console script. A closed stderr (``2>&-``) silences messages instead of
     failing the run."""
@@ -134,30 +86,6 @@ def entry() -> None:
 
 def _terminated(signum, frame) -> None:
     raise KeyboardInterrupt
-
-
-def _read_text(path: str) -> str:
-    """A whole UTF-8 text file ('-': standard input); an error names the file."""
-    try:
-        if path == "-":
-            return sys.stdin.read()
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise click.ClickException(f"{path}: {exc}") from None
-
-
-def _progress(quiet: bool, desc: str):
-    from tqdm import tqdm
-
-    return tqdm(
-        desc=desc,
-        unit=" docs",
-        unit_scale=True,
-        file=sys.stderr,
-        disable=quiet or not sys.stderr.isatty(),
-        mininterval=0.5,
-    )
 
 
 def site_options(default: bool) -> Callable:
@@ -274,7 +202,7 @@ def _done(*_: object, **__: object) -> None:
 @click.option("--no-collapse-whitespace", is_flag=True, help="Keep runs of spaces and blank lines.")
 @click.option("--no-strip-control", is_flag=True, help="Keep control characters.")
 @site_options(default=False)
-@_fail_on_library_errors
+@fail_on_library_errors
 def clean(
     inputs,
     input_format,
@@ -326,7 +254,7 @@ def clean(
         ),
         repair=RepairConfig(enabled=not no_repair, min_words=min_repeat_words),
     )
-    with _progress(quiet, "clean") as bar:
+    with progress(quiet, "clean") as bar:
         stats = run_clean(
             inputs,
             output,
@@ -352,61 +280,6 @@ def clean(
         if site_boilerplate:
             _site_summary("clean", stats)
         _skips_and_rejects("clean", stats, rejects)
-
-
-def setting_options(func: Callable) -> Callable:
-    """The comparison settings (those an index pins)."""
-    defaults = DedupConfig()
-    options = [
-        click.option(
-            "--threshold",
-            type=click.FloatRange(0, 1, min_open=True, max_open=True),
-            default=defaults.threshold,
-            show_default=True,
-            help="Jaccard similarity (word shingles) at which two documents are near-duplicates.",
-        ),
-        click.option(
-            "--containment",
-            type=click.FloatRange(0, 1, min_open=True),
-            default=defaults.containment,
-            show_default=True,
-            help="Share of the smaller document found in the larger one that makes it a "
-            "contained (trimmed) copy.",
-        ),
-        click.option(
-            "--verify",
-            type=click.Choice(VERIFY_METHODS),
-            default=defaults.verify,
-            show_default=True,
-            help="How candidate pairs are verified: 'containment' (true Jaccard, or "
-            "containment for trimmed copies), 'jaccard' (true Jaccard only), "
-            "'estimated' (MinHash estimate only, like a plain MinHashLSH script).",
-        ),
-        click.option(
-            "--ngram",
-            type=click.IntRange(1, 20),
-            default=defaults.ngram,
-            show_default=True,
-            help="Words per shingle (characters for scripts written without spaces).",
-        ),
-        click.option(
-            "--num-perm",
-            type=click.IntRange(16, 1024),
-            default=defaults.num_perm,
-            show_default=True,
-            help="MinHash permutations.",
-        ),
-        click.option(
-            "--seed",
-            type=int,
-            default=defaults.seed,
-            show_default=True,
-            help="MinHash seed (datasketch-compatible).",
-        ),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
 
 
 def dedup_options(func: Callable) -> Callable:
@@ -472,7 +345,7 @@ def _run_dedup_command(command: str, opts: dict, **outputs) -> None:
         }
         with Index.open(opts["index"]) as index:
             config = index.dedup_config(given, base=config)
-    with _progress(opts["quiet"], command) as bar:
+    with progress(opts["quiet"], command) as bar:
         stats = run_dedup(
             opts["inputs"], config=config, input_format=opts["input_format"],
             text_field=opts["text_field"], id_field=opts["id_field"],
@@ -511,7 +384,7 @@ def _skips_and_rejects(command: str, stats, rejects: str | None) -> None:
             err=True,
         )
     if stats.rejected and rejects:
-        click.echo(f"neardup {command}: rejected records are in {rejects}", err=True)
+        click.echo(f"neardup {command}: rejected records are in {safe(rejects)}", err=True)
 
 
 def _dedup_summary(command: str, stats) -> str:
@@ -558,7 +431,7 @@ def _dedup_summary(command: str, stats) -> str:
     help="Counters, timings per stage and settings (JSON).",
 )
 @site_options(default=False)
-@_fail_on_library_errors
+@fail_on_library_errors
 def dedup(output, output_format, removed, clusters_out, stats_out, **opts) -> None:
     """Find exact and near-duplicate documents of INPUT... and keep one per cluster.
 
@@ -594,7 +467,7 @@ def dedup(output, output_format, removed, clusters_out, stats_out, **opts) -> No
     help="Write OUTPUT/report.html (see `neardup report`).",
 )
 @site_options(default=True)
-@_fail_on_library_errors
+@fail_on_library_errors
 def run(output, report, **opts) -> None:
     """The main job: repair every document of INPUT..., deduplicate, write OUTPUT/.
 
@@ -657,7 +530,7 @@ def run(output, report, **opts) -> None:
         runfolder.clear(out)  # no half-written run left to be read as a finished one
         raise
     if not opts["quiet"]:
-        click.echo(f"neardup run: outputs in {out}/", err=True)
+        click.echo(f"neardup run: outputs in {safe(str(out))}/", err=True)
 
 
 def _output_fields(func: Callable) -> Callable:
@@ -685,7 +558,7 @@ def _output_fields(func: Callable) -> Callable:
     type=click.FloatRange(0, 1, min_open=True, max_open=True),
     help="With --text: Jaccard threshold (default: dedup's).",
 )
-@_fail_on_library_errors
+@fail_on_library_errors
 def explain(paths, texts, as_json, text_field, id_field, threshold) -> None:
     """Why a document of a `neardup run` folder was kept, removed or repaired.
 
@@ -707,7 +580,7 @@ def explain(paths, texts, as_json, text_field, id_field, threshold) -> None:
     if texts:
         if len(paths) != 2:
             raise click.UsageError("--text takes two files: neardup explain --text A B")
-        contents = [_read_text(path) for path in paths]
+        contents = [read_text(path) for path in paths]
         config = DedupConfig() if threshold is None else DedupConfig(threshold=threshold)
         result = compare_texts(contents[0], contents[1], config)
         click.echo(
@@ -744,7 +617,7 @@ def explain(paths, texts, as_json, text_field, id_field, threshold) -> None:
     help="Containment level for the --threshold rows (default: the run's).",
 )
 @_output_fields
-@_fail_on_library_errors
+@fail_on_library_errors
 def report(out_dir, output, thresholds, containment, text_field, id_field) -> None:
     """Write a self-contained HTML report of a `neardup run` folder.
 
@@ -769,138 +642,10 @@ def report(out_dir, output, thresholds, containment, text_field, id_field) -> No
             f"removed in {w.clusters:,} clusters{note}",
             err=True,
         )
-    click.echo(f"neardup report: {path}", err=True)
+    click.echo(f"neardup report: {safe(str(path))}", err=True)
 
 
 # ---------------------------------------------------------------------------- index
 
 
-@main.group()
-def index() -> None:
-    """A persistent index of kept documents, for deduplicating crawl after crawl.
-
-    \b
-    neardup index create seen.ndx --threshold 0.8      # settings pinned here
-    neardup run day1.jsonl -o out1/ --index seen.ndx --update
-    neardup run day2.jsonl -o out2/ --index seen.ndx --update   # against day1's kept docs
-    neardup index info seen.ndx
-    neardup index query seen.ndx doc.txt
-    neardup index remove seen.ndx --ids ids.txt
-    """
-
-
-@index.command("create")
-@click.argument("path", type=click.Path(dir_okay=False))
-@setting_options
-@click.option(
-    "--store-text",
-    is_flag=True,
-    help="Also keep each kept document's text (compressed), so that `neardup explain` "
-    "shows a diff against a document kept by an earlier batch.",
-)
-@_fail_on_library_errors
-def index_create(path, threshold, containment, verify, ngram, num_perm, seed, store_text) -> None:
-    """Create an empty index at PATH (one SQLite file) with these settings pinned.
-
-    Runs that use the index take its settings; asking one for other settings is an
-    error that names the setting. Repair and normalisation settings are pinned too (the
-    defaults of `neardup run`).
-    """
-    from .index import Index
-
-    config = DedupConfig(
-        threshold=threshold, containment=containment, verify=verify, ngram=ngram,
-        num_perm=num_perm, seed=seed,
-    )  # fmt: skip
-    with Index.create(path, config, store_text=store_text) as created:
-        click.echo(
-            f"neardup index: created {path} (threshold {threshold:g}, {created.bands} bands "
-            f"of {created.rows} rows)",
-            err=True,
-        )
-
-
-@index.command("info")
-@click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-@_fail_on_library_errors
-def index_info(path, as_json) -> None:
-    """Settings, document count, size on disk, version and batches of the index at PATH."""
-    import json
-
-    from .index import Index
-
-    with Index.open(path) as opened:
-        info = opened.info()
-        batches = opened.batches()
-    if as_json:
-        click.echo(json.dumps({**info.to_dict(), "batch_list": batches}, ensure_ascii=False))
-        return
-    settings = {k: v for k, v in info.settings.items() if k != "clean"}
-    click.echo(f"{info.path}: neardup index format {info.format} (created {info.created} "
-               f"by neardup {info.neardup})")  # fmt: skip
-    click.echo(
-        f"documents {info.documents:,}, aliases {info.aliases:,}, batches {info.batches:,}, "
-        f"boilerplate paragraphs {info.boilerplate_paragraphs:,}, {info.bytes / 1e6:,.1f} MB "
-        f"({info.bytes / max(info.documents, 1):,.0f} bytes per document)"
-    )
-    click.echo("settings: " + ", ".join(f"{k}={v}" for k, v in sorted(settings.items())))
-    for b in batches:
-        click.echo(
-            f"batch {b['batch']}: {b['added']}, {b['documents']:,} documents read, "
-            f"{b['kept']:,} added, {b['aliases']:,} aliases; {', '.join(b['inputs'])}"
-        )
-
-
-@index.command("query")
-@click.argument("path", type=click.Path(dir_okay=False))
-@click.argument("files", nargs=-1, required=True, type=click.Path(allow_dash=True))
-@click.option("--top", type=click.IntRange(min=1), default=5, show_default=True,
-              help="How many of the nearest documents to show.")  # fmt: skip
-@click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of text.")
-@_fail_on_library_errors
-def index_query(path, files, top, as_json) -> None:
-    """The kept documents of the index nearest each text FILE ('-': standard input).
-
-    The text is repaired and compared as a new batch's document would be; the verdict
-    says whether a run with --index would remove it and why.
-    """
-    import json
-
-    from .index import Index
-
-    with Index.open(path) as opened:
-        for name in files:
-            found = opened.query(_read_text(name), top)
-            if as_json:
-                click.echo(json.dumps({"query": name, "nearest": found}, ensure_ascii=False))
-                continue
-            click.echo(f"{name}: " + ("no indexed document shares a band with it" if not found
-                                     else f"{len(found)} nearest"))  # fmt: skip
-            for d in found:
-                verdict = f"duplicate ({d['duplicate']})" if d["duplicate"] else "not a duplicate"
-                s = d["scores"]
-                click.echo(
-                    f"  {d['id']}  batch {d['batch']}  similarity {d['similarity']:.3f}  "
-                    f"{verdict}  (jaccard {s['jaccard']:.3f}, containment "
-                    f"{s['containment']:.3f}, estimated {s['estimated']:.3f})"
-                )
-
-
-@index.command("remove")
-@click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--ids", "ids_file", required=True, type=click.Path(allow_dash=True),
-              help="File with one document id per line ('-': standard input).")  # fmt: skip
-@_fail_on_library_errors
-def index_remove(path, ids_file) -> None:
-    """Remove documents from the index by id (one transaction); later copies of them are
-    kept again. Ids not in the index are listed, not an error."""
-    from .index import Index
-
-    ids = [line.strip() for line in _read_text(ids_file).splitlines() if line.strip()]
-    with Index.open(path) as opened:
-        removed, missing = opened.remove(ids)
-    click.echo(f"neardup index: removed {removed:,} of {len(ids):,} ids from {path}", err=True)
-    if missing:
-        shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
-        click.echo(f"neardup index: {len(missing):,} ids not in the index: {shown}", err=True)
+main.add_command(index)

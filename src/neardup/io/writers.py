@@ -20,24 +20,35 @@ from .paths import STDIO, WRITE_FORMATS, _split_compression, detect_format
 def check_paths(
     inputs: Sequence[str], outputs: Sequence[str | None], workdir: str | None = None
 ) -> None:
-    """Refuse a run that would destroy its input: an output that is an input file (it
-    would be replaced when the output is complete), or a work directory that holds an
-    input (its spool files could overwrite it)."""
+    """Refuse a run that would destroy its input or lose an output: an output that is an
+    input file (the same file by any name: a symlink, a hard link), two outputs that
+    are one file, or a work directory that holds an input or an output (its work files
+    could overwrite them)."""
     existing = [p for p in inputs if p != STDIO and os.path.isfile(p)]
-    for out in outputs:
-        if out is None or out == STDIO or not os.path.exists(out):
+    named = [o for o in outputs if o is not None and o != STDIO]
+    seen: dict[str, str] = {}
+    for out in named:
+        real = os.path.realpath(out)
+        if real in seen and seen[real] != out or real in seen and named.count(out) > 1:
+            raise ConfigError(
+                f"{seen[real]} and {out} are the same file: give each output its own path"
+            )
+        seen[real] = out
+        if not os.path.exists(out):
             continue
         for p in existing:
             if os.path.samefile(out, p):
                 raise ConfigError(
-                    f"{out} is also an input: writing it would destroy the input; "
+                    f"the output {out} is the input {p}: writing it would destroy the input; "
                     "choose another output path"
                 )
     if workdir is not None and os.path.isdir(workdir):
-        for p in existing:
-            if os.path.samefile(os.path.dirname(os.path.abspath(p)), workdir):
+        for p in existing + named:
+            parent = os.path.dirname(os.path.abspath(p))
+            if os.path.isdir(parent) and os.path.samefile(parent, workdir):
+                what = "input" if p in existing else "output"
                 raise ConfigError(
-                    f"the work directory {workdir} holds the input {p}; its work files "
+                    f"the work directory {workdir} holds the {what} {p}; its work files "
                     "could overwrite it: use an empty folder for --workdir"
                 )
 
