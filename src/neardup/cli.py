@@ -482,6 +482,8 @@ def run(output, report, **opts) -> None:
     OUTPUT/stats.json      counters, timings per stage, settings
     OUTPUT/pairs.npz       every pair scored (for what-if reports)
     OUTPUT/report.html     the HTML report (unless --no-report)
+    OUTPUT/complete.json   written last: the run finished (a new run first removes
+                           the files an earlier one left; a failed run removes its own)
     (unreadable records go to --rejects FILE when given; otherwise the first one stops the
     run; crawl records that are not pages are skipped and counted by reason)
 

@@ -169,6 +169,8 @@ class DedupConfig:
             raise ConfigError(f"ngram must be >= 1, got {self.ngram}")
         if not 16 <= self.num_perm <= 1024:
             raise ConfigError(f"num_perm must be between 16 and 1024, got {self.num_perm}")
+        if not 0 <= self.seed < 2**32:  # datasketch draws its permutations from it
+            raise ConfigError(f"seed must be between 0 and 2**32 - 1, got {self.seed}")
         if not 0.0 < self.aligned <= 1.0:
             raise ConfigError(f"aligned must be in (0, 1], got {self.aligned}")
         if self.boilerplate_min_docs < 2:

@@ -256,6 +256,8 @@ def jsonl_lines(path: str) -> Iterator[tuple[int, int, bytes]]:
     offset = 0
     try:
         for number, raw in enumerate(_lines(stream), start=1):
+            if number == 1 and isinstance(raw, bytes) and raw[:3] == b"\xef\xbb\xbf":
+                raw, offset = raw[3:], 3  # a byte-order mark (Windows tools write one)
             if isinstance(raw, DamagedTail):
                 yield number, offset, raw
                 return
@@ -559,8 +561,10 @@ def _jsonable(value: Any) -> Any:
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list) and value and all(
-        isinstance(v, tuple) and len(v) == 2 for v in value
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(v, tuple) and len(v) == 2 for v in value)
     ):  # a map: its pairs
         return {str(_jsonable(k)): _jsonable(v) for k, v in value}
     if isinstance(value, list | tuple):
@@ -602,12 +606,23 @@ def _read_txt(
 
 def _read_txtdir(path: str, text_field: str, id_field: str) -> Iterator[Document | Reject]:
     root = Path(path)
-    files = sorted(
-        p
-        for p in root.rglob("*")
-        if p.is_file() and _split_compression(p.name)[0].lower().endswith((".txt", ".text"))
-    )
-    for file in files:
+    files, others = [], []
+    for p in root.rglob("*"):
+        if p.is_file():
+            name = _split_compression(p.name)[0].lower()
+            if name.endswith((".txt", ".text")):
+                files.append(p)
+            elif Path(name).suffix in _SUFFIXES:
+                others.append(p)
+    if others and not files:  # a folder of records, not of texts: never read as empty
+        shown = ", ".join(str(p.relative_to(root)) for p in sorted(others)[:3])
+        more = f" and {len(others) - 3} more" if len(others) > 3 else ""
+        raise InputError(
+            f"a folder input is read as .txt files, one document each, but it holds none, "
+            f"only {shown}{more}: pass such files as inputs (e.g. {path.rstrip('/')}/*.jsonl)",
+            path,
+        )
+    for file in sorted(files):
         yield from _read_txt(
             str(file), text_field, id_field, doc_id=file.relative_to(root).as_posix()
         )

@@ -289,11 +289,29 @@ class ParquetWriter(Writer):
 
         if not self._rows:
             return
-        if self._writer is None:
-            table = pa.Table.from_pylist(self._rows)
-            self._writer = pq.ParquetWriter(str(self._tmp), table.schema)
-        else:
-            table = pa.Table.from_pylist(self._rows, schema=self._writer.schema)
+        # the columns of every record so far, in order of first sight (from_pylist
+        # alone takes the first record's and drops the others' without a word)
+        names = list(dict.fromkeys(k for r in self._rows for k in r))
+        if self._writer is not None:
+            extra = [k for k in names if k not in self._writer.schema.names]
+            if extra:
+                raise FormatError(
+                    f"{self.path}: records have fields {extra} that the Parquet schema (from the "
+                    "first records) lacks; write to .jsonl instead"
+                )
+            names = self._writer.schema.names
+        try:
+            columns = {k: [r.get(k) for r in self._rows] for k in names}
+            if self._writer is None:
+                table = pa.Table.from_pydict(columns)
+                self._writer = pq.ParquetWriter(str(self._tmp), table.schema)
+            else:
+                table = pa.Table.from_pydict(columns, schema=self._writer.schema)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise FormatError(
+                f"{self.path}: a field holds values of different types ({exc}); a Parquet "
+                "column has one type: write to .jsonl instead"
+            ) from None
         self._writer.write_table(table)
         self._rows = []
 
