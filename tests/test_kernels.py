@@ -13,9 +13,9 @@ import xxhash
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from neardup import dedup, kernels
+from neardup import kernels
 from neardup.config import CleanConfig, RepairConfig
-from neardup.dedup import content_of, features_batch
+from neardup.dedup import content_of, features_batch, run_dedup
 from neardup.repair import _may_repeat
 from neardup.signatures import minhash_many, permutations
 
@@ -201,7 +201,7 @@ def test_dedup_outputs_do_not_depend_on_numba(tmp_path, monkeypatch) -> None:
     def run(name: str) -> list[bytes]:
         out = tmp_path / name
         out.mkdir()
-        dedup.run_dedup(
+        run_dedup(
             [str(src)], kept=str(out / "kept.jsonl"), removed=str(out / "removed.jsonl"),
             clusters_out=str(out / "clusters.jsonl"), repairs_out=str(out / "repairs.jsonl"),
             pairs_out=str(out / "pairs.npz"), workers=1,

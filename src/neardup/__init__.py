@@ -2,6 +2,9 @@
 
 The public API is small:
 
+* :func:`dedup`, :func:`clean` - deduplicate or repair a list, a pandas or polars
+  DataFrame, a pyarrow Table or a Hugging Face Dataset in memory, with the CLI's
+  decisions (:mod:`neardup.api`);
 * :func:`repair_text` - normalise one text and remove what the scraper captured twice;
 * :func:`normalize_text`, :func:`comparison_key` - the conservative and the comparison
   normalisation;
@@ -23,6 +26,7 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
+from . import api as _api
 from .config import CleanConfig, DedupConfig, NormalizeConfig, RepairConfig, SiteConfig
 from .dedup import DedupStats, run_dedup
 from .document import Document
@@ -33,7 +37,18 @@ from .normalize import comparison_key, normalize_text
 from .pipeline import CleanStats, clean_documents, run_clean
 from .repair import RemovedSpan, Repair, repair_text
 
+# set after every import: ``neardup.dedup`` is the function, not the submodule of that name
+# (which stays in sys.modules, where ``from neardup.dedup import run_dedup`` finds it)
+dedup = _api.dedup
+clean = _api.clean
+DedupResult = _api.DedupResult
+CleanResult = _api.CleanResult
+
 __all__ = [
+    "CleanResult",
+    "DedupResult",
+    "clean",
+    "dedup",
     "CleanConfig",
     "CleanStats",
     "DedupConfig",
