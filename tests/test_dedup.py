@@ -248,6 +248,7 @@ def test_run_writes_every_output_and_counts_add_up(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
         "clusters.jsonl",
+        "complete.json",
         "kept.jsonl",
         "pairs.npz",
         "removed.jsonl",

@@ -73,7 +73,8 @@ def input_file(draw) -> tuple[str, bytes, int | None]:
         return "in.csv", raw, len(records)
     lines = draw(st.lists(line, max_size=15))
     body = b"\n".join(lines) + (b"\n" if lines and draw(st.booleans()) else b"")
-    count = sum(1 for x in body.split(b"\n") if x.strip())
+    # a byte-order mark opening the file is no record (the reader drops it)
+    count = sum(1 for x in body.removeprefix(b"\xef\xbb\xbf").split(b"\n") if x.strip())
     if kind == "jsonl":
         return "in.jsonl", body, count
     packed = (

@@ -20,6 +20,7 @@ from .config import DedupConfig
 from .document import Document
 from .errors import InputError, NeardupError
 from .io import read_documents
+from .io.formats import record_id
 from .normalize import normalize_text
 from .runfolder import check_complete, read_stats
 from .shingles import words
@@ -233,7 +234,11 @@ def explain_document(
     diff, and the repairs (spans removed, with the spans they repeat)."""
     out = check_complete(out_dir)
     result: dict = {"id": doc_id, "status": None}
-    removed = next((r for r in _jsonl(out / "removed.jsonl") if r.get(id_field) == doc_id), None)
+    removed = next(
+        (r for r in _jsonl(out / "removed.jsonl")
+         if r.get(id_field) is not None and record_id(r[id_field]) == doc_id),
+        None,
+    )  # fmt: skip
     cluster = None
     for c in _jsonl(out / "clusters.jsonl"):
         if any(m["id"] == doc_id for m in c["members"]):

@@ -166,7 +166,7 @@ class Index:
         if path.exists():
             raise IndexError_(f"{path} already exists; pick another name or delete it first")
         bands, rows = lsh_params(config.candidate_threshold, config.num_perm)
-        from .dedup import LEAD_SHINGLES
+        from .stages.signatures import LEAD_SHINGLES
 
         settings = {k: getattr(config, k) for k in PINNED}
         settings.update(
@@ -434,9 +434,10 @@ class Index:
         Only documents that share an exact key or an LSH band with the text are scored
         (at the index's candidate threshold, those about that similar or more)."""
         from .candidates import band_keys
-        from .dedup import LEAD_SHINGLES, content_of, features
         from .repair import repair_with_words
         from .signatures import minhash_many
+        from .stages.ingest import features
+        from .stages.signatures import LEAD_SHINGLES, content_of
         from .verify import decide, score_pair
 
         clean = CleanConfig(**_clean_kwargs(self.clean_settings))

@@ -113,7 +113,8 @@ def content_signatures(
     drop: np.ndarray, lead: int, a: np.ndarray, b: np.ndarray, with_leads: bool,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """The content stage of a block of documents (what
-    :func:`neardup.dedup.content_of` and :func:`neardup.signatures.minhash_many` compute):
+    :func:`neardup.stages.signatures.content_of` and
+    :func:`neardup.signatures.minhash_many` compute):
     each document's shingles ``flat[shingle_off[i]:shingle_off[i + 1]]`` without the
     paragraphs marked in ``drop`` (unless that marks none or all of its paragraphs),
     sorted and unique; their MinHash signatures for the permutations ``a``, ``b``; and

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .explain import _jsonl, _kept_file, input_texts, word_diff
 from .io import read_documents
+from .io.formats import record_id
 from .normalize import normalize_text
 from .runfolder import check_complete, read_stats
 
@@ -130,6 +131,7 @@ def _texts(out: Path, ids: set[str], text_field: str, id_field: str) -> dict[str
                 found[doc.id] = doc.text
     for r in _jsonl(out / "removed.jsonl"):
         i = r.get(id_field)
+        i = None if i is None else record_id(i)  # the id as neardup names it
         if i in ids and isinstance(r.get(text_field), str):
             found[i] = r[text_field]
     # records that had no id are FILE:LINE: read those lines from the input again

@@ -1,11 +1,16 @@
 """Files of the work directory read back as arrays: shingles, content shingles and
-signatures (memory maps and one ``pread`` a document), and two of them seen as one."""
+signatures (memory maps and one ``pread`` a document), and two of them seen as one; and
+where each document's record is (written by the read stage, read by the write stage)."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
-from collections.abc import Sequence
+from array import array
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -99,3 +104,63 @@ class _ContentStore(Sequence[np.ndarray]):
     def __getitem__(self, i):  # type: ignore[override]
         start = self.start[i]
         return self._reader.read(start, start + self.sizes[i])
+
+
+class _RecordIndex:
+    """Where each document's record (one JSON line) is: bytes ``start`` to ``end`` of
+    source ``src`` (0: the spool, the records that had to be encoded again or came
+    compressed; 1, 2, ...: the input files, read again by the write stage: the resume
+    fingerprint holds their sizes and times)."""
+
+    def __init__(self, sources: list[str]):
+        self.sources = sources
+        self._src, self._start, self._end = array("b"), array("q"), array("q")
+
+    def add(self, src: int, start: int, end: int) -> None:
+        self._src.append(src)
+        self._start.append(start)
+        self._end.append(end)
+
+    def save(self, path: Path) -> None:
+        np.savez(path, src=np.frombuffer(self._src, dtype=np.int8),
+                 start=np.frombuffer(self._start, dtype=np.int64),
+                 end=np.frombuffer(self._end, dtype=np.int64),
+                 sources=np.array(self.sources, dtype=str))  # fmt: skip
+
+    @classmethod
+    def load(cls, path: Path) -> _RecordIndex:
+        data = np.load(path)
+        index = cls(data["sources"].tolist())
+        index.src, index.start, index.end = data["src"], data["start"], data["end"]
+        return index
+
+    @contextlib.contextmanager
+    def reader(self):
+        """A function of a block size that gives (lo, hi, bytes) for runs of documents
+        whose records follow each other in one source (about that many bytes each)."""
+        files: dict[int, BinaryIO] = {}
+
+        def blocks(size: int) -> Iterator[tuple[int, int, memoryview]]:
+            src, start, end = self.src, self.start, self.end
+            n = len(src)
+            # documents that do not continue the previous one's bytes start a segment
+            cut = np.flatnonzero((src[1:] != src[:-1]) | (start[1:] != end[:-1])) + 1
+            bounds = [0, *cut.tolist(), n] if n else [0]
+            for seg_lo, seg_hi in itertools.pairwise(bounds):
+                lo = seg_lo
+                while lo < seg_hi:
+                    limit = int(start[lo]) + size
+                    hi = max(lo + 1, int(np.searchsorted(end[lo:seg_hi], limit, "right")) + lo)
+                    s = int(src[lo])
+                    if s not in files:
+                        files[s] = open(self.sources[s], "rb")  # noqa: SIM115
+                    f = files[s]
+                    f.seek(int(start[lo]))
+                    yield lo, hi, memoryview(f.read(int(end[hi - 1]) - int(start[lo])))
+                    lo = hi
+
+        try:
+            yield blocks
+        finally:
+            for f in files.values():
+                f.close()

@@ -212,6 +212,12 @@ def _decode(raw: bytes) -> tuple[str | None, str]:
         return None, f"invalid UTF-8 at byte {exc.start}"
 
 
+def record_id(value: Any) -> str:
+    """The id neardup uses for a record's id value: a string as it is, anything else as
+    its JSON text (``7`` is ``"7"``, ``[1]`` is ``"[1]"``)."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
 def _make_doc(
     record: Any,
     path: str,
@@ -235,10 +241,7 @@ def _make_doc(
         problem = f"the {text_field!r} field is {type(text).__name__}, not a string"
         return Reject(path, line, problem, raw.rstrip("\r\n"))
     doc_id = record.get(id_field)
-    if doc_id is None:
-        doc_id = f"{path}:{line}"
-    elif not isinstance(doc_id, str):
-        doc_id = json.dumps(doc_id, ensure_ascii=False)
+    doc_id = f"{path}:{line}" if doc_id is None else record_id(doc_id)
     return Document(doc_id, text, record, path, line, source=source)
 
 

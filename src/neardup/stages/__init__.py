@@ -1,2 +1,2 @@
-"""The stages of a dedup run that have a module of their own (the rest are still in
-:mod:`neardup.dedup`)."""
+"""The stages of a dedup run, a module each (:func:`neardup.dedup.run_dedup` runs them
+in order)."""

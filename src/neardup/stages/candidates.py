@@ -1,0 +1,169 @@
+"""Stage 4 of a dedup run: candidate pairs, the documents that share an LSH band of
+their content's signatures (or of their leads', or, for template pages, of their whole
+pages'), and with an index the documents of the index that share an exact key or a band
+with one of the batch (the pairs the MinHash prefilter rejects dropped unread)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from ..arrays import sorted_unique, union
+from ..candidates import band_keys, candidate_codes
+from ..config import DedupConfig
+from ..index import IndexDocs
+from ..signatures import minhash_many
+from ..verify import TEMPLATE_SHARE
+from ..workdir import _Concat
+from .ingest import FeatureStore
+from .signatures import Signatures
+from .verify import PAIR_LOG_FLOOR, prefilter
+
+
+class Candidates(NamedTuple):
+    """What stage 4 gives the later stages: the candidate pairs and the documents they
+    number, this batch's ``n`` then the index documents compared with it (``n``,
+    ``n + 1``, ...)."""
+
+    pairs: np.ndarray  # (a, b) rows
+    n: int  # this batch's documents
+    n_all: int  # and the index's
+    content: Sequence[np.ndarray]  # content shingles of each document
+    sigs: Sequence[np.ndarray]  # their signatures
+    sizes: np.ndarray  # content sizes
+    keys: Sequence[int]  # exact keys
+    lengths: np.ndarray
+    doc_ids: list[str]
+    pinned: np.ndarray | None  # the index documents (never removed); None: none compared
+    template: np.ndarray  # the batch's template pages (boilerplate is most of the page)
+    empty_content: np.ndarray  # the batch's documents without content shingles
+    mixed: np.ndarray | None  # the batch's band keys as the index keeps them
+    found: IndexDocs  # the index documents compared
+    index_prefiltered: int  # candidate pairs with the index rejected by the prefilter
+
+
+def candidate_pairs(
+    store: FeatureStore,
+    active: np.ndarray,
+    signatures: Signatures,
+    doc_ids: list[str],
+    config: DedupConfig,
+    bands: int,
+    rows: int,
+    lead_on: bool,
+    index,
+    work: Path,
+    log_pairs: bool,
+    stats,
+) -> Candidates:
+    """Stage 4: candidates from the band keys (and from the index); the pairs saved to
+    ``work``. ``log_pairs``: the scored pairs are kept (for what-if reports), so the
+    index's are prefiltered at the log's floor. ``stats``: the run's
+    :class:`~neardup.dedup.DedupStats`."""
+    n = len(store)
+    content, sigs, keys, lengths = signatures.content, signatures.sigs, store.keys, store.lengths
+    keys_all, lead_keys = signatures.band_keys.take()
+    empty_content = content.sizes == 0
+    skip = ~active | empty_content
+    codes = candidate_codes(keys_all, skip=skip)
+    if lead_on:
+        # a trimmed copy keeps the lead of its original: candidates from the leads too
+        codes = union(codes, candidate_codes(lead_keys, skip=skip))
+    # template pages (boilerplate is most of the page: a soft-404 page, an empty
+    # listing) are also paired by signatures of the whole page
+    template = ~skip & (content.sizes < TEMPLATE_SHARE * np.diff(store.shingle_off))
+    codes = union(codes, _template_codes(store, np.flatnonzero(template), config, bands, rows))
+    mixed = None
+    if index is not None:
+        from ..index import mixed_band_keys
+
+        mixed = mixed_band_keys(keys_all)
+        if lead_on:
+            mixed = np.hstack([mixed, mixed_band_keys(lead_keys, bands)])
+    del keys_all, lead_keys
+    # documents of the index this batch must be compared with, numbered n, n + 1, ...
+    t_lookup = time.perf_counter()
+    content_sizes = content.sizes
+    floor = PAIR_LOG_FLOOR if log_pairs else 1.0
+    from_index = _index_documents(
+        index, keys, mixed, skip, n, work, content_sizes, sigs, config, floor
+    )
+    if index is not None:
+        stats.seconds["index_lookup"] = round(time.perf_counter() - t_lookup, 3)
+    found = from_index.docs
+    n_all = n + len(found.rows)
+    codes = (codes // max(n, 1)) * n_all + codes % max(n, 1)
+    if len(from_index.pairs):
+        codes = union(codes, from_index.pairs[:, 0] * n_all + from_index.pairs[:, 1])
+    pairs = np.stack([codes // max(n_all, 1), codes % max(n_all, 1)], axis=1)
+    del codes
+    stats.candidate_pairs = len(pairs) + from_index.prefiltered
+    stats.index_documents = len(found.rows)
+    pinned = None
+    if len(found.rows):
+        content_sizes = np.concatenate([content_sizes, found.sizes])
+        content = _Concat(content, from_index.content)  # type: ignore[assignment]
+        sigs = _Concat(sigs, found.signatures, config.num_perm)  # type: ignore[assignment]
+        keys = list(keys) + found.keys
+        lengths = np.concatenate([lengths, found.lengths])
+        doc_ids = doc_ids + found.ids
+        pinned = np.arange(n_all) >= n
+    np.save(work / "candidate_pairs.npy", pairs)
+    return Candidates(
+        pairs, n, n_all, content, sigs, content_sizes, keys, lengths, doc_ids, pinned, template,
+        empty_content, mixed, found, from_index.prefiltered,
+    )  # fmt: skip
+
+
+def _template_codes(store: FeatureStore, docs: np.ndarray, config: DedupConfig, bands: int,
+                    rows: int) -> np.ndarray:  # fmt: skip
+    """Candidate codes (``i * n + j``) of the pairs of ``docs`` that share a band of their
+    whole pages' signatures."""
+    if len(docs) < 2:
+        return np.zeros(0, dtype=np.int64)
+    whole = [sorted_unique(store.doc_shingles(i)) for i in docs.tolist()]
+    local = candidate_codes(band_keys(minhash_many(whole, config.num_perm, config.seed),
+                                      bands, rows))  # fmt: skip
+    a, b = docs[local // len(docs)], docs[local % len(docs)]
+    return np.sort(a * len(store) + b)
+
+
+@dataclass
+class _FromIndex:
+    docs: IndexDocs  # the index documents compared with this batch (rows sorted)
+    content: Sequence[np.ndarray]  # their content shingles, in the same order
+    pairs: np.ndarray  # (batch document, n + position in docs)
+    prefiltered: int  # candidate pairs with the index rejected by the prefilter
+
+
+def _index_documents(
+    idx, keys, mixed, skip, n: int, work: Path, sizes: np.ndarray, sigs, config, floor: float
+) -> _FromIndex:
+    """The index documents sharing an exact key or a band key with a batch document, and
+    the candidate pairs they make. Signatures are read first: the pairs
+    :func:`prefilter` rejects are dropped (counted in ``prefiltered``), and content
+    shingles are read only for the index documents still in a pair."""
+    if idx is None:
+        empty = np.zeros(0, np.int64)
+        docs = IndexDocs(empty, [], [], empty, empty, np.zeros((0, config.num_perm), np.uint32))
+        return _FromIndex(docs, [], np.zeros((0, 2), np.int64), 0)
+    probe = np.flatnonzero(~skip)
+    batch_doc, row = idx.lookup(np.asarray(keys, dtype=np.uint64), mixed, probe)
+    got = idx.fetch(sorted_unique(row))
+    pos = np.searchsorted(got.rows, row)
+    both_sizes = np.concatenate([sizes, got.sizes])
+    both_sigs = _Concat(sigs, got.signatures, config.num_perm)
+    keep = prefilter(np.stack([batch_doc, n + pos], axis=1), both_sizes, both_sigs, config, floor)
+    prefiltered = int(len(keep) - keep.sum())
+    batch_doc, pos = batch_doc[keep], pos[keep]
+    needed = sorted_unique(pos)
+    got = got.subset(needed)
+    pos = np.searchsorted(needed, pos)
+    content = idx.fetch_content(got.rows, spool=work)
+    pairs = np.stack([batch_doc, n + pos], axis=1)
+    return _FromIndex(got, content, pairs, prefiltered)

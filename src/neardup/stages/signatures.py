@@ -1,0 +1,247 @@
+"""Stage 3 of a dedup run: each document's content shingles (its shingles outside
+boilerplate), their MinHash signatures and LSH band keys, and the band keys of its lead
+(the start a trimmed copy keeps), a block of documents per worker task. The content
+shingles and the signatures go to files in the work directory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import kernels
+from ..arrays import sorted_unique
+from ..candidates import band_keys
+from ..config import DedupConfig
+from ..engines import map_ordered
+from ..signatures import minhash_many, permutations
+from ..sites import SiteBoilerplate
+from ..workdir import _ContentStore, _SignatureFile
+from .ingest import FeatureStore
+
+#: shingles at the start of a document that a trimmed copy is expected to keep
+LEAD_SHINGLES = 48
+#: documents per worker task of the content and signature stage (bounds its memory: at
+#: 4,096 the two workers and the results in flight added 80 MB at 100k documents)
+_SIG_CHUNK = 1024
+
+
+class BandKeys:
+    """The band keys of every document's content and lead (n x bands uint64 each, the
+    biggest arrays of a run): the candidate stage takes them, and they go as soon as it
+    lets them go."""
+
+    def __init__(self, content: np.ndarray, leads: np.ndarray):
+        self._keys: tuple[np.ndarray, np.ndarray] | None = (content, leads)
+
+    def take(self) -> tuple[np.ndarray, np.ndarray]:
+        """(content band keys, lead band keys), once."""
+        keys, self._keys = self._keys, None
+        if keys is None:  # pragma: no cover
+            raise RuntimeError("the band keys were taken already")
+        return keys
+
+
+class Signatures(NamedTuple):
+    """What stage 3 gives the later stages."""
+
+    content: _ContentStore  # each document's content shingles
+    sigs: _SignatureFile  # and their signatures
+    band_keys: BandKeys
+    site_hit: np.ndarray  # documents compared without some site boilerplate lines
+
+
+def content_signatures(
+    store: FeatureStore,
+    boiler: set[int],
+    site_lines: SiteBoilerplate | None,
+    doc_sites: Sequence[str | None],
+    config: DedupConfig,
+    bands: int,
+    rows: int,
+    lead_on: bool,
+    work: Path,
+    workers: int,
+    pool,
+) -> Signatures:
+    """Stage 3: content shingles and signatures (to ``work``), band keys of the content
+    and, with ``lead_on``, of the leads, a block of documents per worker task."""
+    n = len(store)
+    site_hit = np.zeros(n, dtype=bool)
+    boiler_set = frozenset(boiler)
+
+    def jobs() -> Iterator[ContentJob]:
+        for start in range(0, n, _SIG_CHUNK):
+            stop = min(n, start + _SIG_CHUNK)
+            also: list[np.ndarray | None] = [None] * (stop - start)
+            if site_lines is not None:
+                for i in range(start, stop):
+                    if doc_sites[i] is None:
+                        continue
+                    mask = site_lines.lookup(doc_sites[i], store.doc_paras(i)[0]) > 0
+                    if mask.any() and not mask.all():  # all: compared whole
+                        also[i - start] = mask
+                        site_hit[i] = True
+            pa, pb = store.para_off[start], store.para_off[stop]
+            yield ContentJob(
+                store.path, store.shingle_off[start : stop + 1],
+                store.para_off[start : stop + 1], store.para_hash[pa:pb],
+                store.para_first[pa:pb], also, boiler_set, config.num_perm, config.seed,
+                bands, rows, lead_on, content_path, sig_path,
+                header + 4 * config.num_perm * start,
+            )  # fmt: skip
+
+    # the workers write the content shingles and the signatures themselves, into
+    # files made at their full size here (the content file as long as the shingles
+    # file: each block's content from where its shingles start; the rest holes)
+    content_path = work / "content.u32"
+    with content_path.open("wb") as cf:
+        cf.truncate(4 * int(store.shingle_off[-1]))
+    sig_path = work / "signatures.npy"
+    with sig_path.open("wb") as sf:
+        np.lib.format.write_array_header_1_0(
+            sf, {"descr": "<u4", "fortran_order": False, "shape": (n, config.num_perm)}
+        )
+        header = sf.tell()
+        sf.truncate(header + 4 * config.num_perm * n)
+    content_start = np.zeros(n, dtype=np.int64)
+    content_size = np.zeros(n, dtype=np.int64)
+    keys_all = np.zeros((n, bands), dtype=np.uint64)
+    lead_keys = np.zeros((n if lead_on else 0, bands), dtype=np.uint64)
+    start = 0
+    for sizes, block_keys, block_leads in map_ordered(
+        content_block, jobs(), workers, pending=2 * max(workers, 1), pool=pool
+    ):
+        stop = start + len(sizes)
+        content_start[start:stop] = store.shingle_off[start] + np.cumsum(sizes) - sizes
+        content_size[start:stop] = sizes
+        keys_all[start:stop] = block_keys
+        if lead_on:
+            lead_keys[start:stop] = block_leads
+        start = stop
+    return Signatures(
+        _ContentStore(content_path, content_start, content_size),
+        _SignatureFile(sig_path, header, config.num_perm),
+        BandKeys(keys_all, lead_keys),
+        site_hit,
+    )
+
+
+def content_of(
+    shingles: np.ndarray,
+    para_hash: np.ndarray,
+    para_first: np.ndarray,
+    boilerplate: set[int],
+    lead: int,
+    also: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique shingles of one document outside boilerplate paragraphs (all of them
+    when the document is nothing but boilerplate), and the same for its first ``lead``
+    content shingles (the lead a trimmed copy keeps). ``also``: a mask of more paragraphs
+    to leave out (its site's boilerplate lines)."""
+    if boilerplate or also is not None:
+        mask = np.fromiter(
+            (h in boilerplate for h in para_hash.tolist()), dtype=bool, count=len(para_hash)
+        )
+        if also is not None:
+            mask |= also
+        if mask.any() and not mask.all():
+            keep = np.ones(len(shingles), dtype=bool)
+            ends = np.append(para_first[1:], len(shingles))
+            for j in np.flatnonzero(mask).tolist():
+                keep[para_first[j] : ends[j]] = False
+            shingles = shingles[keep]
+    return sorted_unique(shingles), sorted_unique(shingles[:lead])
+
+
+@dataclass
+class ContentJob:
+    """One block of documents for :func:`content_block` (what a worker needs of the
+    store: the shingles file is read by the worker itself)."""
+
+    shingles_path: Path
+    shingle_off: np.ndarray  # stop - start + 1 offsets into the shingles file
+    para_off: np.ndarray  # the same for the paragraph arrays below
+    para_hash: np.ndarray
+    para_first: np.ndarray
+    also: list[np.ndarray | None]  # per document: more paragraphs to leave out (its site's)
+    boilerplate: frozenset[int]
+    num_perm: int
+    seed: int
+    bands: int
+    rows: int
+    lead: bool  # also band keys of the leads
+    content: Path  # the content shingles file (as many values as the shingles file) ...
+    signatures: Path  # ... and the signatures file (.npy), both at their full size already
+    sig_offset: int  # the byte offset of this block's first signature
+
+
+def content_block(job: ContentJob) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stages 2-3 over a block of documents: content shingles (sorted, unique, outside
+    boilerplate paragraphs), their signatures and band keys, and the band keys of the
+    leads. The content shingles and signatures are written to their files here (the
+    process that runs the block writes them, nothing big travels back): the block's
+    content shingles one document after the other from where its shingles start in the
+    shingles file (a document has no more content shingles than shingles), its
+    signatures at their rows. Returns (content sizes, band keys, lead band keys)."""
+    joined, sizes, sigs, keys, lead_keys = _content_block(job)
+    first = int(job.shingle_off[0])
+    for path, data, offset in (
+        (job.content, joined.astype("<u4", copy=False), 4 * first),
+        (job.signatures, sigs.astype("<u4", copy=False), job.sig_offset),
+    ):
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            os.pwrite(fd, data.tobytes(), offset)
+        finally:
+            os.close(fd)
+    return sizes, keys, lead_keys
+
+
+def _content_block(
+    job: ContentJob,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(content shingles concatenated, content sizes, signatures, band keys, lead band
+    keys) of a block (:func:`content_block`)."""
+    first, last = int(job.shingle_off[0]), int(job.shingle_off[-1])
+    with job.shingles_path.open("rb") as fh:
+        fh.seek(4 * first)
+        flat = np.frombuffer(fh.read(4 * (last - first)), dtype=np.uint32)
+    sh_off = job.shingle_off - first
+    p_off = job.para_off - job.para_off[0]
+    if kernels.available():
+        drop = np.isin(job.para_hash, np.fromiter(job.boilerplate, np.uint64))
+        for j, mask in enumerate(job.also):
+            if mask is not None:
+                drop[p_off[j] : p_off[j + 1]] |= mask
+        a, b = permutations(job.num_perm, job.seed)
+        joined, sizes, sigs, lead_sigs = kernels.content_signatures(
+            flat, sh_off, p_off, job.para_first, drop, LEAD_SHINGLES, a, b, job.lead
+        )
+        return joined, sizes, sigs, band_keys(sigs, job.bands, job.rows), (
+            band_keys(lead_sigs, job.bands, job.rows) if job.lead
+            else np.zeros((0, job.bands), dtype=np.uint64)
+        )  # fmt: skip
+    contents, leads = [], []
+    for j in range(len(sh_off) - 1):
+        pa, pb = p_off[j], p_off[j + 1]
+        content, lead = content_of(
+            flat[sh_off[j] : sh_off[j + 1]], job.para_hash[pa:pb], job.para_first[pa:pb],
+            job.boilerplate, LEAD_SHINGLES, job.also[j],
+        )  # fmt: skip
+        contents.append(content)
+        leads.append(lead)
+    sigs = minhash_many(contents, job.num_perm, job.seed)
+    keys = band_keys(sigs, job.bands, job.rows)
+    lead_keys = (
+        band_keys(minhash_many(leads, job.num_perm, job.seed), job.bands, job.rows)
+        if job.lead
+        else np.zeros((0, job.bands), dtype=np.uint64)
+    )
+    sizes = np.fromiter(map(len, contents), dtype=np.int64, count=len(contents))
+    joined = np.concatenate(contents) if contents else np.zeros(0, np.uint32)
+    return joined, sizes, sigs, keys, lead_keys
