@@ -423,3 +423,99 @@ def test_closed_streams(tmp_path: Path) -> None:
     err = proc.stderr.read()
     assert proc.wait(timeout=120) == 1
     assert b"standard output was closed" in err and b"Traceback" not in err
+
+
+# ------------------------------------------------- found by the adversarial pass
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".zst", ".bz2", ".xz"])
+def test_every_compression_reads_and_an_empty_compressed_file_is_damaged(
+    runner, tmp_path: Path, suffix: str
+) -> None:
+    import bz2
+    import lzma
+
+    pack = {".gz": gzip.compress, ".zst": zstandard.ZstdCompressor().compress,
+            ".bz2": bz2.compress, ".xz": lzma.compress}[suffix]  # fmt: skip
+    body = "".join(json.dumps({"id": str(i), "text": STORY}) + "\n" for i in range(5)).encode()
+    good = tmp_path / f"a.jsonl{suffix}"
+    good.write_bytes(pack(body))
+    assert [d.id for d in read_documents(str(good))] == ["0", "1", "2", "3", "4"]
+    out = tmp_path / f"o.jsonl{suffix}"
+    assert run_cli(runner, "clean", str(good), "-o", str(out)).exit_code == 0
+    assert [d.id for d in read_documents(str(out))] == ["0", "1", "2", "3", "4"]
+    empty = tmp_path / f"e.jsonl{suffix}"
+    empty.write_bytes(b"")
+    result = run_cli(runner, "clean", str(empty), "-o", str(tmp_path / "x.jsonl"))
+    assert result.exit_code == 1 and "empty (0 bytes)" in result.output
+
+
+def test_bad_output_and_input_paths_name_what_the_user_gave(
+    runner, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    src = corpus(tmp_path / "x.jsonl")
+    (tmp_path / "stray.txt").write_text("a stray text in the current folder")
+    for args, words in (
+        (["clean", "", "-o", "o.jsonl"], "empty input path"),
+        (["clean", str(src), "-o", ""], "empty output path"),
+        (["dedup", str(src), "-o", "."], "exists"),
+        (["clean", str(src), "-o", "od/", "--output-format", "jsonl"], "ends in /"),
+        (["clean", str(src), "-o", "x.jsonl/out.jsonl"], "x.jsonl/out.jsonl: cannot write here"),
+    ):
+        result = run_cli(runner, *args)
+        assert result.exit_code in (1, 2) and words in result.output, (args, result.output)
+        assert ".part-" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["stray.txt", "x.jsonl"]
+    missing = run_cli(runner, "run", "crawl/*.jsonl", "-o", "out/")
+    assert missing.exit_code == 1 and not (tmp_path / "out").exists()
+
+
+def test_report_writes_only_html(runner, tmp_path: Path) -> None:
+    src = corpus(tmp_path / "x.jsonl")
+    out = tmp_path / "out"
+    assert run_cli(runner, "run", str(src), "-o", str(out), "--no-report").exit_code == 0
+    before = (out / "kept.jsonl").read_bytes()
+    for target in (out / "kept.jsonl", src):
+        result = run_cli(runner, "report", str(out), "-o", str(target))
+        assert result.exit_code == 2 and "html" in result.output
+    assert (out / "kept.jsonl").read_bytes() == before
+    deep = tmp_path / "new" / "dir" / "r.html"
+    assert run_cli(runner, "report", str(out), "-o", str(deep)).exit_code == 0 and deep.exists()
+
+
+def test_csv_empty_ids_are_missing_ids(runner, tmp_path: Path) -> None:
+    path = tmp_path / "e.csv"
+    path.write_text("id,text\n,first story here\n,second story there\n")
+    assert [d.id for d in read_documents(str(path))] == [f"{path}:2", f"{path}:3"]
+    assert run_cli(runner, "dedup", str(path), "-o", str(tmp_path / "k.csv")).exit_code == 0
+
+
+def test_index_remove_ids_with_line_separators(runner, tmp_path: Path) -> None:
+    src = write_jsonl(tmp_path / "u.jsonl", [{"id": "a\u2028b", "text": STORY * 3}])
+    index = tmp_path / "seen.ndx"
+    assert run_cli(runner, "index", "create", str(index)).exit_code == 0
+    assert (
+        run_cli(
+            runner, "run", str(src), "-o", str(tmp_path / "o"), "--index", str(index), "--update"
+        ).exit_code
+        == 0
+    )
+    ids = tmp_path / "ids.txt"
+    ids.write_text("a\u2028b\n", encoding="utf-8")
+    result = run_cli(runner, "index", "remove", str(index), "--ids", str(ids))
+    assert result.exit_code == 0 and "removed 1 of 1" in result.output
+
+
+def test_word_diff_of_long_unrelated_texts_is_one_replaced_run() -> None:
+    import random
+
+    from neardup.explain import MAX_ALIGNED, word_diff
+
+    rng = random.Random(0)
+    n = int(MAX_ALIGNED**0.5) + 1000
+    a = " ".join(f"a{rng.randrange(10**6)}" for _ in range(n))
+    b = " ".join(f"b{rng.randrange(10**6)}" for _ in range(n))
+    same = "shared opening words "
+    diff = word_diff(same + a, same + b)
+    assert [op[0] for op in diff] == ["equal", "replace"] and diff[1][1] == a and diff[1][2] == b

@@ -260,7 +260,7 @@ def test_html_folder_and_files(tmp_path: Path) -> None:
     assert "berthing fees" in docs["a.html"].text
     skips = {Path(i.path).name: i.kind for i in items if isinstance(i, Reject)}
     assert skips == {
-        "broken.html.gz": "damaged gzip file",
+        "broken.html.gz": "damaged compressed file",
         "empty.html": "empty page",
         "nav.html": "no main text found",
     }

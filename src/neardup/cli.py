@@ -21,7 +21,7 @@ from .config import (
     RepairConfig,
     SiteConfig,
 )
-from .engines import keep_freed_memory
+from .engines import ENGINES, keep_freed_memory
 from .io import FORMATS, WRITE_FORMATS
 from .terminal import safe
 
@@ -54,9 +54,25 @@ def reading_options(func: Callable) -> Callable:
             "-j",
             "--workers",
             type=click.IntRange(min=0),
-            default=1,
+            default=None,
+            help="Worker processes (0 = one per CPU core; default 1, with --engine ray "
+            "every core). Output order does not change.",
+        ),
+        click.option(
+            "--engine",
+            type=click.Choice(ENGINES),
+            default="local",
             show_default=True,
-            help="Worker processes (0 = one per CPU core). Output order does not change.",
+            help="Where the per-batch work runs: local processes, or Ray tasks (a local "
+            "Ray on -j cores, or the cluster of --ray-address); same outputs. "
+            "ray: pip install 'neardup[ray]'.",
+        ),
+        click.option(
+            "--ray-address",
+            envvar="RAY_ADDRESS",
+            show_envvar=True,
+            help="With --engine ray: the Ray cluster to run on (set by `ray job submit`); "
+            "none: start a local Ray.",
         ),
         click.option(
             "--rejects",
@@ -69,6 +85,13 @@ def reading_options(func: Callable) -> Callable:
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def _workers(workers: int | None, engine: str) -> int:
+    """-j as a number of workers: 0 is every core, and so is no -j for the Ray engine."""
+    if workers is None:
+        workers = 0 if engine == "ray" else 1
+    return workers or os.cpu_count() or 1
 
 
 def entry() -> None:
@@ -209,6 +232,8 @@ def clean(
     text_field,
     id_field,
     workers,
+    engine,
+    ray_address,
     rejects,
     quiet,
     output,
@@ -263,11 +288,13 @@ def clean(
             output_format=output_format,
             text_field=text_field,
             id_field=id_field,
-            workers=workers or os.cpu_count() or 1,
+            workers=_workers(workers, engine),
             rejects=rejects,
             audit=audit,
             progress=bar.update,
             site=_site_config(site_boilerplate, site_field, site_min_docs, site_min_share),
+            engine=engine,
+            ray_address=ray_address if engine == "ray" else None,
         )
     if not quiet:
         click.echo(
@@ -349,7 +376,9 @@ def _run_dedup_command(command: str, opts: dict, **outputs) -> None:
         stats = run_dedup(
             opts["inputs"], config=config, input_format=opts["input_format"],
             text_field=opts["text_field"], id_field=opts["id_field"],
-            workers=opts["workers"] or os.cpu_count() or 1, rejects=opts["rejects"],
+            workers=_workers(opts["workers"], opts["engine"]), rejects=opts["rejects"],
+            engine=opts["engine"],
+            ray_address=opts["ray_address"] if opts["engine"] == "ray" else None,
             dedupe_ids=opts["dedupe_ids"], workdir=opts["workdir"], progress=bar.update,
             index=opts["index"], update=opts["update"],
             site=_site_config(opts["site_boilerplate"], opts["site_field"],
@@ -502,6 +531,7 @@ def run(output, report, **opts) -> None:
     out = Path(output)
     if out.exists() and not out.is_dir():
         raise click.UsageError(f"{output} exists and is not a folder")
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     family = default_output_format(opts["inputs"], opts["input_format"])
     suffix = {"csv": "csv", "parquet": "parquet"}.get(family, "jsonl")
@@ -530,6 +560,8 @@ def run(output, report, **opts) -> None:
         runfolder.mark_complete(out, written)
     except BaseException:
         runfolder.clear(out)  # no half-written run left to be read as a finished one
+        if created and not any(out.iterdir()):
+            out.rmdir()  # nor a folder this run made
         raise
     if not opts["quiet"]:
         click.echo(f"neardup run: outputs in {safe(str(out))}/", err=True)

@@ -131,7 +131,9 @@ def index_remove(path, ids_file) -> None:
     kept again. Ids not in the index are listed, not an error."""
     from .index import Index
 
-    ids = [line.strip() for line in read_text(ids_file).splitlines() if line.strip()]
+    # one id a line: split on line feeds only (str.splitlines also splits on U+2028 and
+    # other separators an id may hold); ids keep inner spaces, lose the line's ends
+    ids = [x.strip("\r\n\t ") for x in read_text(ids_file).split("\n") if x.strip()]
     with Index.open(path) as opened:
         removed, missing = opened.remove(ids)
     click.echo(f"neardup index: removed {removed:,} of {len(ids):,} ids from {path}", err=True)

@@ -9,6 +9,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable
+from typing import NoReturn
 
 import click
 
@@ -35,9 +36,14 @@ def fail_on_library_errors(func: Callable) -> Callable:
             raise click.ClickException(safe(str(exc)) + tail) from None
         except NeardupError as exc:
             raise click.ClickException(safe(str(exc))) from None
+        except SystemError as exc:
+            # Ctrl-C inside a compiled loop surfaces as a SystemError set by numba's
+            # dispatcher, with the KeyboardInterrupt as its context
+            if isinstance(exc.__context__ or exc.__cause__, KeyboardInterrupt):
+                _interrupted()
+            _internal(exc)
         except KeyboardInterrupt:
-            click.echo("neardup: interrupted; no partial output was left behind", err=True)
-            sys.exit(130)
+            _interrupted()
         except BrokenPipeError:
             # the reader of stdout went away (`| head`): the output is incomplete, and the
             # interpreter must not fail again flushing stdout on its way out
@@ -52,16 +58,25 @@ def fail_on_library_errors(func: Callable) -> Callable:
             where = f"{exc.filename}: " if exc.filename else ""
             raise click.ClickException(safe(f"{where}{exc.strerror or exc}")) from None
         except Exception as exc:
-            if os.environ.get("NEARDUP_DEBUG"):
-                raise
-            raise click.ClickException(
-                safe(
-                    f"internal error ({type(exc).__name__}: {exc}); this is a bug in neardup: "
-                    "please file an issue with the command line and NEARDUP_DEBUG=1's traceback"
-                )
-            ) from None
+            _internal(exc)
 
     return wrapper
+
+
+def _interrupted() -> NoReturn:
+    click.echo("neardup: interrupted; no partial output was left behind", err=True)
+    sys.exit(130)
+
+
+def _internal(exc: Exception) -> NoReturn:
+    if os.environ.get("NEARDUP_DEBUG"):
+        raise exc
+    raise click.ClickException(
+        safe(
+            f"internal error ({type(exc).__name__}: {exc}); this is a bug in neardup: please "
+            "file an issue with the command line and NEARDUP_DEBUG=1's traceback"
+        )
+    ) from None
 
 
 def read_text(path: str) -> str:

@@ -26,10 +26,9 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -37,7 +36,7 @@ from . import kernels
 from .candidates import lsh_params
 from .clusters import Decision, KeyFunc, keep_policy
 from .config import CleanConfig, DedupConfig, SiteConfig
-from .engines import fewer_collections, worker_pool
+from .engines import fewer_collections, open_engine
 from .errors import ConfigError, NeardupError
 from .index import Index
 from .io import default_output_format, open_writer
@@ -67,6 +66,10 @@ from .stages.signatures import (
 from .stages.verify import PairLog, _SecondLook, verify_pairs
 from .stages.write import _append_fields, _BlobFile, _cluster_line, _CopyWriter, write_outputs
 from .verify import EdgeTable
+
+if TYPE_CHECKING:
+    from .engines import LocalEngine
+    from .engines.ray import RayEngine
 
 # this module's names, and the stages' names that callers, tests and scripts import from here
 __all__ = [
@@ -160,6 +163,8 @@ def run_dedup(
     lock_timeout: float = 30.0,
     site: SiteConfig | None = None,
     site_out: str | None = None,
+    engine: str = "local",
+    ray_address: str | None = None,
 ) -> DedupStats:
     """Deduplicate the documents of ``inputs``; see the module doc for the stages.
 
@@ -181,6 +186,11 @@ def run_dedup(
     documents without them; with ``write_repaired`` the kept texts lose them too, and
     ``site_out`` (JSONL) gets one line per such document with the lines removed and their
     frequency on the site.
+
+    ``engine``: where the per-batch work of stages 1 and 3 runs (:func:`~neardup.engines.
+    open_engine`): ``local`` (``workers`` processes) or ``ray`` (a local Ray on
+    ``workers`` cores, or the cluster at ``ray_address`` / ``RAY_ADDRESS``). The outputs
+    are the same.
     """
     config = config or DedupConfig()
     clean = clean or CleanConfig()
@@ -199,7 +209,8 @@ def run_dedup(
         raise ConfigError("update needs an index (pass --index FILE)")
     stats = DedupStats()
     with _resources(inputs, input_format, index, update, lock_timeout, config, clean, workdir,
-                    workers) as run:  # fmt: skip
+                    workers, engine, ray_address) as run:  # fmt: skip
+        workers, pool = run.engine.workers, run.engine.pool
         # the comparison keys are kept for the texts' second look at near misses
         settings = _Stage1(
             clean, config.ngram, config.verify in ("fuzzy", "containment"), text_field,
@@ -209,7 +220,7 @@ def run_dedup(
             inputs, settings, input_format=input_format, dedupe_ids=dedupe_ids,
             keep_spec=keep_spec, with_sites=site is not None, work=run.work,
             resumable=run.resumable, index=run.idx, update=update, workers=workers,
-            pool=run.pool, rejects=rejects, progress=progress, stats=stats,
+            pool=pool, rejects=rejects, progress=progress, stats=stats,
         )  # fmt: skip
         for target, source in ((rejects, "rejects.jsonl"), (repairs_out, "repairs.jsonl")):
             if target:
@@ -223,10 +234,9 @@ def run_dedup(
         with _timed(stats, "content_signatures"):
             signatures = content_signatures(
                 docs.store, boiler.paragraphs, boiler.site_lines, docs.doc_sites, config,
-                bands, rows, lead_on, run.work, workers, run.pool,
+                bands, rows, lead_on, run.work, workers, pool,
             )  # fmt: skip
-            if run.pool is not None:
-                run.pool.shutdown()
+            run.engine.close()  # the later stages run here: the workers' memory goes
         with _timed(stats, "candidates"):
             cands = candidate_pairs(
                 docs.store, boiler.active, signatures, docs.doc_ids, config, bands, rows,
@@ -273,7 +283,7 @@ class _Run(NamedTuple):
     resumable: bool  # the work directory is the caller's (not a temporary one)
     default_out: str  # the kept records' format unless the caller names one
     t0: float  # when the run started
-    pool: Executor | None  # the worker processes, shared by stages 1 and 3
+    engine: LocalEngine | RayEngine  # the workers, shared by stages 1 and 3
     writers: list  # the outputs opened so far: closed on success, aborted on failure
 
 
@@ -288,10 +298,12 @@ def _resources(
     clean: CleanConfig,
     workdir: str | None,
     workers: int,
+    engine: str,
+    ray_address: str | None,
 ) -> Iterator[_Run]:
     """The index (opened and checked against the settings), the work directory (a
-    temporary one without ``workdir``), the worker pool and the writers of a run. If the
-    run fails, the pool is cancelled, the writers aborted, the index closed and a
+    temporary one without ``workdir``), the engine's workers and the writers of a run. If
+    the run fails, the workers are stopped, the writers aborted, the index closed and a
     temporary work directory removed; if it succeeds, the writers are closed and the
     index committed first."""
     idx = None
@@ -311,12 +323,14 @@ def _resources(
     t0 = time.perf_counter()
     writers: list = []
     kernels.warm()  # compiled before the workers are forked, which then have it
-    pool = worker_pool(workers)  # shared by stages 1 and 3, forked while this is small
+    workers_of = None
     try:
-        yield _Run(idx, work, tmp_ctx is None, default_out, t0, pool, writers)
+        # shared by stages 1 and 3; local workers are forked now, while this is small
+        workers_of = open_engine(engine, workers, ray_address)
+        yield _Run(idx, work, tmp_ctx is None, default_out, t0, workers_of, writers)
     except BaseException:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+        if workers_of is not None:
+            workers_of.close(cancel=True)
         for w in writers:
             w.abort()
         if idx is not None:
@@ -324,6 +338,7 @@ def _resources(
         if tmp_ctx is not None:
             tmp_ctx.cleanup()
         raise
+    workers_of.close()
     try:
         for w in writers:
             w.close()

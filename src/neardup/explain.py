@@ -33,6 +33,11 @@ CONTEXT_WORDS = 12
 # ------------------------------------------------------------------------------ diffs
 
 
+#: the largest product of the two middles' lengths (in words) aligned word by word
+#: (a second or so); two texts of 20,000 differing words each are at this limit
+MAX_ALIGNED = 400_000_000
+
+
 def word_diff(a: str, b: str) -> list[tuple[str, str, str]]:
     """Aligned word diff of two texts: ``(tag, text of a, text of b)`` with tag
     ``equal``, ``replace``, ``delete`` (only in a) or ``insert`` (only in b). Words are
@@ -42,16 +47,33 @@ def word_diff(a: str, b: str) -> list[tuple[str, str, str]]:
 
     ta, tb = a.split(), b.split()
     ka, kb = [_key(w) for w in ta], [_key(w) for w in tb]
-    out = []
-    for op in Levenshtein.opcodes(ka, kb):
+    # the words both texts start and end with are equal runs; only the middle is aligned
+    head = 0
+    while head < min(len(ka), len(kb)) and ka[head] == kb[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(ka), len(kb)) - head and ka[-1 - tail] == kb[-1 - tail]:
+        tail += 1
+    ma, mb = ka[head : len(ka) - tail], kb[head : len(kb) - tail]
+    out = [("equal", " ".join(ta[:head]), " ".join(tb[:head]))] if head else []
+    if len(ma) * len(mb) > MAX_ALIGNED:
+        # the alignment costs the product of the lengths: past this, the middle is shown
+        # as one replaced run rather than taking minutes
         out.append(
-            (
-                op.tag,
-                " ".join(ta[op.src_start : op.src_end]),
-                " ".join(tb[op.dest_start : op.dest_end]),
-            )
+            ("replace", " ".join(ta[head : len(ta) - tail]), " ".join(tb[head : len(tb) - tail]))
         )
-    return out
+    else:
+        for op in Levenshtein.opcodes(ma, mb):
+            out.append(
+                (
+                    op.tag,
+                    " ".join(ta[head + op.src_start : head + op.src_end]),
+                    " ".join(tb[head + op.dest_start : head + op.dest_end]),
+                )
+            )
+    if tail:
+        out.append(("equal", " ".join(ta[len(ta) - tail :]), " ".join(tb[len(tb) - tail :])))
+    return [op for op in out if op[1] or op[2]]
 
 
 def _key(word: str) -> str:

@@ -174,7 +174,10 @@ class Index:
             leads=config.verify in ("containment", "fuzzy"), lead_shingles=LEAD_SHINGLES,
             store_text=bool(store_text),
         )  # fmt: skip
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file where a folder must be
+            raise IndexError_(f"{path}: cannot create the index here ({exc.strerror})") from None
         conn = cls._connect(path, 0)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.executescript(_SCHEMA)

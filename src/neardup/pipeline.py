@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from . import kernels
 from .config import CleanConfig, SiteConfig
 from .document import Document
-from .engines import fewer_collections, map_ordered
+from .engines import fewer_collections, map_ordered, open_engine
 from .errors import NeardupError
 from .io import Reject, default_output_format, open_writer, read_texts
 from .io.formats import check_paths
@@ -44,16 +44,20 @@ def clean_documents(
     workers: int = 1,
     batch_size: int = BATCH_SIZE,
     func: Callable | None = None,
+    pool=None,
 ) -> Iterator[tuple[Document | Reject, Repair | None]]:
     """Stream ``(item, repair)`` pairs in input order; ``repair`` is None for rejects.
 
     Memory stays flat: at most a few batches per worker are in flight. ``func``: another
-    batch function than :func:`clean_batch` (same arguments).
+    batch function than :func:`clean_batch` (same arguments). ``pool``: an engine's pool
+    to run on (:func:`~neardup.engines.open_engine`).
     """
     config = config or CleanConfig()
     batches = _batched(items, batch_size)
     func = functools.partial(func or clean_batch, config=config)
-    for batch, repairs in map_ordered(func, batches, workers, with_input=True, arg=_texts):
+    for batch, repairs in map_ordered(
+        func, batches, workers, with_input=True, arg=_texts, pool=pool
+    ):
         it = iter(repairs)
         for item in batch:
             yield item, (None if isinstance(item, Reject) else next(it))
@@ -127,6 +131,8 @@ def run_clean(
     audit: str | None = None,
     progress: Callable[[int], None] | None = None,
     site: SiteConfig | None = None,
+    engine: str = "local",
+    ray_address: str | None = None,
 ) -> CleanStats:
     """Read ``inputs``, clean every document and write ``output``.
 
@@ -138,6 +144,9 @@ def run_clean(
     ``site``: also learn each site's boilerplate lines (:mod:`neardup.sites`) and remove
     them. That takes two passes: the repaired documents wait in a temporary file while
     the lines are counted.
+
+    ``engine``, ``ray_address``: where the batches are repaired, as for
+    :func:`~neardup.dedup.run_dedup` (the output is the same).
     """
     config = config or CleanConfig()
     check_paths(inputs, [output, rejects, audit])
@@ -145,8 +154,12 @@ def run_clean(
     stats = CleanStats()
     if workers > 1:
         kernels.warm()  # compiled before the workers are forked, which then share it
+    # pages are extracted by ``workers`` local processes (the engine's workers can be
+    # a Ray cluster's CPUs, more than this machine has)
     items = read_texts(inputs, input_format, text_field, id_field, workers)
     writers = []
+    workers_of = open_engine(engine, workers, ray_address)
+    workers, pool = workers_of.workers, workers_of.pool
     try:
         out = open_writer(output, output_format, default=default_out)
         writers.append(out)
@@ -174,10 +187,11 @@ def run_clean(
                 audit_out.write(line)
 
         if site is not None:
-            with_lines = clean_documents(items, config, workers, func=clean_batch_lines)
+            with_lines = clean_documents(items, config, workers, func=clean_batch_lines,
+                                         pool=pool)  # fmt: skip
             cleaned = _with_site_boilerplate(with_lines, site, stats)
         else:
-            cleaned = clean_documents(items, config, workers)
+            cleaned = clean_documents(items, config, workers, pool=pool)
         for item, rep, *rest in cleaned:
             stats.read += 1
             if isinstance(item, Reject):
@@ -190,9 +204,11 @@ def run_clean(
                 progress(1)
         stats.check()
     except BaseException:
+        workers_of.close(cancel=True)
         for w in writers:
             w.abort()
         raise
+    workers_of.close()
     for w in writers:
         w.close()
     return stats

@@ -386,12 +386,24 @@ def write_report(
     id_field: str = "id",
     complete: bool = True,
 ) -> Path:
-    """Write the report (default ``OUT_DIR/report.html``) through a temporary file."""
+    """Write the report (default ``OUT_DIR/report.html``) through a temporary file.
+    ``path`` must name an ``.html`` file: a report never replaces a run's records or
+    an input."""
     import os
 
+    from .errors import ConfigError, FormatError
+
     target = Path(path) if path else Path(out_dir) / "report.html"
+    if target.suffix.lower() not in (".html", ".htm"):
+        raise ConfigError(f"{target}: the report is HTML; name an .html file")
     doc = build_report(out_dir, thresholds, text_field, id_field, complete)
     tmp = target.with_name(f".{target.name}.part-{os.getpid()}")
-    tmp.write_text(doc, encoding="utf-8")
-    tmp.replace(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(doc, encoding="utf-8")
+        tmp.replace(target)
+    except OSError as exc:
+        if tmp.is_file():
+            tmp.unlink()
+        raise FormatError(f"{target}: cannot write the report ({exc.strerror or exc})") from None
     return target

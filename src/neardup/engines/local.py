@@ -1,4 +1,6 @@
-"""Local engine: ordered, bounded parallel map over batches with a process pool."""
+"""Local engine: ordered, bounded parallel map over batches with a process pool.
+:func:`map_ordered` is every engine's map: it takes any pool whose ``submit`` returns
+an object with ``result()`` and ``cancel()`` (:mod:`.ray`'s too)."""
 
 from __future__ import annotations
 
@@ -8,11 +10,27 @@ import os
 import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+class LocalEngine:
+    """The ``local`` engine: a :func:`worker_pool` of ``workers`` processes (none for one
+    worker), shared by the stages that map over batches."""
+
+    name = "local"
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self.pool = worker_pool(workers)
+
+    def close(self, cancel: bool = False) -> None:
+        """Stop the workers (again: nothing); ``cancel``: drop the batches not started."""
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=cancel)
 
 
 def worker_pool(workers: int) -> ProcessPoolExecutor | None:
@@ -116,7 +134,7 @@ def map_ordered(
     pending: int = 0,
     with_input: bool = False,
     arg: Callable[[T], Any] | None = None,
-    pool: ProcessPoolExecutor | None = None,
+    pool=None,
 ) -> Iterator:
     """``map(func, items)`` on ``workers`` processes, results in input order (as
     ``(item, result)`` pairs with ``with_input``). With ``arg``, ``func`` is called on
@@ -125,8 +143,8 @@ def map_ordered(
     At most ``pending`` items (default ``3 * workers``) are in flight, so memory stays flat
     however long ``items`` is. With ``workers <= 1`` everything runs in this process.
     ``func`` must be picklable (a module-level function or a ``functools.partial`` of one).
-    ``pool``: a :func:`worker_pool` to run on (left open); otherwise one is started for
-    this call.
+    ``pool``: a :func:`worker_pool` (or an engine's pool) to run on, left open; otherwise
+    one is started for this call.
     """
     if pool is not None:
         yield from _map_on(pool, func, items, pending or 3 * workers, with_input, arg)
@@ -140,7 +158,7 @@ def map_ordered(
 
 
 def _map_on(pool, func, items, limit, with_input, arg) -> Iterator:
-    queue: deque[tuple[Any, Future]] = deque()
+    queue: deque[tuple[Any, Any]] = deque()  # (item, a future of the pool)
 
     def pop():
         item, future = queue.popleft()

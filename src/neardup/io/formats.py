@@ -142,14 +142,29 @@ class _ZstdRaw(io.RawIOBase):
 
 
 def _open_binary_read(path: str) -> IO[bytes]:
+    """The decompressed bytes of ``path`` (by its suffix: .gz, .zst, .bz2, .xz), ``-``
+    for standard input. A compressed file of 0 bytes holds no stream at all (a download
+    that never started): reading it fails as a damaged stream does."""
     if path == STDIO:
         return sys.stdin.buffer
+    if path == "":
+        raise InputError("an empty input path (a shell variable that was not set?)", "''")
     _, comp = _split_compression(path)
     try:
+        if comp is not None and os.path.getsize(path) == 0:
+            return cast(IO[bytes], _EmptyStream())
         if comp == ".gz":
             return cast(IO[bytes], gzip.open(path, "rb"))
         if comp in (".zst", ".zstd"):
             return io.BufferedReader(_ZstdRaw(path), buffer_size=1 << 17)
+        if comp == ".bz2":
+            import bz2
+
+            return cast(IO[bytes], bz2.open(path, "rb"))
+        if comp == ".xz":
+            import lzma
+
+            return cast(IO[bytes], lzma.open(path, "rb"))
         return open(path, "rb", buffering=1 << 20)
     except FileNotFoundError:
         raise InputError("no such file", path) from None
@@ -157,6 +172,17 @@ def _open_binary_read(path: str) -> IO[bytes]:
         raise InputError("is a directory; pass --format txt to read its .txt files", path) from None
     except PermissionError:
         raise InputError("permission denied", path) from None
+
+
+class _EmptyStream(io.RawIOBase):
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        raise EOFError("the compressed file is empty (0 bytes)")
+
+    def readline(self, size: int = -1) -> bytes:
+        raise EOFError("the compressed file is empty (0 bytes)")
 
 
 class DamagedTail(bytes):
@@ -241,7 +267,8 @@ def _make_doc(
         problem = f"the {text_field!r} field is {type(text).__name__}, not a string"
         return Reject(path, line, problem, raw.rstrip("\r\n"))
     doc_id = record.get(id_field)
-    doc_id = f"{path}:{line}" if doc_id is None else record_id(doc_id)
+    # an empty id is no id (a CSV cannot write a missing value any other way)
+    doc_id = f"{path}:{line}" if doc_id is None or doc_id == "" else record_id(doc_id)
     return Document(doc_id, text, record, path, line, source=source)
 
 

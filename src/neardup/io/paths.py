@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import FormatError
+from ..errors import FormatError, InputError
 
 FORMATS = ("jsonl", "csv", "parquet", "txt", "html", "warc", "arc")
 #: formats neardup writes
@@ -28,7 +28,7 @@ _SUFFIXES = {
     ".warc": "warc",
     ".arc": "arc",
 }
-_COMPRESSIONS = (".gz", ".zst", ".zstd")
+_COMPRESSIONS = (".gz", ".zst", ".zstd", ".bz2", ".xz")
 STDIO = "-"
 
 
@@ -43,6 +43,8 @@ def _split_compression(name: str) -> tuple[str, str | None]:
 def detect_format(path: str, override: str | None = None) -> str:
     """The format of ``path``: ``override`` when given, ``txtdir`` for a directory, else
     from the suffix (after any compression suffix)."""
+    if not path.strip():  # Path("") is the current folder: never read it by accident
+        raise InputError("an empty input path (a shell variable that was not set?)", "''")
     if override:
         if override not in FORMATS:
             raise FormatError(f"unknown format {override!r}; choose one of {', '.join(FORMATS)}")

@@ -27,7 +27,7 @@ from typing import IO, Any
 
 from ..document import Document
 from ..errors import InputError, MissingDependencyError
-from .formats import Reject, _split_compression
+from .formats import Reject, _open_binary_read, _split_compression
 
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 # a payload with one of these content types is a page (anything else is skipped)
@@ -75,16 +75,11 @@ def read_html(path: str, text_field: str, id_field: str, doc_id: str | None = No
     """One HTML file (``.html``, ``.htm``, optionally ``.gz``) as one page."""
     name = doc_id or path
     try:
-        with open(path, "rb") as fh:
+        with _open_binary_read(path) as fh:
             data = fh.read()
-    except FileNotFoundError:
-        raise InputError("no such file", path) from None
-    if _split_compression(path)[1] == ".gz":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            yield _skip(path, 1, f"damaged gzip file: {exc}")
-            return
+    except (OSError, EOFError, zlib.error) as exc:  # a damaged compressed file
+        yield _skip(path, 1, f"damaged compressed file: {exc}")
+        return
     if not data.strip():
         yield _skip(path, 1, "empty page")
         return
@@ -121,7 +116,13 @@ def _warcio():
         from warcio.archiveiterator import ArchiveIterator
     except ImportError:
         raise MissingDependencyError("warcio", "html", "Reading WARC files") from None
-    return ArchiveIterator
+
+    class Quiet(ArchiveIterator):
+        # warcio writes its own multi-line warning to stderr for a record not followed
+        # by a newline; the record is counted and named in the summary instead
+        INC_RECORD = ""
+
+    return Quiet
 
 
 def read_warc(path: str, text_field: str, id_field: str) -> Iterator[Document | Reject]:
@@ -144,6 +145,14 @@ def read_warc(path: str, text_field: str, id_field: str) -> Iterator[Document | 
                 yield _skip(path, number + 1, f"damaged record, rest of file unread: {exc}", offset)
                 return
             number += 1
+            if getattr(rec, "format", "warc") != "warc":  # warcio reads anything as ARC
+                yield _skip(
+                    path,
+                    number,
+                    "not a WARC record (no WARC/1.x header), rest of file unread",
+                    offset,
+                )
+                return
             rtype = rec.rec_type
             try:
                 body = rec.content_stream().read()
@@ -193,8 +202,12 @@ def _open_maybe_gzip(path: str) -> IO[bytes]:
         fh = open(path, "rb")  # noqa: SIM115 - returned
     except FileNotFoundError:
         raise InputError("no such file", path) from None
-    if _split_compression(path)[1] == ".gz":
+    comp = _split_compression(path)[1]
+    if comp == ".gz":
         return gzip.GzipFile(fileobj=fh, mode="rb")  # type: ignore[return-value]
+    if comp is not None:  # .zst, .bz2, .xz
+        fh.close()
+        return _open_binary_read(path)
     return fh
 
 

@@ -53,6 +53,16 @@ def check_paths(
                 )
 
 
+@contextlib.contextmanager
+def _naming(path: str):
+    """An error of the file system while an output is set up, as a one-line error that
+    names the output the user gave (not its temporary name)."""
+    try:
+        yield
+    except OSError as exc:
+        raise FormatError(f"{path}: cannot write here ({exc.strerror or exc})") from None
+
+
 class Writer:
     """Writes records to ``path`` through a temporary file, renamed into place by
     :meth:`close`; :meth:`abort` removes the temporary file. ``-`` writes to stdout; an
@@ -65,14 +75,22 @@ class Writer:
         self._in_place = False
         if path == STDIO:
             self._tmp: Path | None = None
-        else:
-            target = Path(path)
+            return
+        if not path.strip():
+            raise FormatError("an empty output path (a shell variable that was not set?)")
+        target = Path(path)
+        if target.is_dir() and not isinstance(self, TxtDirWriter):
+            raise FormatError(
+                f"{path} is a folder: name a file (or end the path with / and write .txt "
+                "files, one per document)"
+            )
+        with _naming(path):
             if target.parent and not target.parent.exists():
                 target.parent.mkdir(parents=True, exist_ok=True)
-            if target.exists() and not target.is_file() and not target.is_dir():
-                self._tmp, self._in_place = target, True
-            else:
-                self._tmp = target.with_name(f".{target.name}.part-{os.getpid()}")
+        if target.exists() and not target.is_file() and not target.is_dir():
+            self._tmp, self._in_place = target, True
+        else:
+            self._tmp = target.with_name(f".{target.name}.part-{os.getpid()}")
 
     def write(self, record: dict[str, Any], text_field: str = "text", doc_id: str = "") -> None:
         """Write one record (``doc_id`` names the file in a directory output)."""
@@ -119,6 +137,14 @@ def _open_binary_write(path: str, tmp: Path | None) -> IO[bytes]:
         import zstandard
 
         return zstandard.ZstdCompressor(level=3).stream_writer(open(tmp, "wb"), closefd=True)
+    if comp == ".bz2":
+        import bz2
+
+        return cast(IO[bytes], bz2.open(tmp, "wb"))
+    if comp == ".xz":
+        import lzma
+
+        return cast(IO[bytes], lzma.open(tmp, "wb"))
     return open(tmp, "wb", buffering=1 << 20)
 
 
@@ -126,8 +152,11 @@ class _ByteStreamWriter(Writer):
     """A writer over one (possibly compressed) byte stream."""
 
     def __init__(self, path: str):
+        if path.endswith(("/", os.sep)):
+            raise FormatError(f"{path} ends in / (a folder of .txt files): that output is txt")
         super().__init__(path)
-        self._stream = _open_binary_write(path, self._tmp)
+        with _naming(path):
+            self._stream = _open_binary_write(path, self._tmp)
 
     def _finish(self) -> None:
         if sys.stdout is not None and self._stream is sys.stdout.buffer:
@@ -156,8 +185,11 @@ class JsonlWriter(_ByteStreamWriter):
 
 class CsvWriter(Writer):
     def __init__(self, path: str):
+        if path.endswith(("/", os.sep)):
+            raise FormatError(f"{path} ends in / (a folder of .txt files): that output is txt")
         super().__init__(path)
-        self._stream = _open_binary_write(path, self._tmp)
+        with _naming(path):
+            self._stream = _open_binary_write(path, self._tmp)
         self._text = io.TextIOWrapper(self._stream, encoding="utf-8", newline="")
         self._writer: csv.DictWriter | None = None
 
@@ -208,11 +240,12 @@ class TxtDirWriter(Writer):
     def __init__(self, path: str):
         if path == STDIO:
             raise FormatError("a directory output cannot be standard output")
+        if Path(path).exists():
+            raise FormatError(f"{path}: output folder exists; remove it or pick a new name")
         super().__init__(path.rstrip("/\\") or path)
         assert self._tmp is not None
-        if Path(self.path).exists():
-            raise FormatError(f"{self.path}: output directory exists; remove it or pick a new name")
-        self._tmp.mkdir(parents=True)
+        with _naming(self.path):
+            self._tmp.mkdir(parents=True)
         self._names: set[str] = set()
         self._dirs: set[str] = set()
 
@@ -304,7 +337,8 @@ class ParquetWriter(Writer):
             columns = {k: [r.get(k) for r in self._rows] for k in names}
             if self._writer is None:
                 table = pa.Table.from_pydict(columns)
-                self._writer = pq.ParquetWriter(str(self._tmp), table.schema)
+                with _naming(self.path):
+                    self._writer = pq.ParquetWriter(str(self._tmp), table.schema)
             else:
                 table = pa.Table.from_pydict(columns, schema=self._writer.schema)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
@@ -339,6 +373,8 @@ _WRITERS = {
 def open_writer(path: str, fmt: str | None = None, default: str = "jsonl") -> Writer:
     """A writer for ``path``: format from ``fmt``, else from the suffix, else ``default``
     (used for ``-``). A path ending in ``/`` is a directory of ``.txt`` files."""
+    if not path.strip():  # Path("") is the current folder
+        raise FormatError("an empty output path (a shell variable that was not set?)")
     if fmt is None:
         if path == STDIO:
             fmt = default if default != "txtdir" else "jsonl"

@@ -491,8 +491,11 @@ def _read(inputs: Sequence[str], settings: _Stage1, input_format: str | None, de
         func: Callable = functools.partial(stage1_lines, settings=settings)
         arg = None
     else:
+        # pages are extracted by local processes (a Ray engine's workers can be a
+        # cluster's CPUs: more than this machine has)
+        local = min(workers, os.cpu_count() or 1)
         batches = _batched(read_texts(inputs, input_format, settings.text_field,
-                                      settings.id_field, workers), BATCH_SIZE)  # fmt: skip
+                                      settings.id_field, local), BATCH_SIZE)  # fmt: skip
         func = functools.partial(features_batch, clean=settings.clean, ngram=settings.ngram,
                                  keep_key=settings.keep_key)  # fmt: skip
         arg = _texts

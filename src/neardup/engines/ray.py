@@ -1,0 +1,111 @@
+"""Ray engine: the stages' per-batch functions run as Ray tasks, on a local Ray started
+here or on the cluster a job is submitted to (``ray job submit -- neardup run ...``).
+
+Only the mapped work moves (stage 1: parse, repair and features of each batch of
+lines; stage 3: content shingles, signatures and band keys of each block of
+documents; ``clean``: the repair of each batch). :func:`~neardup.engines.map_ordered`
+still submits, bounds what is in flight and yields in input order, so the outputs are
+the local engine's, byte for byte. A task whose worker dies (killed, out of memory, a
+lost node) is run again by Ray (``max_retries``): every mapped function is a pure
+function of its batch, or writes the same bytes at the same offsets, so running it
+twice changes nothing.
+
+Imported only when ``--engine ray`` is chosen (:func:`neardup.engines.open_engine`)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from typing import Any
+
+import ray
+
+from ..errors import NeardupError
+from .local import keep_freed_memory
+
+#: times Ray runs a task again after its worker died (Ray's own default is 3; an
+#: exception raised by the task itself is never retried: bad input stays bad)
+RETRIES = 4
+
+_worker_ready = False
+
+
+@ray.remote(max_retries=RETRIES, retry_exceptions=False)
+def _run_batch(func: Callable, *args: Any) -> Any:
+    """One batch in a Ray worker (a long-lived process that runs many tasks)."""
+    global _worker_ready
+    if not _worker_ready:
+        # as the local engine's workers do (see keep_freed_memory): batch after batch
+        # allocates and frees buffers of the same sizes
+        keep_freed_memory()
+        _worker_ready = True
+    return func(*args)
+
+
+class _Task:
+    """What :class:`RayPool.submit` returns: the part of a future that
+    :func:`~neardup.engines.map_ordered` uses."""
+
+    __slots__ = ("_ref",)
+
+    def __init__(self, ref: ray.ObjectRef):
+        self._ref = ref
+
+    def result(self) -> Any:
+        try:
+            return ray.get(self._ref)
+        except ray.exceptions.RayTaskError as exc:
+            # the task's own exception (an InputError naming file and line, say), as the
+            # local engine raises it, not Ray's wrapper with the worker's traceback
+            cause = exc.cause
+            raise (cause if isinstance(cause, BaseException) else exc) from None
+        except ray.exceptions.RayError as exc:
+            raise NeardupError(
+                f"a Ray task failed and was not recovered after {RETRIES} retries: {exc}"
+            ) from None
+
+    def cancel(self) -> bool:
+        ray.cancel(self._ref)
+        return True
+
+
+class RayPool:
+    """An executor-like front to Ray: ``submit(func, *args)`` starts a task."""
+
+    def submit(self, func: Callable, *args: Any) -> _Task:
+        return _Task(_run_batch.remote(func, *args))
+
+
+class RayEngine:
+    """The ``ray`` engine (see the module doc); :meth:`start` connects or starts Ray."""
+
+    name = "ray"
+
+    def __init__(self, workers: int, owned: bool):
+        self.workers = workers  # CPUs of the Ray cluster: batches in flight are 3x that
+        self.pool = RayPool()
+        self._owned = owned  # Ray was started or joined here (and is shut down here)
+
+    @classmethod
+    def start(cls, workers: int, address: str | None = None) -> RayEngine:
+        """Join the cluster at ``address`` (or ``RAY_ADDRESS``, which ``ray job submit``
+        sets), else start a local Ray on ``workers`` CPUs. A Ray this process had
+        started already (a notebook, a test suite) is used as it is, and left running."""
+        owned = not ray.is_initialized()
+        if owned:
+            address = address or os.environ.get("RAY_ADDRESS") or None
+            quiet = dict(logging_level=logging.WARNING, include_dashboard=False)
+            if address:
+                ray.init(address=address, **quiet)
+            else:
+                ray.init(num_cpus=max(1, workers), **quiet)
+        cpus = int(ray.cluster_resources().get("CPU", 0))
+        return cls(max(1, cpus), owned)
+
+    def close(self, cancel: bool = False) -> None:
+        """Stop (or leave) a Ray started (or joined) by :meth:`start`; tasks still
+        running are cancelled with it. Again: nothing."""
+        if self._owned and ray.is_initialized():
+            ray.shutdown()
+        self._owned = False
