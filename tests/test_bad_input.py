@@ -519,3 +519,14 @@ def test_word_diff_of_long_unrelated_texts_is_one_replaced_run() -> None:
     same = "shared opening words "
     diff = word_diff(same + a, same + b)
     assert [op[0] for op in diff] == ["equal", "replace"] and diff[1][1] == a and diff[1][2] == b
+
+
+def test_keep_on_a_field_no_record_has_is_said(runner, tmp_path: Path) -> None:
+    path = write_jsonl(
+        tmp_path / "x.jsonl", [{"id": "a", "text": STORY, "date": 2}, {"id": "b", "text": STORY}]
+    )
+    out = str(tmp_path / "k.jsonl")
+    typo = run_cli(runner, "dedup", str(path), "-o", out, "--keep", "field:dat")
+    assert typo.exit_code == 0 and "no record has the field" in typo.output
+    right = run_cli(runner, "dedup", str(path), "-o", out, "--keep", "field:date")
+    assert right.exit_code == 0 and "no record has the field" not in right.output

@@ -4,6 +4,7 @@ exit codes (0 ok, 1 failure, 2 usage): see :func:`neardup.cli_support.fail_on_li
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
@@ -13,7 +14,13 @@ import click
 
 from . import __version__, kernels
 from .cli_index import index
-from .cli_support import fail_on_library_errors, progress, read_text, setting_options
+from .cli_support import (
+    catch_signals,
+    fail_on_library_errors,
+    progress,
+    read_text,
+    setting_options,
+)
 from .config import (
     CleanConfig,
     DedupConfig,
@@ -99,16 +106,8 @@ def entry() -> None:
     failing the run."""
     if sys.stderr is None:
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
-    import signal
-
-    # SIGTERM (kill, a scheduler's timeout) unwinds like Ctrl-C: work folders, temporary
-    # outputs and worker processes are cleaned up on the way out
-    signal.signal(signal.SIGTERM, _terminated)
+    catch_signals()
     main()
-
-
-def _terminated(signum, frame) -> None:
-    raise KeyboardInterrupt
 
 
 def site_options(default: bool) -> Callable:
@@ -387,6 +386,12 @@ def _run_dedup_command(command: str, opts: dict, **outputs) -> None:
         )  # fmt: skip
     if not opts["quiet"]:
         click.echo(_dedup_summary(command, stats), err=True)
+        if stats.keep_field_records == 0 and stats.read > stats.rejected:
+            click.echo(
+                f"neardup {command}: warning: no record has the field of --keep "
+                f"{safe(str(opts['keep']))}; each cluster kept its first document",
+                err=True,
+            )
         if opts["site_boilerplate"]:
             _site_summary(command, stats)
         _skips_and_rejects(command, stats, opts["rejects"])
@@ -559,9 +564,10 @@ def run(output, report, **opts) -> None:
         written = [n for n in (*outputs.values(), "report.html") if (out / n).is_file()]
         runfolder.mark_complete(out, written)
     except BaseException:
-        runfolder.clear(out)  # no half-written run left to be read as a finished one
-        if created and not any(out.iterdir()):
-            out.rmdir()  # nor a folder this run made
+        with contextlib.suppress(OSError):  # keep the error that stopped the run
+            runfolder.clear(out)  # no half-written run left to be read as a finished one
+            if created and not any(out.iterdir()):
+                out.rmdir()  # nor a folder this run made
         raise
     if not opts["quiet"]:
         click.echo(f"neardup run: outputs in {safe(str(out))}/", err=True)

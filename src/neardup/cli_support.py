@@ -36,12 +36,6 @@ def fail_on_library_errors(func: Callable) -> Callable:
             raise click.ClickException(safe(str(exc)) + tail) from None
         except NeardupError as exc:
             raise click.ClickException(safe(str(exc))) from None
-        except SystemError as exc:
-            # Ctrl-C inside a compiled loop surfaces as a SystemError set by numba's
-            # dispatcher, with the KeyboardInterrupt as its context
-            if isinstance(exc.__context__ or exc.__cause__, KeyboardInterrupt):
-                _interrupted()
-            _internal(exc)
         except KeyboardInterrupt:
             _interrupted()
         except BrokenPipeError:
@@ -53,6 +47,8 @@ def fail_on_library_errors(func: Callable) -> Callable:
                 "standard output was closed before the run finished; the output is incomplete"
             ) from None
         except OSError as exc:
+            if _SIGNALLED:  # cleaning up after Ctrl-C or SIGTERM went wrong: still a stop
+                _interrupted()
             if os.environ.get("NEARDUP_DEBUG"):
                 raise
             where = f"{exc.filename}: " if exc.filename else ""
@@ -63,12 +59,33 @@ def fail_on_library_errors(func: Callable) -> Callable:
     return wrapper
 
 
+#: the signals received (see :func:`catch_signals`)
+_SIGNALLED: list[int] = []
+
+
+def catch_signals() -> None:
+    """SIGINT (Ctrl-C) and SIGTERM (kill, a scheduler's timeout) unwind the command as
+    KeyboardInterrupt: work folders, temporary outputs and worker processes are cleaned
+    up on the way out. An error raised while unwinding (Ctrl-C inside a compiled loop
+    comes out of numba as a SystemError) is still reported as the interruption."""
+    import signal
+
+    def stop(signum, frame) -> None:
+        _SIGNALLED.append(signum)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+
+
 def _interrupted() -> NoReturn:
     click.echo("neardup: interrupted; no partial output was left behind", err=True)
     sys.exit(130)
 
 
 def _internal(exc: Exception) -> NoReturn:
+    if _SIGNALLED:
+        _interrupted()
     if os.environ.get("NEARDUP_DEBUG"):
         raise exc
     raise click.ClickException(

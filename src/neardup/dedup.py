@@ -122,6 +122,7 @@ class DedupStats:
     site_boilerplate: dict = field(default_factory=dict)  # what was learned (summary)
     bands: int = 0
     rows: int = 0
+    keep_field_records: int | None = None  # with keep field:NAME: records that have NAME
     seconds: dict[str, float] = field(default_factory=dict)
 
     def check(self) -> None:
@@ -234,7 +235,7 @@ def run_dedup(
         with _timed(stats, "content_signatures"):
             signatures = content_signatures(
                 docs.store, boiler.paragraphs, boiler.site_lines, docs.doc_sites, config,
-                bands, rows, lead_on, run.work, workers, pool,
+                bands, rows, lead_on, run.work, workers, pool, run.engine.shared,
             )  # fmt: skip
             run.engine.close()  # the later stages run here: the workers' memory goes
         with _timed(stats, "candidates"):
@@ -245,6 +246,10 @@ def run_dedup(
         with _timed(stats, "verify"):
             edges, log, look = _verify(docs.store, boiler, docs.doc_sites, cands, config,
                                        settings.keep_key, run.work, pairs_out, stats)  # fmt: skip
+        if fields_spec not in (None, "*") and docs.policy_records is not None:
+            # a field no record has (a typo) leaves every cluster to input order: counted,
+            # so that the summary can say so
+            stats.keep_field_records = sum(1 for r in docs.policy_records if r)
         with _timed(stats, "cluster"):
             clustered = decide_clusters(cands, edges, log, look, policy, docs.policy_records,
                                         config, pairs_out, stats)  # fmt: skip

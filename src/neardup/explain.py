@@ -107,12 +107,24 @@ def render_diff(diff: list[tuple[str, str, str]], color: bool = False) -> str:
 # ------------------------------------------------------------------------ two texts
 
 
+#: the largest product of two texts' lengths (characters) whose rapidfuzz ratio is
+#: computed (about a second); past it the ratio is left out, never minutes of work
+MAX_FUZZY = 25_000_000_000
+
+
+def _fuzzy(a: str, b: str) -> float | None:
+    """rapidfuzz's Indel similarity of two texts, rounded; None for texts too long."""
+    from rapidfuzz.distance import Indel
+
+    if len(a) * len(b) > MAX_FUZZY:
+        return None
+    return round(Indel.normalized_similarity(a, b), 4)
+
+
 def compare_texts(a: str, b: str, config: DedupConfig | None = None) -> dict:
     """Scores of two texts as ``neardup dedup`` computes them for a candidate pair
     (each text repaired first; without a corpus there is no boilerplate to leave out),
     the verdict at ``config``'s settings and the word diff of the repaired texts."""
-    from rapidfuzz.distance import Indel
-
     from .arrays import sorted_unique
     from .dedup import features
     from .repair import repair_text
@@ -125,7 +137,7 @@ def compare_texts(a: str, b: str, config: DedupConfig | None = None) -> dict:
     sh = [sorted_unique(f.shingles) for f in feats]
     sigs = minhash_many(sh, config.num_perm, config.seed)
     score = score_pair(sh[0], sh[1], sigs[0], sigs[1])
-    fuzzy = Indel.normalized_similarity(feats[0].key_text, feats[1].key_text)
+    fuzzy = _fuzzy(feats[0].key_text or "", feats[1].key_text or "")
     verdict = "exact" if feats[0].key == feats[1].key else None
     second = {}
     if verdict is None:
@@ -137,6 +149,7 @@ def compare_texts(a: str, b: str, config: DedupConfig | None = None) -> dict:
             and near_miss(
                 np.array([score.jaccard]), np.array([score.containment]), np.array([small])
             )[0]
+            and fuzzy is not None  # (texts too long for any alignment)
         ):  # the second look dedup gives a near miss (no corpus: no boilerplate)
             aligned = aligned_ratio(feats[0].key_text or "", feats[1].key_text or "")
             second = {"aligned": round(aligned, 4)}
@@ -146,7 +159,7 @@ def compare_texts(a: str, b: str, config: DedupConfig | None = None) -> dict:
             )
     return {
         "verdict": verdict or "different",
-        "scores": score.to_dict() | {"fuzzy": round(fuzzy, 4)} | second,
+        "scores": score.to_dict() | {"fuzzy": fuzzy} | second,
         "settings": {
             "threshold": config.threshold,
             "containment": config.containment,
@@ -288,12 +301,7 @@ def explain_document(
             kept_text = _find_text(out, removed["duplicate_of"], text_field, id_field)
         own_text = removed.get(text_field)
         if kept_text is not None and isinstance(own_text, str):
-            from rapidfuzz.distance import Indel
-
-            result["fuzzy"] = round(
-                Indel.normalized_similarity(" ".join(words(kept_text)), " ".join(words(own_text))),
-                4,
-            )
+            result["fuzzy"] = _fuzzy(" ".join(words(kept_text)), " ".join(words(own_text)))
             result["diff"] = word_diff(kept_text, own_text)
     else:
         text = _find_text(out, doc_id, text_field, id_field)
@@ -342,7 +350,7 @@ def render_explanation(e: dict, color: bool = False) -> str:
                 f"  scores against the kept document: Jaccard {s['jaccard']}, containment "
                 f"{s['containment']}, MinHash estimate {s['estimated']}, shingles "
                 f"{s['shingles'][0]} / {s['shingles'][1]}"
-                + (f", rapidfuzz {e['fuzzy']}" if "fuzzy" in e else "")
+                + (f", rapidfuzz {_shown(e['fuzzy'])}" if "fuzzy" in e else "")
             )
             if "fuzzy" in s:  # linked by the second look on the texts
                 how = (
@@ -405,13 +413,17 @@ def render_comparison(c: dict, color: bool = False) -> str:
             f"verdict: {c['verdict'].upper()} (threshold {c['settings']['threshold']}, "
             f"containment {c['settings']['containment']}, verify {c['settings']['verify']})",
             f"Jaccard {s['jaccard']}, containment {s['containment']}, MinHash estimate "
-            f"{s['estimated']}, rapidfuzz {s['fuzzy']}, shingles {s['shingles'][0]} / "
+            f"{s['estimated']}, rapidfuzz {_shown(s['fuzzy'])}, shingles {s['shingles'][0]} / "
             f"{s['shingles'][1]} (word {c['settings']['ngram']}-grams)"
             + (f", second look: aligned {s['aligned']}" if "aligned" in s else ""),
             "diff ([-first only-] {+second only+}):",
             render_diff(c["diff"], color),
         ]
     )
+
+
+def _shown(fuzzy: float | None) -> str:
+    return "not computed (texts too long)" if fuzzy is None else str(fuzzy)
 
 
 def _clip(text: str, n: int = 160) -> str:
