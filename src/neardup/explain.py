@@ -315,6 +315,12 @@ def explain_document(
         spans = []
         original = _original_text(repair, text_field, id_field)
         normalized = normalize_text(original) if original is not None else None
+        if normalized is not None and any(
+            "text" in span and normalized[span["start"] : span["end"]] != span["text"]
+            for span in repair["removed"]
+        ):  # the input was rewritten since the run: its text is no longer this one's
+            normalized = None
+            result["input_changed"] = True
         for span in repair["removed"]:
             item = dict(span)
             if normalized is not None and span.get("repeats"):
@@ -387,6 +393,8 @@ def render_explanation(e: dict, color: bool = False) -> str:
             lines.append(f"{safe(e['id'])}: KEPT (no duplicate found)")
     if e.get("repairs"):
         r = e["repairs"]
+        if e.get("input_changed"):
+            lines.append("  (the input file changed since the run: the repeated text is not shown)")
         if r["normalized"]:
             lines.append(f"  normalised: {', '.join(r['normalized'])}")
         for span in r["removed"]:
