@@ -16,7 +16,7 @@ import ray
 from click.testing import CliRunner
 
 from neardup.cli import main
-from neardup.engines.ray import RayPool
+from neardup.engines.ray import RayEngine, RayPool
 from neardup.stages.signatures import content_block
 from test_dedup import _corpus, write_jsonl
 
@@ -41,6 +41,19 @@ def corpus(tmp_path_factory) -> Path:
     return write_jsonl(tmp_path_factory.mktemp("corpus") / "in.jsonl", docs)
 
 
+def _share(monkeypatch, shared: bool) -> None:
+    """Whether the Ray workers read and write the work directory themselves (a Ray
+    started by neardup) or stage 3 carries its data to them and back (a cluster's)."""
+    start = RayEngine.start.__func__
+
+    def start_sharing(cls, *args, **kwargs):
+        engine = start(cls, *args, **kwargs)
+        engine.shared = shared
+        return engine
+
+    monkeypatch.setattr(RayEngine, "start", classmethod(start_sharing))
+
+
 def _outputs(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.name not in TIMED}
 
@@ -50,8 +63,11 @@ def _invoke(*args: str) -> None:
     assert result.exit_code == 0, result.output
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
-def test_run_on_ray_writes_what_local_writes(corpus: Path, tmp_path: Path, workers) -> None:
+@pytest.mark.parametrize(("workers", "shared"), [("1", True), ("2", False)])
+def test_run_on_ray_writes_what_local_writes(
+    corpus: Path, tmp_path: Path, monkeypatch, workers, shared
+) -> None:
+    _share(monkeypatch, shared)
     _invoke("run", str(corpus), "-o", str(tmp_path / "local"), "-j", "2")
     _invoke("run", str(corpus), "-o", str(tmp_path / "ray"), "--engine", "ray", "-j", workers)
     local, on_ray = _outputs(tmp_path / "local"), _outputs(tmp_path / "ray")
@@ -73,13 +89,15 @@ def test_dedup_and_clean_on_ray_write_what_local_writes(corpus: Path, tmp_path: 
     assert (tmp_path / "local" / "removed.jsonl").stat().st_size > 0
 
 
+@pytest.mark.parametrize("shared", [True, False])
 def test_a_worker_killed_mid_stage_changes_nothing(
-    corpus: Path, tmp_path: Path, monkeypatch
+    corpus: Path, tmp_path: Path, monkeypatch, shared
 ) -> None:
     """The worker running the second stage-1 batch, and the one running the first
-    signature block, are killed (SIGKILL) once they have done the work (the block has
-    written its rows into the work files) and before they answer: Ray runs both tasks
-    again, and the outputs are the local engine's."""
+    signature block, are killed (SIGKILL) once they have done the work (``shared``:
+    the block has written its rows into the work files) and before they answer: Ray
+    runs both tasks again, and the outputs are the local engine's."""
+    _share(monkeypatch, shared)
     marks = tmp_path / "marks"
     marks.mkdir()
 
@@ -167,3 +185,14 @@ def test_stats_count_the_same_on_both_engines(corpus: Path, tmp_path) -> None:
         for e in ("local", "ray")
     ]  # fmt: skip
     assert counts[0] == counts[1]
+
+
+def test_python_api_takes_the_engine() -> None:
+    import neardup
+
+    texts = _corpus(5, 60, 2)
+    local, on_ray = (neardup.dedup(texts, engine=e) for e in ("local", "ray"))
+    assert (on_ray.kept, on_ray.removed, on_ray.clusters) == (
+        local.kept, local.removed, local.clusters,
+    )  # fmt: skip
+    assert local.removed

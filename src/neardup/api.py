@@ -153,6 +153,7 @@ def dedup(
     keep: str | Callable = "first",
     workers: int = 1,
     index: str | None = None,
+    engine: str = "local",
 ) -> DedupResult:
     """Deduplicate ``data`` in memory, as ``neardup dedup`` does a file.
 
@@ -165,6 +166,8 @@ def dedup(
     callable on ``DocInfo(index, length, record)`` whose smallest value is kept.
     ``workers``: processes (0: one per core). ``index``: a persistent index file
     (:class:`~neardup.index.Index`): rows that duplicate its documents are removed.
+    ``engine``: ``local`` or ``ray`` (Ray tasks: the Ray this process started, or one
+    started here; see :func:`~neardup.engines.open_engine`), with the same result.
 
     Returns a :class:`DedupResult`. Rows whose text is not a string are in
     ``result.rejected``, in neither ``kept`` nor ``removed``.
@@ -200,7 +203,7 @@ def dedup(
     # pair for that log would cost more than the dedup itself)
     stats = run_dedup(
         [str(spool)], config=config, keep=keep, workers=workers or os.cpu_count() or 1,
-        index=index, **{k: str(folder / v) for k, v in outputs.items()},
+        index=index, engine=engine, **{k: str(folder / v) for k, v in outputs.items()},
     )  # fmt: skip
     runfolder.mark_complete(folder, list(outputs.values()))
     stats.rejected += len(rejected)

@@ -33,7 +33,8 @@ def open_engine(name: str, workers: int, address: str | None = None):
     """The engine ``name`` with ``workers`` parallel workers (``ray``: a local Ray on
     ``workers`` cores, or the cluster at ``address`` / ``RAY_ADDRESS``, with the cluster's
     CPUs). It has ``workers`` (how many batches run at once), ``pool`` (what
-    :func:`map_ordered` submits to; None: this process) and ``close(cancel=False)``."""
+    :func:`map_ordered` submits to; None: this process), ``shared`` (the workers see
+    this machine's files) and ``close(cancel=False)``."""
     if name == "local":
         if address:
             raise ConfigError("--ray-address needs --engine ray")

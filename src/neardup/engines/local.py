@@ -22,6 +22,7 @@ class LocalEngine:
     worker), shared by the stages that map over batches."""
 
     name = "local"
+    shared = True  # the workers see this machine's files
 
     def __init__(self, workers: int):
         self.workers = workers

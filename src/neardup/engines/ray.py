@@ -82,10 +82,14 @@ class RayEngine:
 
     name = "ray"
 
-    def __init__(self, workers: int, owned: bool):
+    def __init__(self, workers: int, owned: bool, shared: bool):
         self.workers = workers  # CPUs of the Ray cluster: batches in flight are 3x that
         self.pool = RayPool()
         self._owned = owned  # Ray was started or joined here (and is shut down here)
+        # the workers see this machine's files (the work directory): a Ray started
+        # here has no other machine. A cluster's workers may be elsewhere (and an
+        # autoscaler can add machines mid-run): stage 3 then carries its data along
+        self.shared = shared
 
     @classmethod
     def start(cls, workers: int, address: str | None = None) -> RayEngine:
@@ -93,15 +97,15 @@ class RayEngine:
         sets), else start a local Ray on ``workers`` CPUs. A Ray this process had
         started already (a notebook, a test suite) is used as it is, and left running."""
         owned = not ray.is_initialized()
+        address = address or os.environ.get("RAY_ADDRESS") or None
         if owned:
-            address = address or os.environ.get("RAY_ADDRESS") or None
             quiet = dict(logging_level=logging.WARNING, include_dashboard=False)
             if address:
                 ray.init(address=address, **quiet)
             else:
                 ray.init(num_cpus=max(1, workers), **quiet)
         cpus = int(ray.cluster_resources().get("CPU", 0))
-        return cls(max(1, cpus), owned)
+        return cls(max(1, cpus), owned, shared=owned and not address)
 
     def close(self, cancel: bool = False) -> None:
         """Stop (or leave) a Ray started (or joined) by :meth:`start`; tasks still

@@ -67,9 +67,13 @@ def content_signatures(
     work: Path,
     workers: int,
     pool,
+    shared: bool = True,
 ) -> Signatures:
     """Stage 3: content shingles and signatures (to ``work``), band keys of the content
-    and, with ``lead_on``, of the leads, a block of documents per worker task."""
+    and, with ``lead_on``, of the leads, a block of documents per worker task.
+    ``shared``: the workers see ``work`` (they read and write its files themselves);
+    otherwise (a Ray cluster's other machines) each task takes its block's shingles
+    along and gives its rows back, and this process writes them."""
     n = len(store)
     site_hit = np.zeros(n, dtype=bool)
     boiler_set = frozenset(boiler)
@@ -87,12 +91,15 @@ def content_signatures(
                         also[i - start] = mask
                         site_hit[i] = True
             pa, pb = store.para_off[start], store.para_off[stop]
+            carried = None if shared else _read_u32(
+                store.path, int(store.shingle_off[start]), int(store.shingle_off[stop])
+            )  # fmt: skip
             yield ContentJob(
                 store.path, store.shingle_off[start : stop + 1],
                 store.para_off[start : stop + 1], store.para_hash[pa:pb],
                 store.para_first[pa:pb], also, boiler_set, config.num_perm, config.seed,
                 bands, rows, lead_on, content_path, sig_path,
-                header + 4 * config.num_perm * start,
+                header + 4 * config.num_perm * start, carried,
             )  # fmt: skip
 
     # the workers write the content shingles and the signatures themselves, into
@@ -113,9 +120,12 @@ def content_signatures(
     keys_all = np.zeros((n, bands), dtype=np.uint64)
     lead_keys = np.zeros((n if lead_on else 0, bands), dtype=np.uint64)
     start = 0
-    for sizes, block_keys, block_leads in map_ordered(
+    for sizes, block_keys, block_leads, *rows_back in map_ordered(
         content_block, jobs(), workers, pending=2 * max(workers, 1), pool=pool
     ):
+        if rows_back:  # not shared: the task gave its rows back
+            _write_rows(content_path, sig_path, store.shingle_off[start],
+                        header + 4 * config.num_perm * start, *rows_back)  # fmt: skip
         stop = start + len(sizes)
         content_start[start:stop] = store.shingle_off[start] + np.cumsum(sizes) - sizes
         content_size[start:stop] = sizes
@@ -178,28 +188,49 @@ class ContentJob:
     content: Path  # the content shingles file (as many values as the shingles file) ...
     signatures: Path  # ... and the signatures file (.npy), both at their full size already
     sig_offset: int  # the byte offset of this block's first signature
+    # the block's shingles, when the worker cannot read the shingles file (then the
+    # content shingles and signatures go back, for the caller to write)
+    shingles: np.ndarray | None = None
 
 
-def content_block(job: ContentJob) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def content_block(job: ContentJob) -> tuple[np.ndarray, ...]:
     """Stages 2-3 over a block of documents: content shingles (sorted, unique, outside
     boilerplate paragraphs), their signatures and band keys, and the band keys of the
     leads. The content shingles and signatures are written to their files here (the
     process that runs the block writes them, nothing big travels back): the block's
     content shingles one document after the other from where its shingles start in the
     shingles file (a document has no more content shingles than shingles), its
-    signatures at their rows. Returns (content sizes, band keys, lead band keys)."""
+    signatures at their rows. Returns (content sizes, band keys, lead band keys), and
+    the content shingles and signatures when the job carried its shingles."""
     joined, sizes, sigs, keys, lead_keys = _content_block(job)
-    first = int(job.shingle_off[0])
+    if job.shingles is not None:
+        return sizes, keys, lead_keys, joined, sigs
+    _write_rows(job.content, job.signatures, job.shingle_off[0], job.sig_offset, joined, sigs)
+    return sizes, keys, lead_keys
+
+
+def _write_rows(
+    content: Path, signatures: Path, first: int, sig_offset: int, joined: np.ndarray,
+    sigs: np.ndarray,
+) -> None:  # fmt: skip
+    """A block's content shingles (from where its shingles start, ``first``) and
+    signatures (at byte ``sig_offset``) into their files, at their full size already."""
     for path, data, offset in (
-        (job.content, joined.astype("<u4", copy=False), 4 * first),
-        (job.signatures, sigs.astype("<u4", copy=False), job.sig_offset),
+        (content, joined.astype("<u4", copy=False), 4 * int(first)),
+        (signatures, sigs.astype("<u4", copy=False), sig_offset),
     ):
         fd = os.open(path, os.O_WRONLY)
         try:
             os.pwrite(fd, data.tobytes(), offset)
         finally:
             os.close(fd)
-    return sizes, keys, lead_keys
+
+
+def _read_u32(path: Path, first: int, last: int) -> np.ndarray:
+    """Values ``first`` to ``last`` of a file of uint32."""
+    with path.open("rb") as fh:
+        fh.seek(4 * first)
+        return np.frombuffer(fh.read(4 * (last - first)), dtype=np.uint32)
 
 
 def _content_block(
@@ -208,9 +239,7 @@ def _content_block(
     """(content shingles concatenated, content sizes, signatures, band keys, lead band
     keys) of a block (:func:`content_block`)."""
     first, last = int(job.shingle_off[0]), int(job.shingle_off[-1])
-    with job.shingles_path.open("rb") as fh:
-        fh.seek(4 * first)
-        flat = np.frombuffer(fh.read(4 * (last - first)), dtype=np.uint32)
+    flat = job.shingles if job.shingles is not None else _read_u32(job.shingles_path, first, last)
     sh_off = job.shingle_off - first
     p_off = job.para_off - job.para_off[0]
     if kernels.available():
