@@ -530,3 +530,45 @@ def test_keep_on_a_field_no_record_has_is_said(runner, tmp_path: Path) -> None:
     assert typo.exit_code == 0 and "no record has the field" in typo.output
     right = run_cli(runner, "dedup", str(path), "-o", out, "--keep", "field:date")
     assert right.exit_code == 0 and "no record has the field" not in right.output
+
+
+def test_removed_records_keep_their_own_fields_of_neardups_names(runner, tmp_path: Path) -> None:
+    path = write_jsonl(
+        tmp_path / "r.jsonl",
+        [{"id": "a", "text": STORY * 3},
+         {"id": "b", "text": STORY * 3, "reason": "user reason", "duplicate_of": "zz"}],
+    )  # fmt: skip
+    removed = tmp_path / "rm.jsonl"
+    assert (
+        run_cli(
+            runner, "dedup", str(path), "-o", str(tmp_path / "k.jsonl"), "--removed", str(removed)
+        ).exit_code
+        == 0
+    )
+    (record,) = [json.loads(x) for x in removed.read_text().splitlines()]
+    assert record["duplicate_of"] == "a" and record["reason"] == "exact"
+    assert record["input_reason"] == "user reason" and record["input_duplicate_of"] == "zz"
+
+
+def test_parquet_rejects_keep_the_row(runner, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(
+        pa.table({"id": ["a", "b"], "text": [STORY, None], "n": [1, 2]}), tmp_path / "t.parquet"
+    )
+    rej = tmp_path / "r.jsonl"
+    assert (
+        run_cli(
+            runner,
+            "clean",
+            str(tmp_path / "t.parquet"),
+            "-o",
+            str(tmp_path / "o.jsonl"),
+            "--rejects",
+            str(rej),
+        ).exit_code
+        == 0
+    )
+    (entry,) = [json.loads(x) for x in rej.read_text().splitlines()]
+    assert json.loads(entry["raw"]) == {"id": "b", "text": None, "n": 2}

@@ -14,8 +14,13 @@ _trapezoid = getattr(np, "trapezoid", None) or np.trapz  # type: ignore[attr-def
 _MIX1 = np.uint64(0xFF51AFD7ED558CCD)
 _MIX2 = np.uint64(0xC4CEB9FE1A85EC53)
 #: buckets larger than this are linked as a chain plus a star from their first member
-#: instead of all pairs (bounds the work on a bucket of thousands of near-identical docs)
-MAX_BUCKET_PAIRS = 32
+#: instead of all pairs (bounds the work on a bucket of thousands of near-identical docs):
+#: each member is paired with the next MAX_BUCKET_PAIRS members and with the first. The
+#: clustering needs one verified edge from a member to its cluster's kept document (and
+#: tries the kept documents of its neighbours' clusters), so a short window loses no
+#: link; each pair it adds costs a verification, and on template-heavy crawls those
+#: pairs are most of the run (see benchmarks/README.md, "bucket window")
+MAX_BUCKET_PAIRS = 8
 
 
 def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:

@@ -219,6 +219,10 @@ def _write_removed(out, line: bytes, pos: int, doc_id: str, kept_id: str, d: Dec
             return
     record = json.loads(line)
     record.setdefault(id_field, doc_id)
+    for key in ("duplicate_of", "cluster", "similarity", "reason"):
+        if key in record and f"input_{key}" not in record:
+            # the record's own field of that name: kept, renamed, not overwritten
+            record[f"input_{key}"] = record.pop(key)
     record.update(
         {"duplicate_of": kept_id, "cluster": d.cluster, "similarity": similarity,
          "reason": d.reason}
