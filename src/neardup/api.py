@@ -211,24 +211,42 @@ def dedup(
     return _dedup_result(table, folder, tmp, written, rejected, row_of, values, stats)
 
 
-def _dedup_result(table, folder, tmp, written, rejected, row_of, values, stats) -> DedupResult:
-    from .explain import _jsonl
+def _records(path: Path) -> Iterator[dict]:
+    """The records of one of the run's JSONL files (orjson where it is installed)."""
+    loads = _orjson.loads if _orjson is not None else json.loads
+    if path.exists():
+        with path.open("rb") as f:
+            for line in f:
+                if line.strip():
+                    yield loads(line)
 
+
+def _dedup_result(table, folder, tmp, written, rejected, row_of, values, stats) -> DedupResult:
     def user_id(key: str) -> Any:
         return values.get(key, key) if values else row_of.get(key, key)
 
+    clusters = list(_records(folder / "clusters.jsonl"))
     removed_rows, added = [], {"duplicate_of": [], "reason": [], "similarity": [], "cluster": []}
-    for r in _jsonl(folder / "removed.jsonl"):
-        removed_rows.append(row_of[r["id"]])
-        added["duplicate_of"].append(user_id(str(r["duplicate_of"])))
-        added["reason"].append(r["reason"])
-        added["similarity"].append(r["similarity"])
-        added["cluster"].append(r["cluster"])
+
+    def add(doc_id: str, kept_id: str, reason: str, similarity: float, cluster: int) -> None:
+        removed_rows.append(row_of[doc_id])
+        added["duplicate_of"].append(user_id(kept_id))
+        added["reason"].append(reason)
+        added["similarity"].append(similarity)
+        added["cluster"].append(cluster)
+
+    if stats.index_removed:  # duplicates of an index's documents are in no cluster here
+        for r in _records(folder / "removed.jsonl"):
+            add(r["id"], str(r["duplicate_of"]), r["reason"], r["similarity"], r["cluster"])
+    else:  # the clusters say the same without the removed records' texts to parse
+        for c in clusters:
+            for m in c["members"]:
+                if m["reason"] != "kept":
+                    add(m["id"], c["kept"], m["reason"], m["similarity"], c["cluster"])
     order = np.argsort(np.asarray(removed_rows, dtype=np.int64), kind="stable")
     removed = np.asarray(removed_rows, dtype=np.int64)[order]
     added = {k: [v[i] for i in order.tolist()] for k, v in added.items()}
     kept = np.setdiff1d(written, removed, assume_unique=True)
-    clusters = list(_jsonl(folder / "clusters.jsonl"))
     return DedupResult(
         kept=table.take(kept), removed=table.take(removed, added), clusters=clusters,
         rejected=rejected, stats=stats, folder=folder, _ids=values, _tmp=tmp,

@@ -206,10 +206,20 @@ class _Dataset(_Arrow):
         return data.data.table if hasattr(data.data, "table") else data.data
 
     def take(self, rows: np.ndarray, added: dict[str, list] | None = None) -> Any:
-        out = self.data.select(rows.tolist())
-        for k, v in (added or {}).items():
-            out = out.add_column(k, v)
-        return out
+        if not added:
+            return self.data.select(rows.tolist())
+        # with columns added: taken from the Arrow table in one step (add_column on a
+        # selection would copy the rows once per column), the features kept
+        import datasets
+        import pyarrow as pa
+        from datasets.table import InMemoryTable
+
+        table = self._table().take(pa.array(rows, type=pa.int64()))
+        for k, v in added.items():
+            table = table.append_column(k, pa.array(v))
+        new = datasets.Features.from_arrow_schema(pa.schema([table.schema.field(k) for k in added]))
+        features = datasets.Features({**self.data.features, **new})
+        return datasets.Dataset(InMemoryTable(table), info=datasets.DatasetInfo(features=features))
 
     def with_column(self, name: str, values: list) -> Any:
         features, order = self.data.features, self.data.column_names
