@@ -227,7 +227,7 @@ class _Dataset(_Arrow):
         return out.select_columns(order)
 
 
-class _ArrowDataset(Table):
+class _ArrowDataset(_Arrow):
     """A ``pyarrow.dataset.Dataset`` (a folder of Parquet files, as Hugging Face stores
     datasets): each column is read from the files on its own, batch by batch, and the
     rows asked for come back as a pyarrow Table."""
@@ -243,14 +243,6 @@ class _ArrowDataset(Table):
     def values(self, name: str) -> Iterator[Any]:
         for batch in self.data.to_batches(columns=[name], batch_size=SLICE):
             yield from batch.column(0).to_pylist()
-
-    def take(self, rows: np.ndarray, added: dict[str, list] | None = None) -> Any:
-        import pyarrow as pa
-
-        out = self.data.take(pa.array(rows, type=pa.int64()))
-        for k, v in (added or {}).items():
-            out = out.append_column(k, pa.array(v))
-        return out
 
     def with_column(self, name: str, values: list) -> Any:
         return _Arrow(self.data.to_table()).with_column(name, values)

@@ -183,13 +183,9 @@ class JsonlWriter(_ByteStreamWriter):
         self.count += count
 
 
-class CsvWriter(Writer):
+class CsvWriter(_ByteStreamWriter):
     def __init__(self, path: str):
-        if path.endswith(("/", os.sep)):
-            raise FormatError(f"{path} ends in / (a folder of .txt files): that output is txt")
         super().__init__(path)
-        with _naming(path):
-            self._stream = _open_binary_write(path, self._tmp)
         self._text = io.TextIOWrapper(self._stream, encoding="utf-8", newline="")
         self._writer: csv.DictWriter | None = None
 
