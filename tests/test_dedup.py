@@ -587,12 +587,13 @@ def test_removed_records_keep_their_fields_and_gain_the_removal_ones(tmp_path, r
         before = json.loads(original)
         assert {k: v for k, v in r.items() if k not in before or k == "cluster"} == {
             **({"id": r["id"]} if "id" not in before else {}),
+            **({"input_cluster": before["cluster"]} if "cluster" in before else {}),
             "duplicate_of": "a",
             "cluster": r["cluster"],
             "similarity": 1.0,
             "reason": "exact",
         }
-        assert isinstance(r["cluster"], int)
+        assert isinstance(r["cluster"], int)  # the record's own "cluster" is input_cluster
         assert all(r[k] == v for k, v in before.items() if k != "cluster")
     raw = removed.read_text(encoding="utf-8").splitlines()
     assert raw[1].startswith('{ "id" : "c", "text": "')  # the line as it came, fields added
