@@ -245,11 +245,13 @@ class EdgeTable:
         True where the reason is "contained" ("near" otherwise), ``floats`` rows of
         (jaccard, containment, estimated, fuzzy or nan), ``sizes`` rows of shingles."""
         table = cls(n_docs)
-        table._a.frombytes(np.ascontiguousarray(a, dtype=np.int64).tobytes())
-        table._b.frombytes(np.ascontiguousarray(b, dtype=np.int64).tobytes())
-        table._reason.frombytes(np.asarray(contained, dtype=np.int8).tobytes())
-        table._floats.frombytes(np.ascontiguousarray(floats, dtype=np.float64).tobytes())
-        table._sizes.frombytes(np.ascontiguousarray(sizes, dtype=np.int64).tobytes())
+        # the arrays as they are, not copies: a table of millions of edges (template pages)
+        # would otherwise be held two or three times over at its peak
+        table._a = np.ascontiguousarray(a, dtype=np.int64)  # type: ignore[assignment]
+        table._b = np.ascontiguousarray(b, dtype=np.int64)  # type: ignore[assignment]
+        table._reason = np.asarray(contained, dtype=np.int8)  # type: ignore[assignment]
+        table._floats = np.ascontiguousarray(floats, dtype=np.float64).reshape(-1)  # type: ignore[assignment]
+        table._sizes = np.ascontiguousarray(sizes, dtype=np.int64).reshape(-1)  # type: ignore[assignment]
         return table.finish()
 
     @classmethod
@@ -263,7 +265,6 @@ class EdgeTable:
         self.a = np.frombuffer(self._a, dtype=np.int64) if len(self._a) else np.zeros(0, np.int64)
         self.b = np.frombuffer(self._b, dtype=np.int64) if len(self._b) else np.zeros(0, np.int64)
         self.codes = self.a * self.n + self.b  # sorted: pairs arrive sorted
-        self._where: dict[int, int] | None = None
         return self
 
     def __len__(self) -> int:
@@ -271,16 +272,19 @@ class EdgeTable:
 
     def edge(self, i: int) -> Edge:
         f = self._floats[4 * i : 4 * i + 4]
-        fuzzy = None if f[3] != f[3] else f[3]
-        sizes = (self._sizes[2 * i], self._sizes[2 * i + 1])
-        score = PairScore(f[0], f[1], f[2], sizes, fuzzy)
-        return Edge(self._a[i], self._b[i], REASONS[self._reason[i]], score)
+        fuzzy = None if f[3] != f[3] else float(f[3])
+        sizes = (int(self._sizes[2 * i]), int(self._sizes[2 * i + 1]))
+        score = PairScore(float(f[0]), float(f[1]), float(f[2]), sizes, fuzzy)
+        return Edge(int(self._a[i]), int(self._b[i]), REASONS[int(self._reason[i])], score)
 
     def get(self, a: int, b: int) -> Edge | None:
-        if self._where is None:  # built on the first lookup: a dict of the pair codes
-            self._where = dict(zip(self.codes.tolist(), range(len(self.codes)), strict=True))
-        i = self._where.get(min(a, b) * self.n + max(a, b))
-        return None if i is None else self.edge(i)
+        # binary search on the sorted codes: a dict of them would cost about 150 bytes an
+        # edge (4 GB at a million template pages with 20 verified pairs each)
+        code = min(a, b) * self.n + max(a, b)
+        i = int(np.searchsorted(self.codes, code))
+        if i < len(self.codes) and self.codes[i] == code:
+            return self.edge(i)
+        return None
 
     def __iter__(self) -> Iterator[Edge]:
         return (self.edge(i) for i in range(len(self)))

@@ -268,8 +268,9 @@ def verify_pairs(
         parts.append((a[linked], b[linked], contained[linked], floats[linked], sizes_ab[linked]))
     if not parts:
         return EdgeTable(n).finish(), rejected, prefiltered
-    edges = EdgeTable.from_arrays(n, *(np.concatenate(p) for p in zip(*parts, strict=True)))
-    return edges, rejected, prefiltered
+    columns = [np.concatenate(p) for p in zip(*parts, strict=True)]
+    parts.clear()  # the blocks go as soon as their columns are joined
+    return EdgeTable.from_arrays(n, *columns), rejected, prefiltered
 
 
 class _SecondLook:
