@@ -214,7 +214,9 @@ def verify_pairs(
     rejected = prefiltered
     n = len(content)
     width = len(sigs[0]) if n else config.num_perm
-    parts: list[tuple] = []
+    # the verified edges' columns, filled block by block: at most every pair (blocks
+    # joined at the end would hold the edges twice at the peak)
+    out = _EdgeColumns(len(pairs))
     for start in range(0, len(pairs), 1 << 16):
         block = pairs[start : start + (1 << 16)]
         a, b = block[:, 0], block[:, 1]
@@ -263,14 +265,40 @@ def verify_pairs(
             log.add_many(rows, np.maximum.reduce([jaccard, containment, estimated]))
         linked = near | contained
         rejected += int(len(block) - np.count_nonzero(linked))
-        floats = np.stack([jaccard, containment, estimated, rows["fuzzy"]], axis=1)
-        sizes_ab = np.stack([sa, sb], axis=1)
-        parts.append((a[linked], b[linked], contained[linked], floats[linked], sizes_ab[linked]))
-    if not parts:
-        return EdgeTable(n).finish(), rejected, prefiltered
-    columns = [np.concatenate(p) for p in zip(*parts, strict=True)]
-    parts.clear()  # the blocks go as soon as their columns are joined
-    return EdgeTable.from_arrays(n, *columns), rejected, prefiltered
+        out.add(linked, a, b, contained, (jaccard, containment, estimated, rows["fuzzy"]), (sa, sb))
+    return EdgeTable.from_arrays(n, *out.finish()), rejected, prefiltered
+
+
+class _EdgeColumns:
+    """The columns of :func:`verify_pairs`' verified edges, allocated once for at most
+    ``capacity`` edges and filled in order."""
+
+    def __init__(self, capacity: int):
+        self.n = 0
+        self.a = np.empty(capacity, dtype=np.int64)
+        self.b = np.empty(capacity, dtype=np.int64)
+        self.contained = np.empty(capacity, dtype=bool)
+        self.floats = np.empty((capacity, 4), dtype=np.float64)
+        self.sizes = np.empty((capacity, 2), dtype=np.int64)
+
+    def add(self, linked, a, b, contained, floats, sizes) -> None:
+        lo, hi = self.n, self.n + int(np.count_nonzero(linked))
+        self.a[lo:hi], self.b[lo:hi], self.contained[lo:hi] = (
+            a[linked],
+            b[linked],
+            contained[linked],
+        )
+        for j, column in enumerate(floats):
+            self.floats[lo:hi, j] = column[linked]
+        for j, column in enumerate(sizes):
+            self.sizes[lo:hi, j] = column[linked]
+        self.n = hi
+
+    def finish(self) -> tuple[np.ndarray, ...]:
+        columns = (self.a, self.b, self.contained, self.floats, self.sizes)
+        if self.n * 2 < len(self.a):  # most pairs were rejected: keep only the edges
+            return tuple(c[: self.n].copy() for c in columns)
+        return tuple(c[: self.n] for c in columns)
 
 
 class _SecondLook:
