@@ -13,6 +13,7 @@ from __future__ import annotations
 import heapq
 import html
 from pathlib import Path
+from typing import NamedTuple
 
 from .explain import _jsonl, _kept_file, input_texts, word_diff
 from .io import read_documents
@@ -197,20 +198,66 @@ def build_report(
     """The HTML of the report for the run in ``out_dir``; ``thresholds`` adds what-if
     rows as (Jaccard threshold, containment or None for the run's). ``complete=False``:
     the run writing the folder is still going (it asks for its own report)."""
-    from .whatif import run_settings, what_if_many
+    from .whatif import run_settings
 
     out = check_complete(out_dir) if complete else Path(out_dir)
     meta = read_stats(out)
     stats, settings = meta.get("stats") or {}, meta["settings"]
     config = run_settings(out)
+    scan = _scan_clusters(out)
+    need = set()
+    for c in scan.largest + [c for c in scan.loosest if c not in scan.largest]:
+        need.add(c["kept"])
+        need.update(m["id"] for m in c["members"][: SHOW_MEMBERS + 1])
+    texts = _texts(out, need, text_field, id_field)
 
-    # one streaming pass over the clusters: histograms and the clusters to show
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
+        "style-src 'unsafe-inline'; img-src data:\">",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        f"<title>neardup report: {_e(out.name)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>neardup report <span class='muted'>{_e(out)}</span></h1>",
+    ]
+    parts += _summary(stats)
+    parts.append("<h2>Distributions</h2>")
+    parts.append(
+        _svg_bars(
+            [f"{i / 20:.2f}" for i in range(20)],
+            scan.sim_bins,
+            "similarity of each removed document to its kept document",
+        )
+    )
+    parts.append(
+        _svg_bars(SIZE_LABELS, [scan.sizes.get(s, 0) for s in SIZE_LABELS], "documents per cluster")
+    )
+    parts += _what_if(out, config, thresholds, scan.by_text)
+    parts += _shown_clusters(scan, texts)
+    parts += _repairs(out, text_field, id_field)
+    parts.append("<h2>Settings</h2>")
+    parts.append(_table(sorted(settings.items()), header=("setting", "value")))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+SIZE_LABELS = ["2", "3", "4", "5", "6-10", "11-20", "21-50", "51+"]
+
+
+class _Scan(NamedTuple):
+    sim_bins: list[int]
+    sizes: dict[str, int]
+    largest: list[dict]
+    loosest: list[dict]
+    by_text: int  # removed members linked by the second look on their texts
+
+
+def _scan_clusters(out: Path) -> _Scan:
+    """One streaming pass over the clusters: the histograms and the clusters to show."""
     sim_bins = [0] * 20
     sizes: dict[str, int] = {}
-    size_labels = ["2", "3", "4", "5", "6-10", "11-20", "21-50", "51+"]
     largest: list[tuple] = []
     loosest: list[tuple] = []
-    by_text = 0  # removed members linked by the second look on their texts
+    by_text = 0
     for c in _jsonl(out / "clusters.jsonl"):
         for m in c["members"]:
             if m["reason"] != "kept":
@@ -226,48 +273,40 @@ def build_report(
         (heapq.heappush if len(largest) < SHOW_CLUSTERS else heapq.heappushpop)(largest, item)
         item = (-c["tightness"], -c["cluster"], c)
         (heapq.heappush if len(loosest) < SHOW_CLUSTERS else heapq.heappushpop)(loosest, item)
-    largest_c = [t[2] for t in sorted(largest, reverse=True)]
-    loosest_c = [t[2] for t in sorted(loosest, reverse=True)]
-    shown = largest_c + [c for c in loosest_c if c not in largest_c]
-    need = set()
-    for c in shown:
-        need.add(c["kept"])
-        need.update(m["id"] for m in c["members"][: SHOW_MEMBERS + 1])
-    texts = _texts(out, need, text_field, id_field)
+    return _Scan(
+        sim_bins, sizes, [t[2] for t in sorted(largest, reverse=True)],
+        [t[2] for t in sorted(loosest, reverse=True)], by_text,
+    )  # fmt: skip
 
-    parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
-        "style-src 'unsafe-inline'; img-src data:\">",
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-        f"<title>neardup report: {_e(out.name)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>neardup report <span class='muted'>{_e(out)}</span></h1>",
-    ]
+
+_SUMMARY_KEYS = [
+    ("exact duplicates removed", "exact_removed"),
+    ("near duplicates removed", "near_removed"),
+    ("contained (trimmed) copies removed", "contained_removed"),
+    ("clusters", "clusters"),
+    ("documents repaired", "repaired"),
+    ("candidate pairs", "candidate_pairs"),
+    ("verified pairs", "verified_pairs"),
+    ("rejected pairs", "rejected_pairs"),
+    ("... of them by MinHash estimate, unread", "prefiltered_pairs"),
+    ("documents of the index compared (--index)", "index_documents"),
+    ("removed as duplicates of index documents", "index_removed"),
+    ("boilerplate paragraphs left out of the comparison", "boilerplate_paragraphs"),
+    ("kept documents that lost site boilerplate lines", "site_documents"),
+    ("site boilerplate lines removed", "site_lines_removed"),
+    ("records skipped (not pages with text; part of the rejected)", "skipped"),
+]
+
+
+def _summary(stats: dict) -> list[str]:
     adds_up = stats["read"] == stats["kept"] + stats["removed"] + stats["rejected"]
-    parts.append("<h2>Summary</h2>")
+    parts = ["<h2>Summary</h2>"]
     parts.append(
         f"<p class='{'ok' if adds_up else 'bad'}'>read {stats['read']:,} = kept "
         f"{stats['kept']:,} + removed {stats['removed']:,} + rejected {stats['rejected']:,}"
         f"{'' if adds_up else ' (does not add up!)'}</p>"
     )
-    keys = [
-        ("exact duplicates removed", "exact_removed"),
-        ("near duplicates removed", "near_removed"),
-        ("contained (trimmed) copies removed", "contained_removed"),
-        ("clusters", "clusters"),
-        ("documents repaired", "repaired"),
-        ("candidate pairs", "candidate_pairs"),
-        ("verified pairs", "verified_pairs"),
-        ("rejected pairs", "rejected_pairs"),
-        ("... of them by MinHash estimate, unread", "prefiltered_pairs"),
-        ("documents of the index compared (--index)", "index_documents"),
-        ("removed as duplicates of index documents", "index_removed"),
-        ("boilerplate paragraphs left out of the comparison", "boilerplate_paragraphs"),
-        ("kept documents that lost site boilerplate lines", "site_documents"),
-        ("site boilerplate lines removed", "site_lines_removed"),
-        ("records skipped (not pages with text; part of the rejected)", "skipped"),
-    ]
-    rows = [(label, stats.get(k, 0)) for label, k in keys]
+    rows = [(label, stats.get(k, 0)) for label, k in _SUMMARY_KEYS]
     learned = stats.get("site_boilerplate") or {}
     if learned:
         rows.append(
@@ -283,52 +322,47 @@ def build_report(
     parts.append(_table(rows))
     secs = stats.get("seconds", {})
     parts.append(_table([(k, v) for k, v in secs.items()], header=("stage", "seconds")))
+    return parts
 
-    parts.append("<h2>Distributions</h2>")
-    parts.append(
-        _svg_bars(
-            [f"{i / 20:.2f}" for i in range(20)],
-            sim_bins,
-            "similarity of each removed document to its kept document",
-        )
-    )
-    parts.append(
-        _svg_bars(size_labels, [sizes.get(s, 0) for s in size_labels], "documents per cluster")
-    )
 
-    parts.append("<h2>What if</h2>")
-    if (out / "pairs.npz").exists():
-        run = (config.threshold, config.containment)
-        levels = {run, *((t, config.containment) for t in WHAT_IF)}
-        levels |= {(config.threshold, c) for c in WHAT_IF_CONTAINMENT}
-        levels |= {(t, config.containment if c is None else c) for t, c in thresholds}
-        rows = []
-        ordered = sorted(levels)
-        for (t, c), w in zip(ordered, what_if_many(out, ordered), strict=True):
-            mark = " (this run)" if (t, c) == run else ""
-            rows.append(
-                (f"{t:g}{mark}", f"{c:g}", w.removed, w.clusters, "exact" if w.exact else w.note)
-            )
-        parts.append(
-            "<p>Documents removed at other settings, replayed from the scores this run "
-            "computed, without re-running. With containment verification a pair is a "
-            "duplicate when its Jaccard reaches the threshold <i>or</i> the smaller "
-            "document is contained in the other at the containment level, so raising "
-            "the threshold alone changes little. A pair the shingles leave just short gets "
-            f"a second look on its texts: {by_text:,} removed documents were linked by it "
-            f"(their texts, without boilerplate, align at {config.aligned:g} or more).</p>"
-        )
-        parts.append(
-            _table(
-                rows, header=("Jaccard threshold", "containment", "removed", "clusters", "replay")
-            )
-        )
-    else:
+def _what_if(out: Path, config, thresholds, by_text: int) -> list[str]:
+    from .whatif import what_if_many
+
+    parts = ["<h2>What if</h2>"]
+    if not (out / "pairs.npz").exists():
         parts.append("<p class='muted'>No pairs.npz in this folder: what-if not available.</p>")
+        return parts
+    run = (config.threshold, config.containment)
+    levels = {run, *((t, config.containment) for t in WHAT_IF)}
+    levels |= {(config.threshold, c) for c in WHAT_IF_CONTAINMENT}
+    levels |= {(t, config.containment if c is None else c) for t, c in thresholds}
+    rows = []
+    ordered = sorted(levels)
+    for (t, c), w in zip(ordered, what_if_many(out, ordered), strict=True):
+        mark = " (this run)" if (t, c) == run else ""
+        rows.append(
+            (f"{t:g}{mark}", f"{c:g}", w.removed, w.clusters, "exact" if w.exact else w.note)
+        )
+    parts.append(
+        "<p>Documents removed at other settings, replayed from the scores this run "
+        "computed, without re-running. With containment verification a pair is a "
+        "duplicate when its Jaccard reaches the threshold <i>or</i> the smaller "
+        "document is contained in the other at the containment level, so raising "
+        "the threshold alone changes little. A pair the shingles leave just short gets "
+        f"a second look on its texts: {by_text:,} removed documents were linked by it "
+        f"(their texts, without boilerplate, align at {config.aligned:g} or more).</p>"
+    )
+    parts.append(
+        _table(rows, header=("Jaccard threshold", "containment", "removed", "clusters", "replay"))
+    )
+    return parts
 
+
+def _shown_clusters(scan: _Scan, texts: dict[str, str]) -> list[str]:
+    parts = []
     for title, group in (
-        ("Largest clusters", largest_c),
-        ("Loosest clusters (lowest similarity to the kept document)", loosest_c),
+        ("Largest clusters", scan.largest),
+        ("Loosest clusters (lowest similarity to the kept document)", scan.loosest),
     ):
         parts.append(f"<h2>{_e(title)}</h2>")
         if not group:
@@ -353,8 +387,11 @@ def build_report(
                 )
                 parts.append(_diff_columns(kept_text, other))
             parts.append("</details>")
+    return parts
 
-    parts.append("<h2>Repaired documents (sample)</h2>")
+
+def _repairs(out: Path, text_field: str, id_field: str) -> list[str]:
+    parts = ["<h2>Repaired documents (sample)</h2>"]
     sample = _repaired_sample(out, text_field, id_field)
     if not sample:
         parts.append("<p class='muted'>No document needed a repair.</p>")
@@ -371,11 +408,7 @@ def build_report(
             for s in r["removed"]:
                 parts.append(f"<div class='text'><del>{_e(s['text'])}</del></div>")
         parts.append("</details>")
-
-    parts.append("<h2>Settings</h2>")
-    parts.append(_table(sorted(settings.items()), header=("setting", "value")))
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    return parts
 
 
 def write_report(
