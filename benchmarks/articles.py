@@ -24,6 +24,15 @@ SHARED_DATA = Path(
     )
 )
 
+#: where the benchmarks write corpora and outputs built from the shared data: beside the
+#: checkout, never inside it, so that no article text sits in the repository's tree;
+#: override with NEARDUP_BENCH_DATA
+BENCH_DATA = Path(
+    os.environ.get(
+        "NEARDUP_BENCH_DATA", Path(__file__).resolve().parent.parent.parent / "neardup-bench-data"
+    )
+)
+
 
 @dataclass(frozen=True)
 class Article:

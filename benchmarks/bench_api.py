@@ -23,11 +23,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from articles import BENCH_DATA  # noqa: E402
+
 HERE = Path(__file__).parent
 
 
 def corpus(size: int) -> Path:
-    path = HERE / "data" / f"dedup-{size}-s0.jsonl"
+    path = BENCH_DATA / f"dedup-{size}-s0.jsonl"
     if not path.exists():
         subprocess.run(
             [sys.executable, str(HERE / "dedup_corpus.py"), "--size", str(size), "--seed", "0",

@@ -1,6 +1,6 @@
 """Throughput and memory of ``neardup clean``.
 
-Corpora (JSONL, written under benchmarks/data/, never committed):
+Corpora (JSONL, written under ../neardup-bench-data/, never committed):
 
 * ``bbc``: the 2,225 BBC articles as they are;
 * ``N`` (10k, 100k, 1M...): real articles from ../shared/data drawn with replacement
@@ -23,11 +23,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from articles import load_articles  # noqa: E402
+from articles import BENCH_DATA, load_articles  # noqa: E402
 from measure import run_neardup, write_results  # noqa: E402
 from repair_devset import FAULTS, inject  # noqa: E402
 
-DATA = HERE / "data"
+DATA = BENCH_DATA
 
 
 def build_corpus(size: int | str, seed: int = 0) -> Path:

@@ -19,9 +19,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import dedup_corpus  # noqa: E402
+from articles import BENCH_DATA  # noqa: E402
 from measure import run_neardup, write_results  # noqa: E402
 
-DATA = HERE / "data"
+DATA = BENCH_DATA
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ included: they are children of the command), seconds per stage (``--stats``), th
 work directory's files (bytes per document, for docs/scale-plan.md), and whether the
 two engines wrote the same bytes.
 
-    python benchmarks/bench_engines.py benchmarks/data/dedup-100000-s0.jsonl -j 2 \\
+    python benchmarks/bench_engines.py ../neardup-bench-data/dedup-100000-s0.jsonl -j 2 \\
         --json benchmarks/results/engines-100k.json
 """
 
@@ -18,6 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from articles import BENCH_DATA  # noqa: E402
 from measure import run, write_results
 
 # neardup's own process (the driver, which holds what stays on one machine): its peak
@@ -40,7 +41,7 @@ def main() -> None:
     ap.add_argument("--json", help="write the rows here")
     args = ap.parse_args()
     rows = []
-    with tempfile.TemporaryDirectory(prefix="engines-", dir=Path(__file__).parent / "data") as tmp:
+    with tempfile.TemporaryDirectory(prefix="engines-", dir=BENCH_DATA) as tmp:
         for engine in args.engines:
             out, work = Path(tmp) / engine, Path(tmp) / f"{engine}-work"
             out.mkdir()

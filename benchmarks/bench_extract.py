@@ -46,10 +46,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from articles import SHARED_DATA, load_articles
+from articles import BENCH_DATA, SHARED_DATA, load_articles
 
 HERE = Path(__file__).resolve().parent
-WORK = HERE / "data" / "extract"
+WORK = BENCH_DATA / "extract"
 RESULTS = HERE / "results" / "extract.json"
 WEB = SHARED_DATA / "web-pages"
 TOKEN = re.compile(r"\w+", re.UNICODE)

@@ -26,10 +26,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import dedup_corpus  # noqa: E402
+from articles import BENCH_DATA  # noqa: E402
 from dedup_quality import gold, predicted_clusters, score  # noqa: E402
 from measure import run_neardup, write_results  # noqa: E402
 
-DATA = HERE / "data"
+DATA = BENCH_DATA
 
 
 def _size(path: Path) -> int:

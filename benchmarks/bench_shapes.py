@@ -6,7 +6,7 @@ and the project's labelled corpus), against rensa and datasketch in the same run
         --sizes 10000 100000 1000000 \\
         --tools neardup "rensa deduplicator" "datasketch script" [--timeout 1800]
 
-For each shape and size the corpus is written once (cached under benchmarks/data/), then
+For each shape and size the corpus is written once (cached under ../neardup-bench-data/), then
 each tool runs as compare.py runs it (compare.tools and compare.measure_tool: one tool at
 a time, one whole process from reading the corpus to writing its result, wall time and
 the peak RSS/PSS of its process tree; the peers in benchmarks/.venvs/peers). neardup also

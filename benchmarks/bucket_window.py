@@ -3,7 +3,7 @@ bucket is paired with the next N members and the first) changes cost and quality
 ``run_dedup`` per corpus and window, in this process, ``-j 2``, one at a time, scored
 against the corpus's labels with ``dedup_quality.score``.
 
-    python benchmarks/bucket_window.py benchmarks/data/shape-soft404-v1-100000-s0.jsonl --windows 32 8
+    python benchmarks/bucket_window.py ../neardup-bench-data/shape-soft404-v1-100000-s0.jsonl --windows 32 8
 
 Prints one JSON line per run: seconds, candidate pairs per document, microseconds per
 document by stage, F1, precision, recall, hard negatives merged, stories lost.

@@ -35,10 +35,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import dedup_corpus  # noqa: E402
+from articles import BENCH_DATA  # noqa: E402
 from dedup_quality import gold, predicted_clusters, score  # noqa: E402
 from measure import run, write_results  # noqa: E402
 
-DATA = HERE / "data"
+DATA = BENCH_DATA
 PEERS = HERE / "peers"
 VENV = HERE / ".venvs" / "peers"
 RESULTS = HERE / "results"

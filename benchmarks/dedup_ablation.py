@@ -16,6 +16,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import dedup_corpus  # noqa: E402
+from articles import BENCH_DATA  # noqa: E402
 from dedup_quality import predicted_clusters, score  # noqa: E402
 
 VARIANTS = {
@@ -33,7 +34,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=10000)
     args = ap.parse_args()
-    corpus = dedup_corpus.write(args.size, HERE / "data" / f"dedup-{args.size}-s0.jsonl")
+    corpus = dedup_corpus.write(args.size, BENCH_DATA / f"dedup-{args.size}-s0.jsonl")
     docs = [json.loads(line) for line in corpus.open(encoding="utf-8")]
     print("| variant | precision | recall | F1 | negatives merged | stories lost |")
     print("|---|---:|---:|---:|---:|---:|")

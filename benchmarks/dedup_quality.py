@@ -21,6 +21,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import dedup_corpus  # noqa: E402
+from articles import BENCH_DATA  # noqa: E402
 
 
 def gold(corpus: Path) -> list[dict]:
@@ -115,7 +116,7 @@ def main() -> None:
         help="score another tool's removed.jsonl (id, duplicate_of) instead of running neardup",
     )
     args = ap.parse_args()
-    data = HERE / "data"
+    data = BENCH_DATA
     corpus = dedup_corpus.write(
         args.size, data / f"dedup-{args.size}-s{args.seed}.jsonl", args.seed
     )

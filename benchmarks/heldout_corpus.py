@@ -2,7 +2,7 @@
 
     python benchmarks/heldout_corpus.py --size 10000 --seed 1 [-o PATH] [--processes N]
 
-writes benchmarks/data/heldout-10000-s1.jsonl (or PATH) and prints a summary.
+writes ../neardup-bench-data/heldout-10000-s1.jsonl (or PATH) and prints a summary.
 
 Seeds 1 and 2 are for development. Seed 9001 is the HELD-OUT seed: never used for tuning, only
 for the final reported numbers. Written without reading how neardup decides. The output is the
@@ -84,7 +84,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from articles import load_articles
+from articles import BENCH_DATA, load_articles
 
 
 def _w(s: str) -> tuple[str, ...]:
@@ -864,7 +864,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("-o", "--out", type=Path)
     ap.add_argument("--processes", type=int, default=None, help="default: all CPUs")
     a = ap.parse_args(argv)
-    out = a.out or Path(__file__).parent / "data" / f"heldout-{a.size}-s{a.seed}.jsonl"
+    out = a.out or BENCH_DATA / f"heldout-{a.size}-s{a.seed}.jsonl"
     t0 = time.perf_counter()
     write(a.size, out, a.seed, a.processes)
     meta = json.loads(out.with_suffix(".meta.json").read_text(encoding="utf-8"))

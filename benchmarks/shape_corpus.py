@@ -2,7 +2,7 @@
 (bench_shapes.py). Deterministic from a seed; written streaming (a few MB of state,
 whatever the size). Each line is ``{"id", "url", "text", "story", "kind"}``.
 
-    python benchmarks/shape_corpus.py liveblog 100000            # -> benchmarks/data/...
+    python benchmarks/shape_corpus.py liveblog 100000            # -> ../neardup-bench-data/...
     python benchmarks/shape_corpus.py soft404 10000 --seed 1 --out /tmp/soft404.jsonl
 
 Shapes:
@@ -69,9 +69,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import dedup_corpus  # noqa: E402
-from articles import load_articles  # noqa: E402
+from articles import BENCH_DATA, load_articles  # noqa: E402
 
-DATA = HERE / "data"
+DATA = BENCH_DATA
 TOKEN = re.compile(r"\w+")
 SHAPES = ("liveblog", "soft404", "shared", "project")
 VERSION = 1  # in the cached file names: raise it when a generator changes
