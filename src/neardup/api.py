@@ -61,7 +61,6 @@ class DedupResult:
     rejected: list[dict]
     stats: Any
     folder: Path
-    _ids: dict[str, Any] = field(default_factory=dict, repr=False)
     _tmp: Any = field(default=None, repr=False)
 
     def explain(self, doc_id: Any) -> dict:
@@ -249,7 +248,7 @@ def _dedup_result(table, folder, tmp, written, rejected, row_of, values, stats) 
     kept = np.setdiff1d(written, removed, assume_unique=True)
     return DedupResult(
         kept=table.take(kept), removed=table.take(removed, added), clusters=clusters,
-        rejected=rejected, stats=stats, folder=folder, _ids=values, _tmp=tmp,
+        rejected=rejected, stats=stats, folder=folder, _tmp=tmp,
     )  # fmt: skip
 
 

@@ -13,8 +13,10 @@ from pathlib import Path
 from .errors import InputError
 
 MARKER = "complete.json"
-#: every file a run may write, as names or glob patterns (kept.* by input format)
+#: every file a run may write (kept.* by input format), the marker first: a folder
+#: being cleared never looks finished
 OWNED = (
+    MARKER,
     "kept.jsonl",
     "kept.csv",
     "kept.parquet",
@@ -25,7 +27,6 @@ OWNED = (
     "stats.json",
     "pairs.npz",
     "report.html",
-    MARKER,
 )
 
 
@@ -33,7 +34,7 @@ def clear(out: Path) -> None:
     """Remove what an earlier run left in ``out``: its marker first (so that a folder
     half cleared never looks finished), then the files a run owns and their unfinished
     ``.part`` files. Other files of the folder are left alone."""
-    for name in (MARKER, *OWNED):
+    for name in OWNED:
         path = out / name
         if path.is_file() or path.is_symlink():
             path.unlink()

@@ -25,10 +25,3 @@ def safe(text: str) -> str:
     text = _CONTROL.sub(_escape, text)
     # a lone surrogate cannot be printed: its escape, as repr() writes it
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def safe_lines(text: str) -> str:
-    """``text`` with control characters escaped but its line breaks and tabs kept: for
-    a message or a passage of several lines."""
-    text = _CONTROL_BUT_LINES.sub(_escape, text)
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")

@@ -29,7 +29,7 @@ def check_paths(
     seen: dict[str, str] = {}
     for out in named:
         real = os.path.realpath(out)
-        if real in seen and seen[real] != out or real in seen and named.count(out) > 1:
+        if real in seen:  # the same file named twice, by one name or two
             raise ConfigError(
                 f"{seen[real]} and {out} are the same file: give each output its own path"
             )
