@@ -1,7 +1,9 @@
 """The compiled loops (:mod:`neardup.kernels`) give exactly what the Python path gives.
 
 Outputs must not depend on whether numba is installed: each test runs both paths on
-the same input and compares. They need numba (installed with the ``test`` extra)."""
+the same input and compares, each path forced (:func:`neardup.dispatch.forced`), so
+that the comparison holds under ``NEARDUP_NO_JIT=1`` too. They need numba (installed
+with the ``test`` extra)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import xxhash
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from neardup import kernels
+from neardup import dispatch, kernels
 from neardup.config import CleanConfig, RepairConfig
 from neardup.dedup import content_of, features_batch, run_dedup
 from neardup.repair import _may_repeat
@@ -32,13 +34,25 @@ _piece = st.sampled_from(_WORDS) | st.sampled_from(_GLUE) | st.text(max_size=3)
 texts = st.lists(_piece, max_size=120).map("".join)
 
 
-def _both(func, monkeypatch):
-    """(compiled result, Python result) of ``func()``."""
-    fast = func()
-    with monkeypatch.context() as m:
-        m.setattr(kernels, "available", lambda: False)
+def _both(func):
+    """(compiled result, Python result) of ``func()``, each path forced: whatever
+    ``NEARDUP_NO_JIT`` says, the first runs the compiled implementations."""
+    with dispatch.forced("compiled"):
+        fast = func()
+    with dispatch.forced("python"):
         slow = func()
     return fast, slow
+
+
+def test_both_runs_the_compiled_path_whatever_the_environment(monkeypatch) -> None:
+    """A fault of a compiled implementation shows in :func:`_both` in both passes of
+    the test suite (with ``NEARDUP_NO_JIT=1`` too, set here)."""
+    from neardup import normalize
+
+    monkeypatch.setenv("NEARDUP_NO_JIT", "1")
+    monkeypatch.setattr(kernels, "collapse_whitespace", lambda text: "a fault")
+    fast, slow = _both(lambda: normalize.collapse_whitespace("a  b"))
+    assert (fast, slow) == ("a fault", "a b")
 
 
 @settings(max_examples=300, deadline=None)
@@ -51,10 +65,9 @@ def test_xxh64_is_xxhash(data: bytes, pad: int) -> None:
 @settings(max_examples=150, deadline=None)
 @given(st.lists(texts, min_size=1, max_size=6), st.integers(1, 6), st.booleans())
 def test_features_equal_the_python_path(batch, ngram, keep_key) -> None:
-    with pytest.MonkeyPatch.context() as mp:
-        # a text repeated (whole or in part) exercises the repair: a second scan
-        batch = batch + [t + "\n" + t for t in batch[:2]]
-        fast, slow = _both(lambda: features_batch(batch, CleanConfig(), ngram, keep_key), mp)
+    # a text repeated (whole or in part) exercises the repair: a second scan
+    batch = batch + [t + "\n" + t for t in batch[:2]]
+    fast, slow = _both(lambda: features_batch(batch, CleanConfig(), ngram, keep_key))
     assert fast == slow
 
 
@@ -70,8 +83,7 @@ def test_normalization_rounds_equal_python(text) -> None:
     """Normalisation with the flags of each round's text gives what the steps give."""
     from neardup.normalize import normalize_and_explain
 
-    with pytest.MonkeyPatch.context() as mp:
-        fast, slow = _both(lambda: normalize_and_explain(text), mp)
+    fast, slow = _both(lambda: normalize_and_explain(text))
     assert fast == slow
 
 
@@ -94,7 +106,8 @@ def test_repeat_precheck_equals_python(ids, k, extra, density) -> None:
     config = RepairConfig(ngram=k, min_words=k + extra, min_density=density)
     text = " ".join(f"w{i}" for i in ids)
     scan = kernels.scan(text.encode(), np.array([0, len(text)]), 3, k, k + extra, density)
-    assert bool(scan.may_repeat[0]) == _may_repeat(text, config)
+    with dispatch.forced("python"):
+        assert bool(scan.may_repeat[0]) == _may_repeat(text, config)
 
 
 # long texts from a tiny vocabulary: k-grams with many copies (beyond the limit of seeds
@@ -113,8 +126,7 @@ def test_repeat_chains_equal_python(ids, k, gap) -> None:
     seq = np.array([xxhash.xxh64_intdigest(f"w{i}".encode()) for i in ids], dtype=np.uint64)
     if len(seq) < k:
         return
-    with pytest.MonkeyPatch.context() as mp:
-        fast, slow = _both(lambda: repair._chains(seq, k, gap), mp)
+    fast, slow = _both(lambda: repair._chains(seq, k, gap))
     assert fast[0] == slow[0]
     for got, want in zip(fast[1:], slow[1:], strict=True):
         assert got.tolist() == want.tolist()
@@ -125,8 +137,7 @@ def test_repeat_chains_equal_python(ids, k, gap) -> None:
 def test_words_with_spans_equal_python(text) -> None:
     from neardup.shingles import words_with_spans
 
-    with pytest.MonkeyPatch.context() as mp:
-        fast, slow = _both(lambda: words_with_spans(text), mp)
+    fast, slow = _both(lambda: words_with_spans(text))
     assert fast[:3] == slow[:3]
     assert fast[3].tolist() == slow[3].tolist()
 
@@ -144,7 +155,8 @@ def test_repeat_precheck_at_its_thresholds() -> None:
                     scan = kernels.scan(
                         text.encode(), np.array([0, len(text)]), 3, k, words, density
                     )
-                    assert bool(scan.may_repeat[0]) == _may_repeat(text, config)
+                    with dispatch.forced("python"):
+                        assert bool(scan.may_repeat[0]) == _may_repeat(text, config)
 
 
 @settings(max_examples=100, deadline=None)
@@ -182,7 +194,7 @@ def test_content_signatures_equal_python(docs, drops, lead) -> None:
     assert np.array_equal(lead_sigs, minhash_many(leads, 16, 3))
 
 
-def test_dedup_outputs_do_not_depend_on_numba(tmp_path, monkeypatch) -> None:
+def test_dedup_outputs_do_not_depend_on_numba(tmp_path) -> None:
     """The whole dedup, with and without the compiled loops: the same bytes out."""
     rng = np.random.default_rng(7)
     words = [f"w{i}" for i in range(300)] + ["naïve", "Москва", "\u2019s"]
@@ -209,7 +221,7 @@ def test_dedup_outputs_do_not_depend_on_numba(tmp_path, monkeypatch) -> None:
         names = ("kept.jsonl", "removed.jsonl", "clusters.jsonl", "repairs.jsonl", "pairs.npz")
         return [(out / f).read_bytes() for f in names]
 
-    fast, slow = _both(lambda: run(f"out{len(list(tmp_path.iterdir()))}"), monkeypatch)
+    fast, slow = _both(lambda: run(f"out{len(list(tmp_path.iterdir()))}"))
     assert fast == slow
     assert fast[1]  # something was removed: the comparison is not vacuous
 
@@ -240,8 +252,7 @@ def test_mojibake_prechecks_never_miss_what_ftfy_fixes(text) -> None:
     stripped = normalize._C0_RE.sub("", text)
     if ftfy.fix_text(stripped, normalize._ftfy_config()) != stripped:
         assert kernels.may_be_mojibake(text)
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(kernels, "available", lambda: False)
+        with dispatch.forced("python"):
             assert normalize._may_be_mojibake(text)
 
 
@@ -255,10 +266,8 @@ _SPACES = st.text(
 def test_collapse_whitespace_equals_the_regular_expressions(text) -> None:
     from neardup import normalize
 
-    fast = normalize.collapse_whitespace(text)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(kernels, "available", lambda: False)
-        assert fast == normalize.collapse_whitespace(text)
+    fast, slow = _both(lambda: normalize.collapse_whitespace(text))
+    assert fast == slow
 
 
 _WORDY = st.text(

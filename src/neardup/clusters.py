@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import kernels
+from . import dispatch, kernels
 from .arrays import sorted_unique, union, unique_groups
 from .errors import ConfigError
 from .verify import PairScore, decide
@@ -353,26 +353,38 @@ def keep_rank(
     return rank
 
 
+def _roots_compiled(
+    n: int, nodes: np.ndarray, ea: np.ndarray, eb: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The root (smallest connected node) of each of ``nodes`` and of each edge's
+    ``ea``, by the compiled union-find (the compiled path)."""
+    root = kernels.union_find(n, ea, eb)  # each node's smallest connected node
+    return root[nodes], root[ea]
+
+
+def _roots_python(
+    n: int, nodes: np.ndarray, ea: np.ndarray, eb: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_roots_compiled` by :class:`UnionFind` (the Python path)."""
+    uf = UnionFind(n)
+    for start in range(0, len(ea), 65536):
+        for a, b in zip(
+            ea[start : start + 65536].tolist(), eb[start : start + 65536].tolist(),
+            strict=True,
+        ):  # fmt: skip
+            uf.union(a, b)
+    roots = np.array([uf.find(x) for x in nodes.tolist()], dtype=np.int64)
+    root_of = dict(zip(nodes.tolist(), roots.tolist(), strict=True))
+    return roots, np.array([root_of[a] for a in ea.tolist()], dtype=np.int64)
+
+
 def _components(n: int, ea: np.ndarray, eb: np.ndarray):
     """Connected components (two or more members) of the edges (ea[i], eb[i]), each as
     (sorted members, (its edges' a, its edges' b)), in order of their smallest member."""
     if not len(ea):
         return []
     nodes = union(ea, eb)
-    if kernels.available():
-        root = kernels.union_find(n, ea, eb)  # each node's smallest connected node
-        roots, edge_root = root[nodes], root[ea]
-    else:
-        uf = UnionFind(n)
-        for start in range(0, len(ea), 65536):
-            for a, b in zip(
-                ea[start : start + 65536].tolist(), eb[start : start + 65536].tolist(),
-                strict=True,
-            ):  # fmt: skip
-                uf.union(a, b)
-        roots = np.array([uf.find(x) for x in nodes.tolist()], dtype=np.int64)
-        root_of = dict(zip(nodes.tolist(), roots.tolist(), strict=True))
-        edge_root = np.array([root_of[a] for a in ea.tolist()], dtype=np.int64)
+    roots, edge_root = dispatch.call("component_roots", n, nodes, ea, eb)
     order = np.argsort(edge_root, kind="stable")
     edge_root, ea, eb = edge_root[order], ea[order], eb[order]
     out = []

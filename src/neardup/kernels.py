@@ -8,7 +8,9 @@ ftfy's own badness expression), whitespace collapsing, cutting and case-folding 
 (:func:`token_texts`), word hashes, shingles, paragraphs, comparison keys and the repair
 pre-check (:func:`scan`), content signatures, shared shingles of candidate pairs and the
 union-find of the clusters. So outputs do not depend on whether numba is installed;
-``tests/test_kernels.py`` checks each against the Python path it replaces.
+``tests/test_kernels.py`` checks each against the Python path it replaces. Which of the
+two runs is chosen in one place, :mod:`neardup.dispatch`, which lists every operation
+that has both.
 
 Input of :func:`scan`: the documents' *token texts* (:func:`token_texts`), UTF-8, one
 after the other: tokens are the runs of bytes other than space and line break, lines end

@@ -17,7 +17,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 
-from . import kernels
+from . import dispatch, kernels
 from .config import NormalizeConfig
 from .shingles import without_separators, words
 
@@ -49,33 +49,45 @@ def fix_mojibake(text: str) -> str:
     ligatures, widths and line breaks as the author wrote them."""
     if not _may_be_mojibake(text):
         return text  # nothing ftfy could fix
-    import ftfy
-
     # C0 controls between mojibake bytes hide the mojibake from ftfy, so ftfy reads the
     # text without them (they go with the fix; strip_control removes them otherwise);
     # C1 controls stay, ftfy reads them as the Windows-1252 characters they usually were
     stripped = _C0_RE.sub("", text)
-    if kernels.available():
-        # ftfy fixes each line on its own (a segment up to and with its line break): only
-        # the lines the compiled test flags can change, the others are left as they are
-        parts = stripped.split("\n")
-        lines = [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
-        flags = kernels.text_flags(lines).tolist()
-        fixed = "".join(
-            ftfy.fix_text(line, _ftfy_config()) if f & kernels.FLAG_MOJIBAKE else line
-            for line, f in zip(lines, flags, strict=True)
-        )
-    else:
-        fixed = ftfy.fix_text(stripped, _ftfy_config())
+    fixed = dispatch.call("ftfy_fix", stripped)
     return text if fixed == stripped else fixed
+
+
+def _ftfy_flagged_lines(stripped: str) -> str:
+    """ftfy on the lines of ``stripped`` the compiled test flags (the compiled path)."""
+    import ftfy
+
+    # ftfy fixes each line on its own (a segment up to and with its line break): only
+    # the lines the compiled test flags can change, the others are left as they are
+    parts = stripped.split("\n")
+    lines = [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+    flags = kernels.text_flags(lines).tolist()
+    return "".join(
+        ftfy.fix_text(line, _ftfy_config()) if f & kernels.FLAG_MOJIBAKE else line
+        for line, f in zip(lines, flags, strict=True)
+    )
+
+
+def _ftfy_whole_text(stripped: str) -> str:
+    """ftfy on the whole of ``stripped`` (the Python path)."""
+    import ftfy
+
+    return ftfy.fix_text(stripped, _ftfy_config())
 
 
 def _may_be_mojibake(text: str) -> bool:
     """False when ftfy would leave ``text`` as it is: with the compiled loops, exactly
     where ftfy looks (:func:`neardup.kernels.may_be_mojibake`); otherwise when the text
     holds none of the signs of ``_MOJIBAKE_SIGNS``."""
-    if kernels.available():
-        return kernels.may_be_mojibake(text)
+    return dispatch.call("may_be_mojibake", text)
+
+
+def _mojibake_signs(text: str) -> bool:
+    """:func:`_may_be_mojibake` by the signs of ``_MOJIBAKE_SIGNS`` (the Python path)."""
     if "\x1b" in text:
         return True
     if text.isascii():
@@ -133,8 +145,12 @@ def nfc(text: str) -> str:
 def collapse_whitespace(text: str) -> str:
     """Unify line breaks, collapse runs of spaces to one, drop spaces at line ends, keep
     at most one blank line between paragraphs, and strip the ends of the text."""
-    if kernels.available():
-        return kernels.collapse_whitespace(text)
+    return dispatch.call("collapse_whitespace", text)
+
+
+def _collapse_regex(text: str) -> str:
+    """:func:`collapse_whitespace` by substring tests and regular expressions (the
+    Python path)."""
     if (
         "  " in text
         or " \n" in text
@@ -173,8 +189,8 @@ def normalize_and_explain(
     """Like :func:`normalize_text`, also returning the names of the steps that changed
     the text. ``flags``: :func:`neardup.kernels.text_flags` of ``text``, when known."""
     config = config or NormalizeConfig()
-    if flags is None and kernels.available():
-        flags = int(kernels.text_flags([text])[0])
+    if flags is None:
+        flags = dispatch.call("text_flags", text)
     if is_normal(text, config, flags):
         return text, []  # most texts: checked at once instead of step by step
     changed: list[str] = []
@@ -216,8 +232,8 @@ def is_normal(text: str, config: NormalizeConfig | None = None, flags: int | Non
     ``strip_control`` removes and every whitespace but the space and the line break;
     what ``collapse_whitespace`` does with those two is then plain substring tests."""
     config = config or NormalizeConfig()
-    if flags is None and kernels.available():
-        flags = int(kernels.text_flags([text])[0])
+    if flags is None:
+        flags = dispatch.call("text_flags", text)
     if flags is not None:
         return _normal_by_flags(text, config, flags)
     if not text.replace("\n", " ").isprintable():
@@ -236,6 +252,17 @@ def is_normal(text: str, config: NormalizeConfig | None = None, flags: int | Non
     if config.nfc and not unicodedata.is_normalized("NFC", text):
         return False
     return not (config.fix_mojibake and _may_be_mojibake(text))
+
+
+def _flags_compiled(text: str) -> int:
+    """:func:`neardup.kernels.text_flags` of ``text`` (the compiled path)."""
+    return int(kernels.text_flags([text])[0])
+
+
+def _no_flags(text: str) -> None:
+    """The Python path computes no flags: :func:`is_normal` and the steps test the
+    text themselves."""
+    return None
 
 
 def _normal_by_flags(text: str, config: NormalizeConfig, flags: int) -> bool:

@@ -36,7 +36,7 @@ from typing import NamedTuple
 import numpy as np
 from rapidfuzz.distance import Indel, Levenshtein
 
-from . import kernels
+from . import dispatch, kernels
 from .config import CleanConfig, RepairConfig
 from .normalize import collapse_whitespace, normalize_and_explain
 from .shingles import line_words, ngram_keys, token_hashes, words, words_with_spans
@@ -301,10 +301,25 @@ def _may_repeat(
     (names, "the prime minister said") do not pass; most texts are decided here without
     the full search. ``hashes``: the token hashes of ``toks`` when already computed.
     """
-    if toks is None and kernels.available():
-        data, offsets = kernels.token_texts([text])
-        scan = kernels.scan(data, offsets, 1, config.ngram, config.min_words, config.min_density)
-        return bool(scan.may_repeat[0])
+    return dispatch.call("may_repeat", text, config, toks, hashes)
+
+
+def _may_repeat_compiled(
+    text: str, config: RepairConfig, toks: list[str] | None, hashes: np.ndarray | None
+) -> bool:
+    """:func:`_may_repeat` by the compiled scan of ``text`` (the compiled path; words
+    already cut go to the Python path, which starts from them)."""
+    if toks is not None:
+        return _may_repeat_python(text, config, toks, hashes)
+    data, offsets = kernels.token_texts([text])
+    scan = kernels.scan(data, offsets, 1, config.ngram, config.min_words, config.min_density)
+    return bool(scan.may_repeat[0])
+
+
+def _may_repeat_python(
+    text: str, config: RepairConfig, toks: list[str] | None, hashes: np.ndarray | None
+) -> bool:
+    """:func:`_may_repeat` on the words of ``text`` (the Python path)."""
     if toks is None:
         toks = words(text)
     k = config.ngram
@@ -386,11 +401,23 @@ def _chains(
     chain ending with it and the run before it in that chain (-1: none); for every
     position the number of occurrences of its k-gram (with the compiled loops:
     :func:`neardup.kernels.repeat_chains`, the same values)."""
-    if kernels.available():
-        r0, r1, rd, best_a, back_a, count = kernels.repeat_chains(
-            seq, k, gap, _MAX_SEEDS_PER_GRAM, _CHAIN_WINDOW
-        )
-        return list(zip(r0.tolist(), r1.tolist(), rd.tolist(), strict=True)), best_a, back_a, count
+    return dispatch.call("repeat_chains", seq, k, gap)
+
+
+def _chains_compiled(
+    seq: np.ndarray, k: int, gap: int
+) -> tuple[list[tuple[int, int, int]], np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_chains` in one compiled pass (the compiled path)."""
+    r0, r1, rd, best_a, back_a, count = kernels.repeat_chains(
+        seq, k, gap, _MAX_SEEDS_PER_GRAM, _CHAIN_WINDOW
+    )
+    return list(zip(r0.tolist(), r1.tolist(), rd.tolist(), strict=True)), best_a, back_a, count
+
+
+def _chains_python(
+    seq: np.ndarray, k: int, gap: int
+) -> tuple[list[tuple[int, int, int]], np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_chains` by numpy and a loop over the runs (the Python path)."""
     seed_p, seed_d, count = _seeds(seq, k)
     if not len(seed_p):
         empty = np.zeros(0, dtype=np.int64)

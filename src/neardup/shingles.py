@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import numpy as np
 import xxhash
 
-from . import kernels
+from . import dispatch, kernels
 
 _NOSPACE = (
     "\u0e00-\u0e7f"  # Thai
@@ -118,11 +118,21 @@ def line_words_with_spans(text: str) -> Iterator[tuple[int, int, list[str]]]:
 def words_with_spans(text: str) -> tuple[list[str], list[int], list[int], np.ndarray]:
     """Tokens of ``text`` (as :func:`words` gives them) with the start and end offset of
     each in ``text``, and their :func:`token_hashes`."""
-    if kernels.available():
-        found = kernels.token_spans(text)
-        if found is not None:
-            toks, starts, ends, hashes = found
-            return toks, starts.tolist(), ends.tolist(), hashes
+    return dispatch.call("words_with_spans", text)
+
+
+def _words_with_spans_compiled(text: str) -> tuple[list[str], list[int], list[int], np.ndarray]:
+    """:func:`words_with_spans` in one compiled pass (the compiled path; a text beyond
+    the BMP goes to the Python path)."""
+    found = kernels.token_spans(text)
+    if found is None:
+        return _words_with_spans_regex(text)
+    toks, starts, ends, hashes = found
+    return toks, starts.tolist(), ends.tolist(), hashes
+
+
+def _words_with_spans_regex(text: str) -> tuple[list[str], list[int], list[int], np.ndarray]:
+    """:func:`words_with_spans` by the regular expression (the Python path)."""
     ascii_text = text.isascii()
     parts = (_ASCII_SPLIT_RE if ascii_text else _SPLIT_RE).split(text)
     # parts alternates separator, token, separator, ..., separator

@@ -20,7 +20,7 @@ from typing import BinaryIO, NamedTuple, TextIO
 import numpy as np
 import xxhash
 
-from .. import kernels
+from .. import dispatch, kernels
 from ..config import CleanConfig
 from ..document import Document
 from ..engines import map_ordered
@@ -202,8 +202,13 @@ def features_batch(
     texts: Sequence[str], clean: CleanConfig, ngram: int, keep_key: bool = False
 ) -> FeatureBatch:
     """Stage 1 over one batch: repair, then features of each repaired text."""
-    if kernels.available():
-        return _features_batch_compiled(texts, clean, ngram, keep_key)
+    return dispatch.call("features_batch", texts, clean, ngram, keep_key)
+
+
+def _features_batch_python(
+    texts: Sequence[str], clean: CleanConfig, ngram: int, keep_key: bool
+) -> FeatureBatch:
+    """:func:`features_batch` a text at a time (the Python path)."""
     reps: list[Repair | None] = []
     feats: list[Features] = []
     for text in texts:

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import kernels
+from .. import dispatch, kernels
 from ..arrays import sorted_unique
 from ..candidates import band_keys
 from ..config import DedupConfig
@@ -242,19 +242,32 @@ def _content_block(
     flat = job.shingles if job.shingles is not None else _read_u32(job.shingles_path, first, last)
     sh_off = job.shingle_off - first
     p_off = job.para_off - job.para_off[0]
-    if kernels.available():
-        drop = np.isin(job.para_hash, np.fromiter(job.boilerplate, np.uint64))
-        for j, mask in enumerate(job.also):
-            if mask is not None:
-                drop[p_off[j] : p_off[j + 1]] |= mask
-        a, b = permutations(job.num_perm, job.seed)
-        joined, sizes, sigs, lead_sigs = kernels.content_signatures(
-            flat, sh_off, p_off, job.para_first, drop, LEAD_SHINGLES, a, b, job.lead
-        )
-        return joined, sizes, sigs, band_keys(sigs, job.bands, job.rows), (
-            band_keys(lead_sigs, job.bands, job.rows) if job.lead
-            else np.zeros((0, job.bands), dtype=np.uint64)
-        )  # fmt: skip
+    return dispatch.call("content_block", job, flat, sh_off, p_off)
+
+
+def _content_block_compiled(
+    job: ContentJob, flat: np.ndarray, sh_off: np.ndarray, p_off: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_content_block` by one compiled pass (the compiled path): the block's
+    shingles ``flat``, each document's ``sh_off`` and ``p_off`` counted from 0."""
+    drop = np.isin(job.para_hash, np.fromiter(job.boilerplate, np.uint64))
+    for j, mask in enumerate(job.also):
+        if mask is not None:
+            drop[p_off[j] : p_off[j + 1]] |= mask
+    a, b = permutations(job.num_perm, job.seed)
+    joined, sizes, sigs, lead_sigs = kernels.content_signatures(
+        flat, sh_off, p_off, job.para_first, drop, LEAD_SHINGLES, a, b, job.lead
+    )
+    return joined, sizes, sigs, band_keys(sigs, job.bands, job.rows), (
+        band_keys(lead_sigs, job.bands, job.rows) if job.lead
+        else np.zeros((0, job.bands), dtype=np.uint64)
+    )  # fmt: skip
+
+
+def _content_block_python(
+    job: ContentJob, flat: np.ndarray, sh_off: np.ndarray, p_off: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_content_block_compiled` a document at a time (the Python path)."""
     contents, leads = [], []
     for j in range(len(sh_off) - 1):
         pa, pb = p_off[j], p_off[j + 1]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import kernels
+from .. import dispatch, kernels
 from ..arrays import sorted_unique
 from ..config import DedupConfig
 from ..verify import (
@@ -158,8 +158,19 @@ def prefilter(
 def _matches(sigs: Sequence[np.ndarray], a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """For each pair (``a[i]``, ``b[i]``): how many values of the two signatures are
     equal (compiled, without copying the rows out, for a signatures file)."""
-    if isinstance(sigs, _SignatureFile) and kernels.available():
+    return dispatch.call("signature_matches", sigs, a, b)
+
+
+def _matches_compiled(sigs: Sequence[np.ndarray], a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """:func:`_matches` of a signatures file read in place by a compiled loop (the
+    compiled path; signatures held in memory are compared by numpy on both paths)."""
+    if isinstance(sigs, _SignatureFile):
         return kernels.equal_values(sigs.matrix(), a, b)
+    return _matches_numpy(sigs, a, b)
+
+
+def _matches_numpy(sigs: Sequence[np.ndarray], a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """:func:`_matches` with the rows copied out (the Python path)."""
     return (_signature_rows(sigs, a) == _signature_rows(sigs, b)).sum(axis=1)
 
 
@@ -225,19 +236,7 @@ def verify_pairs(
         rows["matches"] = _matches(sigs, a, b)
         rows["fuzzy"] = np.nan
         inter, size_a, size_b = rows["inter"], rows["size_a"], rows["size_b"]
-        if key_text is None and kernels.available():
-            _shared_compiled(block, content, inter, size_a, size_b)
-        else:
-            last, content_a = -1, None
-            for i, (x, y) in enumerate(block.tolist()):  # the only per-pair Python
-                if x != last:  # pairs come sorted by a: read each first document once
-                    last, content_a = x, content[x]
-                content_b = content[y]
-                size_a[i], size_b[i] = len(content_a), len(content_b)
-                if len(content_a) and len(content_b):
-                    inter[i] = shared(content_a, content_b)
-                if key_text is not None:
-                    rows["fuzzy"][i] = fuzzy_ratio(key_text(x), key_text(y))
+        dispatch.call("pair_overlaps", block, content, rows, key_text)
         sa, sb = size_a.astype(np.int64), size_b.astype(np.int64)
         jaccard, containment = ratios(inter.astype(np.int64), sa, sb)
         estimated = rows["matches"] / width
@@ -381,6 +380,32 @@ class _SecondLook:
 #: pairs a compiled intersection reads the documents of at once (bounds the memory: at
 #: most twice as many documents' content shingles)
 _SHARED_BLOCK = 8192
+
+
+def _overlaps_compiled(block, content, rows, key_text) -> None:
+    """Shared shingles and sizes of the pairs of ``block`` into ``rows`` (the compiled
+    path, :func:`_shared_compiled`); with ``key_text``, the Python path, which reads the
+    two keys of each pair for its fuzzy score in the same loop."""
+    if key_text is not None:
+        _overlaps_python(block, content, rows, key_text)
+    else:
+        _shared_compiled(block, content, rows["inter"], rows["size_a"], rows["size_b"])
+
+
+def _overlaps_python(block, content, rows, key_text) -> None:
+    """Shared shingles and sizes of the pairs of ``block`` into ``rows``, and with
+    ``key_text`` their fuzzy score, a pair at a time (the Python path)."""
+    inter, size_a, size_b = rows["inter"], rows["size_a"], rows["size_b"]
+    last, content_a = -1, None
+    for i, (x, y) in enumerate(block.tolist()):  # the only per-pair Python
+        if x != last:  # pairs come sorted by a: read each first document once
+            last, content_a = x, content[x]
+        content_b = content[y]
+        size_a[i], size_b[i] = len(content_a), len(content_b)
+        if len(content_a) and len(content_b):
+            inter[i] = shared(content_a, content_b)
+        if key_text is not None:
+            rows["fuzzy"][i] = fuzzy_ratio(key_text(x), key_text(y))
 
 
 def _shared_compiled(block, content, inter, size_a, size_b) -> None:
