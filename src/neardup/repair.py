@@ -65,6 +65,9 @@ FRAGMENT_MIN_WORDS = 20
 #: highly subjective" is a subheading)
 FRAGMENT_MIN_WORDS_IN_WORD = 4
 
+# "not computed yet" for an argument whose computed value may be None
+_UNKNOWN = object()
+
 #: the reason a text longer than ``RepairConfig.max_chars`` is passed through unrepaired
 TOO_LARGE = "too-large"
 
@@ -144,10 +147,11 @@ def _repair_normalized(
     toks: list[str] | None,
     hashes: np.ndarray | None = None,
     may_repeat: bool | None = None,
+    fragment=_UNKNOWN,
 ) -> Repair:
     if len(normalized) > config.repair.max_chars:
         return Repair(normalized, (), tuple(steps), TOO_LARGE)
-    out, removed = remove_repeats(normalized, config.repair, toks, hashes, may_repeat)
+    out, removed = remove_repeats(normalized, config.repair, toks, hashes, may_repeat, fragment)
     if not removed:
         return Repair(normalized, (), tuple(steps))
     # a cut of whole lines (a truncated short paragraph: from its start to the start of
@@ -191,16 +195,19 @@ def remove_repeats(
     toks: list[str] | None = None,
     hashes: np.ndarray | None = None,
     may_repeat: bool | None = None,
+    fragment=_UNKNOWN,
 ) -> tuple[str, list[RemovedSpan]]:
     """Remove repeated runs from ``text`` (no normalisation). Returns the text with the
     spans cut out (whitespace at the cuts left as it is) and the removed spans, with
     offsets into ``text``. ``toks`` may pass ``words(text)`` when already known, and
     ``hashes`` their :func:`~neardup.shingles.token_hashes`; ``may_repeat`` the answer
-    of the quick pre-check when already known (:func:`neardup.kernels.scan`)."""
+    of the quick pre-check when already known (:func:`neardup.kernels.scan`), and
+    ``fragment`` what :func:`truncated_line` gives for ``text``."""
     config = config or RepairConfig()
     if may_repeat is None:
         may_repeat = _may_repeat(text, config, toks, hashes)
-    fragment = truncated_line(text)
+    if fragment is _UNKNOWN:
+        fragment = truncated_line(text)
     if not may_repeat and fragment is None:
         return text, []
     removed: list[RemovedSpan] = []
@@ -240,17 +247,18 @@ def truncated_line(text: str):
     is shorter: it stays."""
     if "\n" not in text:
         return None
-    lines = [line for line in map(str.strip, text.split("\n")) if line]
-    if not any(map(str.startswith, lines[1:], lines[:-1])):  # the usual answer, in C
+    raw = text.split("\n")
+    lines = list(map(str.strip, raw))
+    nonblank = list(filter(None, lines))
+    if not any(map(str.startswith, nonblank[1:], nonblank[:-1])):  # the usual answer, in C
         return None
     prev, prev_start, pos = "", 0, 0
-    for raw in text.split("\n"):  # one pass, the comparisons in C
-        start, pos = pos, pos + len(raw) + 1
-        line = raw.strip()
+    for r, line in zip(raw, lines, strict=True):
+        start, pos = pos, pos + len(r) + 1
         if not line:
             continue
         if prev and len(prev) < len(line) and line.startswith(prev):
-            found = _cut_copy(text, prev, prev_start, start + raw.index(line[0]), line)
+            found = _cut_copy(text, prev, prev_start, start + r.index(line[0]), line)
             if found is not None:
                 return found
         prev, prev_start = line, start
