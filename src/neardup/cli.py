@@ -525,14 +525,32 @@ def run(output, report, **opts) -> None:
     Examples:
       neardup run crawl/*.jsonl.zst -o out/
       neardup run crawl/*.warc.gz -o out/      (pages: pip install 'neardup[html]')
+      neardup run s3://bucket/crawl/ -o s3://bucket/out/   (pip install 'neardup[cloud]' s3fs)
     """
+    from pathlib import Path
+
+    from . import runfolder
+    from .io.paths import is_uri
+    from .io.remote import expand_inputs
+
+    if output == "-":
+        raise click.UsageError("run writes a folder of outputs: -o names that folder, not stdout")
+    opts["inputs"] = expand_inputs(opts["inputs"])  # folder and pattern URIs: their files
+    with runfolder.staged(output, opts["inputs"]) as folder:  # a URI: staged, then uploaded
+        _write_run_folder(folder, report, opts)
+    if not opts["quiet"]:
+        shown = output.rstrip("/") if is_uri(output) else str(Path(output))
+        click.echo(f"neardup run: outputs in {safe(shown)}/", err=True)
+
+
+def _write_run_folder(output: str, report: bool, opts: dict) -> None:
+    """`run` into the local folder ``output``: clear what an earlier run left, run, write
+    the report and the marker; a failed run removes what it wrote."""
     from pathlib import Path
 
     from . import runfolder
     from .io import default_output_format
 
-    if output == "-":
-        raise click.UsageError("run writes a folder of outputs: -o names that folder, not stdout")
     out = Path(output)
     if out.exists() and not out.is_dir():
         raise click.UsageError(f"{output} exists and is not a folder")
@@ -569,8 +587,6 @@ def run(output, report, **opts) -> None:
             if created and not any(out.iterdir()):
                 out.rmdir()  # nor a folder this run made
         raise
-    if not opts["quiet"]:
-        click.echo(f"neardup run: outputs in {safe(str(out))}/", err=True)
 
 
 def _output_fields(func: Callable) -> Callable:

@@ -41,6 +41,8 @@ from .errors import ConfigError, NeardupError
 from .index import Index
 from .io import default_output_format, open_writer
 from .io.formats import check_paths
+from .io.paths import is_uri
+from .io.remote import with_uris
 from .stages.boilerplate import Boilerplate, boilerplate_paragraphs, find_boilerplate
 from .stages.candidates import Candidates, candidate_pairs
 from .stages.cluster import decide_clusters
@@ -136,6 +138,8 @@ class DedupStats:
         return asdict(self)
 
 
+@with_uris(("kept", "removed", "clusters_out", "repairs_out", "stats_out", "pairs_out", "rejects",
+            "site_out"), local_only=("workdir", "index"))  # fmt: skip
 @fewer_collections()
 def run_dedup(
     inputs: Sequence[str],
@@ -192,6 +196,9 @@ def run_dedup(
     open_engine`): ``local`` (``workers`` processes) or ``ray`` (a local Ray on
     ``workers`` cores, or the cluster at ``ray_address`` / ``RAY_ADDRESS``). The outputs
     are the same.
+
+    Inputs and outputs may be URIs (``s3://``, ``gs://``, ...; :mod:`neardup.io.remote`):
+    URI outputs are written locally and uploaded once the run finished.
     """
     config = config or DedupConfig()
     clean = clean or CleanConfig()
@@ -407,7 +414,7 @@ def _add_to_index(
     kept_mask = np.ones(n, dtype=bool)
     kept_mask[[i for i in decisions if i < n]] = False
     return idx.add_batch(
-        inputs=[os.path.abspath(p) if p != "-" else p for p in inputs],
+        inputs=[os.path.abspath(p) if p != "-" and not is_uri(p) else p for p in inputs],
         ids=cands.doc_ids[:n], keys=cands.keys[:n], lengths=cands.lengths[:n], kept=kept_mask,
         content=cands.content, signatures=cands.sigs, bands=cands.mixed,
         no_bands=cands.empty_content,

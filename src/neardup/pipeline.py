@@ -16,6 +16,7 @@ from .engines import fewer_collections, map_ordered, open_engine
 from .errors import NeardupError
 from .io import Reject, default_output_format, open_writer, read_texts
 from .io.formats import check_paths
+from .io.remote import with_uris
 from .repair import Repair, repair_text
 
 if TYPE_CHECKING:
@@ -116,6 +117,7 @@ def count_reject(stats, item: Reject, write: Callable[[dict], object] | None) ->
         stats.skipped_reasons[item.kind] = stats.skipped_reasons.get(item.kind, 0) + 1
 
 
+@with_uris(("output", "rejects", "audit"))
 @fewer_collections()
 def run_clean(
     inputs: Sequence[str],

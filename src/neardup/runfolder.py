@@ -2,12 +2,15 @@
 the run finished. A run clears the files it owns before it writes, removes them when it
 fails, and writes the marker last; ``explain``, ``report`` and what-if read only a folder
 that has the marker, so a failed, interrupted or foreign folder is never taken for a
-finished run. A leaf module."""
+finished run. A folder URI (``s3://bucket/out/``) is written locally first and uploaded
+when the run finished, the marker last (:func:`staged`). A leaf module."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from .errors import InputError
@@ -97,3 +100,52 @@ def read_stats(out: str | os.PathLike) -> dict:
     if not isinstance(meta, dict) or not isinstance(meta.get("settings"), dict):
         raise InputError("stats.json is damaged (no settings); run `neardup run` again", str(out))
     return meta
+
+
+@contextlib.contextmanager
+def staged(output: str, inputs: Sequence[str]) -> Iterator[str]:
+    """The local folder a run writes: ``output`` itself, or for a URI a staging folder
+    (under ``TMPDIR``) that is uploaded when the block ends without an error
+    (:func:`publish`) and removed either way. A failed run leaves nothing at the URI;
+    an output that would be an input is refused before anything runs."""
+    from .io.paths import is_uri
+
+    if not is_uri(output):
+        yield output
+        return
+    import shutil
+    import tempfile
+
+    from .io.remote import filesystem
+    from .io.writers import check_paths
+
+    filesystem(output)  # a missing package is said before the run, not after
+    check_paths(inputs, [_join(output, name) for name in OWNED])
+    tmp = tempfile.mkdtemp(prefix="neardup-run-")
+    try:
+        local = os.path.join(tmp, "out")
+        yield local
+        publish(Path(local), output)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _join(uri: str, name: str) -> str:
+    return uri.rstrip("/") + "/" + name
+
+
+def publish(local: Path, uri: str) -> None:
+    """Upload the finished run folder ``local`` to the folder URI ``uri``: the marker an
+    earlier run left there goes first (a folder half updated never looks finished), then
+    the files an earlier run left that this one did not write, then this run's files,
+    and its marker last."""
+    from .io.remote import put, remove
+
+    files = json.loads((local / MARKER).read_text(encoding="utf-8"))["files"]
+    remove(_join(uri, MARKER))
+    for name in OWNED[1:]:
+        if name not in files:
+            remove(_join(uri, name))
+    for name in sorted(files):
+        put(str(local / name), _join(uri, name))
+    put(str(local / MARKER), _join(uri, MARKER))

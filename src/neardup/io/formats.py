@@ -29,6 +29,7 @@ from .paths import (  # noqa: F401  (re-exported: the names every reader shares)
     WRITE_FORMATS,
     _split_compression,
     detect_format,
+    is_uri,
 )
 from .writers import (  # noqa: F401  (re-exported for the modules that import them here)
     CsvWriter,
@@ -95,10 +96,11 @@ class _ZstdRaw(io.RawIOBase):
     ``zstandard``'s stream reader, a file that ends inside a frame (a download cut
     short) is an error, not a silent end."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, file: IO[bytes] | None = None):
         import zstandard
 
-        self._file = open(path, "rb")  # noqa: SIM115 - closed by close()
+        # ``file``: the stored bytes already open (a URI's); else ``path`` is opened
+        self._file = file if file is not None else open(path, "rb")  # noqa: SIM115
         self._dctx = zstandard.ZstdDecompressor()
         self._dobj = self._dctx.decompressobj()
         self._fed = False  # bytes went into the current frame, which has not ended
@@ -150,6 +152,10 @@ def _open_binary_read(path: str) -> IO[bytes]:
     if path == "":
         raise InputError("an empty input path (a shell variable that was not set?)", "''")
     _, comp = _split_compression(path)
+    if is_uri(path):
+        from .remote import open_uri_read
+
+        return open_uri_read(path, comp)
     try:
         if comp is not None and os.path.getsize(path) == 0:
             return cast(IO[bytes], _EmptyStream())
@@ -534,8 +540,18 @@ def _read_parquet(path: str, text_field: str, id_field: str) -> Iterator[Documen
         raise MissingDependencyError("pyarrow", "parquet", "Reading Parquet") from None
     if path == STDIO:
         raise FormatError("Parquet cannot be read from standard input; pass a file name")
+    if is_uri(path):
+        from .remote import open_uri
+
+        with open_uri(path) as source:  # read by row group, with seeks: never whole
+            yield from _parquet_rows(pq, source, path, text_field, id_field)
+        return
+    yield from _parquet_rows(pq, path, path, text_field, id_field)
+
+
+def _parquet_rows(pq, source, path: str, text_field: str, id_field: str):
     try:
-        pfile = pq.ParquetFile(path)
+        pfile = pq.ParquetFile(source)
     except FileNotFoundError:
         raise InputError("no such file", path) from None
     except Exception as exc:  # pyarrow raises ArrowInvalid and friends
@@ -684,6 +700,14 @@ def read_documents(
     empty) and skipped records; pass them through
     :func:`neardup.io.web.extract_documents`, or use :func:`read_texts` which does.
     """
+    if is_uri(path):
+        from .remote import expand_inputs
+
+        files = expand_inputs([path])
+        if list(files) != [path]:  # a folder prefix or a pattern: its files in turn
+            return itertools.chain.from_iterable(
+                read_documents(p, fmt, text_field, id_field) for p in files
+            )
     fmt = detect_format(path, fmt)
     if fmt in PAGE_FORMATS:
         from .web import WEB_READERS
@@ -700,7 +724,12 @@ def read_texts(
     workers: int = 1,
 ) -> Iterator[Document | Reject]:
     """The documents of every file of ``paths`` in turn, with the main text of pages
-    extracted (on ``workers`` processes) when any input holds raw pages."""
+    extracted (on ``workers`` processes) when any input holds raw pages. Folder and
+    pattern URIs stand for their files."""
+    if any(is_uri(p) for p in paths):
+        from .remote import expand_inputs
+
+        paths = expand_inputs(paths)
     items = itertools.chain.from_iterable(
         read_documents(p, fmt, text_field, id_field) for p in paths
     )

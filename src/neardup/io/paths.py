@@ -4,6 +4,7 @@ by suffix. A leaf module: the readers and the writers both build on it."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from ..errors import FormatError, InputError
@@ -30,6 +31,15 @@ _SUFFIXES = {
 }
 _COMPRESSIONS = (".gz", ".zst", ".zstd", ".bz2", ".xz")
 STDIO = "-"
+#: ``scheme://...`` (and fsspec's chained ``a::b://...``): read and written through fsspec
+#: (:mod:`neardup.io.remote`); anything else is a local path
+_URI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*(?:::[A-Za-z][A-Za-z0-9+.\-]*)*://")
+
+
+def is_uri(path: object) -> bool:
+    """True for a URI (``s3://bucket/key``, ``gs://...``, ``file:///abs``, ``memory://``):
+    told from the text alone, so a plain path never imports fsspec."""
+    return isinstance(path, str) and _URI_RE.match(path) is not None
 
 
 def _split_compression(name: str) -> tuple[str, str | None]:
@@ -48,15 +58,31 @@ def detect_format(path: str, override: str | None = None) -> str:
     if override:
         if override not in FORMATS:
             raise FormatError(f"unknown format {override!r}; choose one of {', '.join(FORMATS)}")
-        if override in ("txt", "html") and path != STDIO and Path(path).is_dir():
+        if (
+            override in ("txt", "html")
+            and path != STDIO
+            and not is_uri(path)
+            and Path(path).is_dir()
+        ):
             return override + "dir"
         return override
     if path == STDIO:
         return "jsonl"
+    if is_uri(path) and (path.endswith("/") or any(c in path for c in "*[")):
+        raise FormatError(
+            f"{path}: a folder or a pattern, not a file: its files are the inputs "
+            "(neardup.io.remote.expand_inputs lists them)"
+        )
+    if is_uri(path):
+        return _format_of_name(path)
     if Path(path).is_dir() or path.endswith(os.sep):
         from .web import has_html_files
 
         return "htmldir" if Path(path).is_dir() and has_html_files(path) else "txtdir"
+    return _format_of_name(path)
+
+
+def _format_of_name(path: str) -> str:
     base, _ = _split_compression(path)
     fmt = _SUFFIXES.get(Path(base).suffix.lower())
     if fmt is None:

@@ -28,6 +28,20 @@ from typing import IO, Any
 from ..document import Document
 from ..errors import InputError, MissingDependencyError
 from .formats import Reject, _open_binary_read, _split_compression
+from .paths import is_uri
+
+
+def _open_stored(path: str) -> IO[bytes]:
+    """The bytes of a crawl file as stored (warcio reads its gzip members itself)."""
+    if is_uri(path):
+        from .remote import open_uri
+
+        return open_uri(path)
+    try:
+        return open(path, "rb")  # noqa: SIM115 - the caller closes it
+    except FileNotFoundError:
+        raise InputError("no such file", path) from None
+
 
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 # a payload with one of these content types is a page (anything else is skipped)
@@ -128,10 +142,7 @@ def _warcio():
 def read_warc(path: str, text_field: str, id_field: str) -> Iterator[Document | Reject]:
     """Response (and resource) records of a WARC file with a page payload."""
     iterator_cls = _warcio()
-    try:
-        fh: IO[bytes] = open(path, "rb")  # noqa: SIM115 - closed below
-    except FileNotFoundError:
-        raise InputError("no such file", path) from None
+    fh = _open_stored(path)  # closed below
     number = 0
     offset = 0
     try:
@@ -198,10 +209,7 @@ def read_warc(path: str, text_field: str, id_field: str) -> Iterator[Document | 
 
 
 def _open_maybe_gzip(path: str) -> IO[bytes]:
-    try:
-        fh = open(path, "rb")  # noqa: SIM115 - returned
-    except FileNotFoundError:
-        raise InputError("no such file", path) from None
+    fh = _open_stored(path)
     comp = _split_compression(path)[1]
     if comp == ".gz":
         return gzip.GzipFile(fileobj=fh, mode="rb")  # type: ignore[return-value]

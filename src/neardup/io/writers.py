@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from ..errors import ConfigError, FormatError, MissingDependencyError
-from .paths import STDIO, WRITE_FORMATS, _split_compression, detect_format
+from .paths import STDIO, WRITE_FORMATS, _split_compression, detect_format, is_uri
 
 
 def check_paths(
@@ -23,7 +23,14 @@ def check_paths(
     """Refuse a run that would destroy its input or lose an output: an output that is an
     input file (the same file by any name: a symlink, a hard link), two outputs that
     are one file, or a work directory that holds an input or an output (its work files
-    could overwrite them)."""
+    could overwrite them). URIs are compared by their normalised spelling
+    (:func:`neardup.io.remote.check_uris`)."""
+    if any(is_uri(p) for p in (*inputs, *outputs)):
+        from .remote import check_uris
+
+        check_uris(inputs, outputs)
+        inputs = [p for p in inputs if not is_uri(p)]
+        outputs = [o for o in outputs if not is_uri(o)]
     existing = [p for p in inputs if p != STDIO and os.path.isfile(p)]
     named = [o for o in outputs if o is not None and o != STDIO]
     seen: dict[str, str] = {}
@@ -371,6 +378,11 @@ def open_writer(path: str, fmt: str | None = None, default: str = "jsonl") -> Wr
     (used for ``-``). A path ending in ``/`` is a directory of ``.txt`` files."""
     if not path.strip():  # Path("") is the current folder
         raise FormatError("an empty output path (a shell variable that was not set?)")
+    if is_uri(path):
+        raise FormatError(
+            f"{path}: a writer writes a local file; URI outputs are staged locally and "
+            "uploaded by run_dedup, run_clean and the commands (neardup.io.remote.staged)"
+        )
     if fmt is None:
         if path == STDIO:
             fmt = default if default != "txtdir" else "jsonl"

@@ -27,6 +27,8 @@ from ..engines import map_ordered
 from ..errors import InputError
 from ..io import Reject, detect_format, read_texts
 from ..io.formats import is_plain_file, jsonl_lines, parse_jsonl_line
+from ..io.paths import is_uri
+from ..io.remote import stamp
 from ..normalize import normalize_and_explain
 from ..pipeline import _batched, _texts, audit_record, count_reject
 from ..repair import Repair, TextWords, _repair_normalized, repair_with_words, truncated_line
@@ -659,6 +661,9 @@ def _fingerprint(inputs, input_format, text_field, id_field, dedupe_ids, clean, 
     for p in inputs:
         if p == "-":
             return None
+        if is_uri(p):  # its size and version (ETag), from the file system
+            files.append(stamp(p))
+            continue
         try:
             st = os.stat(p)
         except FileNotFoundError:
