@@ -268,3 +268,28 @@ def test_a_truncated_first_copy_of_a_short_paragraph_goes_and_a_headline_stays()
     long = paragraph(rng, 45)
     cut = " ".join(long.split()[:25]).rstrip(".")
     assert repair_text(f"{cut}\n\n{long}").text == long
+
+
+def test_a_fragment_on_the_same_line_or_marked_as_cut_goes() -> None:
+    """The cut-off start of a paragraph glued to it on the same line, or ending in an
+    ellipsis (a teaser), or spread over the lines of a hard-wrapped paragraph, goes; a
+    short line said twice and a refrain on lines of their own stay."""
+    full = "Government agrees deal to import milk from abroad, officials said on Monday."
+    for faulted in (
+        f"Milk deal\n\nGovernment agrees deal to import mil {full}",  # inside a word
+        f"Milk deal\n\nGovernment agrees deal to import milk from abroad {full}",  # 8 words
+        f"Milk deal\n\nGovernment agrees deal to\u2026\n{full}",  # a teaser
+        f"Milk deal\n\nGovernment agrees deal to import [...] {full}",
+    ):
+        result = repair_text(faulted)
+        assert result.text == f"Milk deal\n\n{full}", faulted
+        assert [s.reason for s in result.removed] == ["truncated-copy"]
+    wrapped = "Government agrees deal to import\nmilk from abroad, officials said\non Monday."
+    faulted = f"Milk deal\n\nGovernment agrees deal to import\nmilk fr\n\n{wrapped}\n\nEnd."
+    assert repair_text(faulted).text == f"Milk deal\n\n{wrapped}\n\nEnd."
+    for kept in (
+        "Let it be, let it be, let it be, there will be an answer.",  # under 8 words
+        "The chorus:\n\nCall me when the sirens stop\nCall me when the sirens stop\nAnd sing",
+        f"Government agrees deal. {full}",  # a sentence of its own
+    ):
+        assert repair_text(kept).text == kept, kept

@@ -29,6 +29,7 @@ Every removal is recorded as a :class:`RemovedSpan`.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -64,6 +65,9 @@ FRAGMENT_MIN_WORDS = 20
 #: ... and a line cut inside a word from this many ("Keyboard" before "Keyboards are
 #: highly subjective" is a subheading)
 FRAGMENT_MIN_WORDS_IN_WORD = 4
+#: ... and one glued to its paragraph on the same line, where no headline stands, from
+#: this many (a short line sung twice, "Let it be, let it be", is shorter)
+FRAGMENT_MIN_WORDS_INLINE = 8
 
 # "not computed yet" for an argument whose computed value may be None
 _UNKNOWN = object()
@@ -239,44 +243,100 @@ def remove_repeats(
 
 
 def truncated_line(text: str):
-    """A line that is the start of the next non-blank line, cut off: inside a word (the
-    lazy-loaded "...deal to import mil" before the full paragraph) after at least
-    :data:`FRAGMENT_MIN_WORDS_IN_WORD` words, or at a word boundary inside a sentence
-    after at least :data:`FRAGMENT_MIN_WORDS` words. As :func:`_find_best_repeat` gives
-    a repeat, or None. A headline made of the first words of its lead ends on a word and
-    is shorter: it stays."""
-    if "\n" not in text:
-        return None
-    raw = text.split("\n")
-    lines = list(map(str.strip, raw))
-    nonblank = list(filter(None, lines))
-    if not any(map(str.startswith, nonblank[1:], nonblank[:-1])):  # the usual answer, in C
+    """A paragraph's start, cut off, right before the whole paragraph: on a line of its
+    own (the lazy-loaded "...deal to import mil" before the full paragraph), on the same
+    line, or marked as cut by an ellipsis ("...deal to import\u2026", a teaser); in a
+    hard-wrapped text, the same over paragraphs of several lines. It must end inside a
+    word or carry the mark, after at least :data:`FRAGMENT_MIN_WORDS_IN_WORD` words, or
+    end at a word boundary inside a sentence after at least :data:`FRAGMENT_MIN_WORDS`
+    words (on the same line as its paragraph: :data:`FRAGMENT_MIN_WORDS_INLINE`). As
+    :func:`_find_best_repeat` gives a repeat, or None. A headline made of the first words
+    of its lead ends on a word and is shorter: it stays."""
+    found = _first_fragment(text, text.split("\n"), itertools.repeat(1))
+    if found is None and "\n\n" in text:
+        parts = _BLANK_LINE_RE.split(text)  # paragraphs, and the blank lines between them
+        blocks = parts[::2]
+        if any("\n" in b.strip() for b in blocks):  # else the lines were the paragraphs
+            found = _first_fragment(text, blocks, [len(sep) for sep in parts[1::2]] + [0])
+    return found
+
+
+_BLANK_LINE_RE = re.compile(r"(\n[ \t]*\n(?:[ \t]*\n)*)")
+
+
+def _first_fragment(text: str, raw: list[str], seps):
+    """:func:`truncated_line` over the pieces ``raw`` of ``text``, each followed by a
+    separator of the length ``seps`` gives."""
+    pieces = list(map(str.strip, raw))
+    nonblank = list(filter(None, pieces))
+    # the usual answer, with the comparisons in C: no piece is the start of the next one,
+    # none ends in a cut mark, none starts again inside itself
+    if not (
+        any(map(str.startswith, nonblank[1:], nonblank[:-1]))
+        or any(map(str.endswith, nonblank[:-1], itertools.repeat(_CUT_MARKS)))
+        or any(map(_starts_again, nonblank))
+    ):
         return None
     prev, prev_start, pos = "", 0, 0
-    for r, line in zip(raw, lines, strict=True):
-        start, pos = pos, pos + len(r) + 1
-        if not line:
+    for r, piece, sep in zip(raw, pieces, seps, strict=False):  # seps may be endless
+        start, pos = pos, pos + len(r) + sep
+        if not piece:
             continue
-        if prev and len(prev) < len(line) and line.startswith(prev):
-            found = _cut_copy(text, prev, prev_start, start + r.index(line[0]), line)
-            if found is not None:
-                return found
-        prev, prev_start = line, start
+        at = start + r.index(piece[0])
+        found = (prev and _cut_copy(text, prev, prev_start, at, piece)) or _same_line_copy(
+            text, piece, at
+        )
+        if found:
+            return found
+        prev, prev_start = piece, start
     return None
 
 
-def _cut_copy(text: str, line: str, line_start: int, next_start: int, following: str):
-    """:func:`truncated_line`'s tests of ``line`` (starting at ``line_start``) before
-    ``following`` (starting at ``next_start``), which begins with it."""
-    if _OPEN_LINE_END_RE.match(line[-1] + "\n") is None:  # it ends a sentence
+#: what a scraper leaves where it cut a teaser short
+_CUT_MARKS = ("\u2026", "...", "[\u2026]", "[...]", "(\u2026)", "(...)")
+#: characters of a line's start looked for again in the line (a fragment of
+#: FRAGMENT_MIN_WORDS_IN_WORD words is longer)
+_PROBE = 12
+
+
+def _starts_again(line: str) -> bool:
+    """Whether the first characters of ``line`` occur again in it (a quick test)."""
+    return len(line) > 2 * _PROBE and line.find(line[:_PROBE], 1) > 0
+
+
+def _same_line_copy(text: str, line: str, at: int):
+    """A start of ``line`` (at offset ``at`` of ``text``) that the rest of the line
+    begins with again: a fragment glued to its whole paragraph by a space."""
+    if not _starts_again(line):
         return None
-    n_words = len(line.split())
-    in_word = following[len(line)].isalnum()
-    if n_words < (FRAGMENT_MIN_WORDS_IN_WORD if in_word else FRAGMENT_MIN_WORDS):
+    p = line.find(line[:_PROBE], 1)
+    while p > 0:
+        if line[p - 1] in " \t":  # after a line break it is a line said again (a refrain)
+            found = _cut_copy(text, line[:p].rstrip(), at, at + p, line[p:], inline=True)
+            if found is not None:
+                return found
+        p = line.find(line[:_PROBE], p + 1)
+    return None
+
+
+def _cut_copy(text: str, line: str, line_start: int, next_start: int, following: str, inline=False):
+    """Whether ``line`` (starting at ``line_start``) is a cut-off start of ``following``
+    (starting at ``next_start``), as :func:`truncated_line` gives it, or None. ``inline``:
+    on the same line (where no headline stands)."""
+    marked = line.endswith(_CUT_MARKS)
+    stem = line.rstrip(".\u2026[]() \t") if marked else line
+    if not stem or len(stem) >= len(following) or not following.startswith(stem):
+        return None
+    if _OPEN_LINE_END_RE.match(stem[-1] + "\n") is None:  # it ends a sentence
+        return None
+    n_words = len(stem.split())
+    in_word = marked or following[len(stem)].isalnum()
+    least = FRAGMENT_MIN_WORDS_IN_WORD if in_word else FRAGMENT_MIN_WORDS
+    if n_words < (min(least, FRAGMENT_MIN_WORDS_INLINE) if inline else least):
         return None
     return (
         (line_start, next_start),
-        (next_start, next_start + len(line)),
+        (next_start, next_start + len(stem)),
         1.0,
         n_words,
         ("truncated-copy"),

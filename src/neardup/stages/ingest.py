@@ -260,10 +260,12 @@ def _features_batch_compiled(
     for i, (text, steps) in enumerate(normalized):
         rep = Repair(text, (), tuple(steps))
         may_repeat = bool(first.may_repeat[i])
-        if may_repeat or (rc.enabled and truncated_line(text) is not None):
-            rep = _repair_normalized(text, steps, clean, None, None, may_repeat=may_repeat)
-            if rep.removed:
-                redo.append(i)
+        if may_repeat:
+            rep = _repair_normalized(text, steps, clean, None, None, may_repeat=True)
+        elif rc.enabled and (fragment := truncated_line(text)) is not None:
+            rep = _repair_normalized(text, steps, clean, None, None, False, fragment)
+        if rep.removed:
+            redo.append(i)
         reps.append(rep)
     # the documents in order: runs of the first scan, each repaired one from the second;
     # each scan's columns computed once, the documents' pieces (views) joined once
