@@ -848,24 +848,26 @@ def test_second_look_finds_noisy_copies_and_keeps_different_stories(tmp_path: Pa
     assert "second look" in (out / "report.html").read_text(encoding="utf-8")
 
 
+def soft_404(rng: random.Random) -> str:
+    """A soft-404 page of one site: only the requested path and the date change."""
+    path = "/" + "-".join(rng.choice(WORDS) for _ in range(4)) + f"-{rng.randrange(10**6)}"
+    page = [
+        "Sorry, this page does not exist",
+        "You could try searching for what you need, or return to our homepage.",
+        f"We could not find the page you were looking for: {path}",
+        f"The page may have been removed on {rng.randrange(1, 28)} March 2024.",
+        "News | Sport | Weather | Culture | Home",
+    ]
+    return "\n\n".join(page)
+
+
 def test_template_pages_are_one_cluster_and_footer_stories_stay_apart(tmp_path: Path) -> None:
     """Soft-404 pages of one site (only the requested path and the date change) are
     duplicates of each other; short stories under the site's long footer are not, though
     the footer is most of every page."""
     rng = random.Random(22)
     footer = "\n\n".join(story(rng, 60) for _ in range(3))
-    nav = "News | Sport | Weather | Culture | Home"
-    docs = []
-    for k in range(60):
-        path = "/" + "-".join(rng.choice(WORDS) for _ in range(4)) + f"-{rng.randrange(10**6)}"
-        page = [
-            "Sorry, this page does not exist",
-            "You could try searching for what you need, or return to our homepage.",
-            f"We could not find the page you were looking for: {path}",
-            f"The page may have been removed on {rng.randrange(1, 28)} March 2024.",
-            nav,
-        ]
-        docs.append({"id": f"404-{k}", "text": "\n\n".join(page)})
+    docs = [{"id": f"404-{k}", "text": soft_404(rng)} for k in range(60)]
     for k in range(30):
         docs.append({"id": f"short-{k}", "text": story(rng, 25) + "\n\n" + footer})
     result, out = run(tmp_path, docs, "-q")

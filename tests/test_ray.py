@@ -8,17 +8,22 @@ import importlib.util
 import json
 import logging
 import os
+import random
 import signal
 from pathlib import Path
 
+import numpy as np
 import pytest
 import ray
 from click.testing import CliRunner
 
+from neardup.arrays import union
+from neardup.candidates import candidate_codes
 from neardup.cli import main
+from neardup.engines import ray_stages
 from neardup.engines.ray import RayEngine, RayPool
 from neardup.stages.signatures import content_block
-from test_dedup import _corpus, write_jsonl
+from test_dedup import _corpus, soft_404, write_jsonl
 
 # what carries timings (stats.json, the report) differs from run to run, whatever the engine
 TIMED = ("stats.json", "report.html")
@@ -39,6 +44,17 @@ def corpus(tmp_path_factory) -> Path:
     docs += [{"id": f"{i}-again", "text": docs[i]["text"].upper()} for i in range(0, 40, 7)]
     assert len(docs) > 2 * 256
     return write_jsonl(tmp_path_factory.mktemp("corpus") / "in.jsonl", docs)
+
+
+@pytest.fixture(scope="module")
+def templated(tmp_path_factory) -> Path:
+    """Buckets bigger than the bucket window (MAX_BUCKET_PAIRS): 150 soft-404 pages of
+    one site (only a path and a date differ) among stories and their copies."""
+    rng = random.Random(5)
+    docs = [{"id": str(i), "text": t} for i, t in enumerate(_corpus(3, 150, 3))]
+    for k in range(150):
+        docs.insert(rng.randrange(len(docs)), {"id": f"404-{k}", "text": soft_404(rng)})
+    return write_jsonl(tmp_path_factory.mktemp("templated") / "in.jsonl", docs)
 
 
 def _share(monkeypatch, shared: bool) -> None:
@@ -76,6 +92,70 @@ def test_run_on_ray_writes_what_local_writes(
     assert on_ray == local
 
 
+def test_the_shuffle_and_the_spread_verification_give_the_local_pairs(
+    templated: Path, tmp_path: Path
+) -> None:
+    """Stage 4 grouped by the shuffle, stage 5 by blocks on the workers: the candidate
+    pairs (saved by block) are the local engine's, the bucket window applies (the
+    template pages share buckets of 150), and every output, pairs.npz included, is the
+    same."""
+    runs = {}
+    for engine in ("local", "ray"):
+        work = tmp_path / f"work-{engine}"
+        _invoke("run", str(templated), "-o", str(tmp_path / engine), "--engine", engine, "-j",
+                "2", "--workdir", str(work))  # fmt: skip
+        runs[engine] = json.loads((tmp_path / engine / "stats.json").read_text())["stats"]
+    local, on_ray = _outputs(tmp_path / "local"), _outputs(tmp_path / "ray")
+    assert "pairs.npz" in local and local["removed.jsonl"]
+    assert on_ray == local
+    blocks = sorted((tmp_path / "work-ray" / "verify").glob("candidate_pairs-*.npy"))
+    assert len(blocks) == 4 * 2  # four blocks a CPU
+    pairs = np.concatenate([np.load(block) for block in blocks])
+    assert np.array_equal(pairs, np.load(tmp_path / "work-local" / "candidate_pairs.npy"))
+    assert runs["ray"]["candidate_pairs"] == runs["local"]["candidate_pairs"] == len(pairs)
+    assert len(pairs) < 150 * 149 // 2  # not every pair of the template pages' buckets
+
+
+def test_verification_runs_on_the_driver_where_workers_do_not_see_the_work_directory(
+    templated: Path, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(RayEngine, "sees", lambda self, folder: False)
+    _invoke("run", str(templated), "-o", str(tmp_path / "ray"), "--engine", "ray", "-j", "2",
+            "--workdir", str(tmp_path / "work"))  # fmt: skip
+    assert not (tmp_path / "work" / "verify").exists()
+    assert (tmp_path / "work" / "candidate_pairs.npy").exists()
+    _invoke("run", str(templated), "-o", str(tmp_path / "local"), "-j", "2")
+    assert _outputs(tmp_path / "ray") == _outputs(tmp_path / "local")
+
+
+def test_a_ray_engine_sees_the_work_directory_of_its_own_machine(tmp_path: Path) -> None:
+    """On a Ray it did not start (the suite's, as a cluster's), a task on each node looks
+    for a marker file written here."""
+    engine = RayEngine.start(2)
+    assert not engine.shared
+    assert engine.sees(tmp_path)
+    assert list(tmp_path.iterdir()) == []  # the marker is removed
+
+
+@pytest.mark.parametrize("cpus", [1, 3])
+def test_the_shuffle_pairs_band_keys_as_the_local_engine_does(
+    cpus: int, tmp_path: Path, monkeypatch
+) -> None:
+    """Several scatter tasks, partitions and blocks; keys from a tiny range, so that
+    buckets of every size form, and the same key stands in several bands (and leads):
+    each band is grouped apart."""
+    monkeypatch.setattr(ray_stages, "SCATTER_DOCS", 700)
+    monkeypatch.setattr(ray_stages, "BLOCK_DOCS", 300)
+    rng = np.random.default_rng(cpus)
+    n = 3000
+    keys = rng.integers(0, 60, size=(n, 4)).astype(np.uint64)
+    leads = rng.integers(0, 900, size=(n, 4)).astype(np.uint64)
+    skip = rng.random(n) < 0.1
+    spread = ray_stages.group_bands(RayPool(), cpus, keys, leads, skip, tmp_path, lambda f: False)
+    want = union(candidate_codes(keys, skip), candidate_codes(leads, skip))
+    assert np.array_equal(spread.codes(), want)
+
+
 def test_dedup_and_clean_on_ray_write_what_local_writes(corpus: Path, tmp_path: Path) -> None:
     for engine in ("local", "ray"):
         out = tmp_path / engine
@@ -100,28 +180,15 @@ def test_a_worker_killed_mid_stage_changes_nothing(
     _share(monkeypatch, shared)
     marks = tmp_path / "marks"
     marks.mkdir()
-
-    def killed_once(func, name: str):
-        def attempt(*args):
-            result = func(*args)
-            first = marks / f"{name}.killed"
-            if not first.exists():
-                first.touch()
-                os.kill(os.getpid(), signal.SIGKILL)
-            (marks / f"{name}.retried").touch()
-            return result
-
-        return attempt
-
     submitted: list[str] = []
     submit = RayPool.submit
 
     def submit_killing(self, func, *args):
         submitted.append("sig" if func is content_block else "ingest")
         if submitted.count("ingest") == 2 and submitted[-1] == "ingest":
-            func = killed_once(func, "ingest")
+            func = _killed_once(func, marks, "ingest")
         elif submitted.count("sig") == 1 and submitted[-1] == "sig":
-            func = killed_once(func, "sig")
+            func = _killed_once(func, marks, "sig")
         return submit(self, func, *args)
 
     monkeypatch.setattr(RayPool, "submit", submit_killing)
@@ -131,6 +198,53 @@ def test_a_worker_killed_mid_stage_changes_nothing(
         "ingest.killed", "ingest.retried", "sig.killed", "sig.retried",
     ]  # fmt: skip
     _invoke("run", str(corpus), "-o", str(tmp_path / "local"), "-j", "2")
+    assert _outputs(tmp_path / "ray") == _outputs(tmp_path / "local")
+
+
+def _killed_once(func, marks: Path, name: str):
+    """``func`` run by a worker that then dies (SIGKILL) before it answers, the first
+    time (``marks``: a folder the workers see, where ``name.killed`` and, once run again,
+    ``name.retried`` are left)."""
+
+    def attempt(*args):
+        result = func(*args)
+        first = marks / f"{name}.killed"
+        if not first.exists():
+            first.touch()
+            os.kill(os.getpid(), signal.SIGKILL)
+        (marks / f"{name}.retried").touch()
+        return result
+
+    return attempt
+
+
+def test_a_worker_killed_in_the_shuffle_or_the_verification_changes_nothing(
+    templated: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """The first task of each step of stages 4 and 5 (scatter, partition, verify a
+    block) dies once it has done its work (the block has written its files): Ray runs
+    them again, and the outputs are the local engine's."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    launch = RayPool.launch
+    names = {ray_stages._scatter: "scatter", ray_stages._partition_pairs: "partition",
+             ray_stages._verify_block: "verify"}  # fmt: skip
+
+    def launch_killing(self, func, *args, returns=1):
+        name = names.get(func)
+        if name and not (marks / f"{name}.launched").exists():
+            (marks / f"{name}.launched").touch()
+            func = _killed_once(func, marks, name)
+        return launch(self, func, *args, returns=returns)
+
+    monkeypatch.setattr(RayPool, "launch", launch_killing)
+    _invoke("run", str(templated), "-o", str(tmp_path / "ray"), "--engine", "ray", "-j", "2")
+    monkeypatch.undo()
+    assert sorted(p.name for p in marks.iterdir() if p.suffix != ".launched") == [
+        f"{name}.{what}" for name in ("partition", "scatter", "verify")
+        for what in ("killed", "retried")
+    ]  # fmt: skip
+    _invoke("run", str(templated), "-o", str(tmp_path / "local"), "-j", "2")
     assert _outputs(tmp_path / "ray") == _outputs(tmp_path / "local")
 
 

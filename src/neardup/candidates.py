@@ -4,6 +4,7 @@ bucket), so memory stays small at millions of documents."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -81,50 +82,65 @@ def candidate_codes(keys: np.ndarray, skip: np.ndarray | None = None) -> np.ndar
     idx = np.arange(n, dtype=np.int64)
     if skip is not None:
         idx = idx[~skip]
+    return merged_codes(bucket_codes(keys[idx, band], idx, n) for band in range(bands))
+
+
+def bucket_codes(keys: np.ndarray, docs: np.ndarray, n: int) -> np.ndarray:
+    """Sorted unique codes ``i * n + j`` (i < j) of the pairs of documents ``docs`` that
+    share a key of ``keys`` (one band's: each key a bucket), by the bucket rule
+    (:data:`MAX_BUCKET_PAIRS`). The pairs of a bucket depend on its members only, not on
+    the order they come in: the Ray engine's shuffle (:mod:`neardup.engines.ray_stages`)
+    calls this on the buckets of each partition and gets this process's pairs."""
+    order = np.argsort(keys)  # not stable (five times faster): see the big buckets
+    sorted_keys = keys[order]
+    docs = docs[order]
+    same = sorted_keys[1:] == sorted_keys[:-1]
+    if not same.any():
+        return np.zeros(0, dtype=np.int64)
+    found = []
+    # bucket starts and sizes
+    starts = np.flatnonzero(np.concatenate(([True], ~same)))
+    sizes = np.diff(np.append(starts, len(docs)))
+    multi = sizes >= 2
+    starts, sizes = starts[multi], sizes[multi]
+    # a small bucket gives all its pairs, in any order of its members; a big one
+    # gives pairs that depend on the order: its members in document order
+    for s, z in zip(starts[sizes > MAX_BUCKET_PAIRS + 1].tolist(),
+                    sizes[sizes > MAX_BUCKET_PAIRS + 1].tolist(), strict=True):  # fmt: skip
+        docs[s : s + z].sort()
+    # pairs of consecutive members (every bucket) ...
+    found.append((docs[:-1][same], docs[1:][same]))
+    # ... all other pairs in small buckets, a star from the first member in big ones
+    for lag in range(2, MAX_BUCKET_PAIRS + 1):
+        sel = sizes > lag
+        if not sel.any():
+            break
+        s, z = starts[sel], sizes[sel]
+        firsts = np.repeat(s, z - lag)
+        within = np.arange(len(firsts)) - np.repeat(np.cumsum(z - lag) - (z - lag), z - lag)
+        found.append((docs[firsts + within], docs[firsts + within + lag]))
+    big = sizes > MAX_BUCKET_PAIRS + 1
+    for s, z in zip(starts[big].tolist(), sizes[big].tolist(), strict=True):
+        found.append(
+            (np.full(z - MAX_BUCKET_PAIRS - 1, docs[s]), docs[s + MAX_BUCKET_PAIRS + 1 : s + z])
+        )
+    a = np.concatenate([f[0] for f in found])
+    b = np.concatenate([f[1] for f in found])
+    return sorted_unique(np.minimum(a, b) * n + np.maximum(a, b))
+
+
+def merged_codes(parts: Iterable[np.ndarray]) -> np.ndarray:
+    """The sorted union of sorted unique code arrays, merged as they come: once the
+    pending codes outweigh the result, so that every code is merged a logarithmic number
+    of times and memory stays within about twice the result."""
     result = np.zeros(0, dtype=np.int64)
-    pending: list[np.ndarray] = []  # bands' codes not yet merged into ``result``
+    pending: list[np.ndarray] = []  # codes not yet merged into ``result``
     pending_len = 0
-    for band in range(bands):
-        col = keys[idx, band]
-        order = np.argsort(col)  # not stable (five times faster): see the big buckets
-        sorted_keys = col[order]
-        docs = idx[order]
-        same = sorted_keys[1:] == sorted_keys[:-1]
-        if not same.any():
+    for codes in parts:
+        if not len(codes):
             continue
-        found = []
-        # bucket starts and sizes
-        starts = np.flatnonzero(np.concatenate(([True], ~same)))
-        sizes = np.diff(np.append(starts, len(docs)))
-        multi = sizes >= 2
-        starts, sizes = starts[multi], sizes[multi]
-        # a small bucket gives all its pairs, in any order of its members; a big one
-        # gives pairs that depend on the order: its members in document order
-        for s, z in zip(starts[sizes > MAX_BUCKET_PAIRS + 1].tolist(),
-                        sizes[sizes > MAX_BUCKET_PAIRS + 1].tolist(), strict=True):  # fmt: skip
-            docs[s : s + z].sort()
-        # pairs of consecutive members (every bucket) ...
-        found.append((docs[:-1][same], docs[1:][same]))
-        # ... all other pairs in small buckets, a star from the first member in big ones
-        for lag in range(2, MAX_BUCKET_PAIRS + 1):
-            sel = sizes > lag
-            if not sel.any():
-                break
-            s, z = starts[sel], sizes[sel]
-            firsts = np.repeat(s, z - lag)
-            within = np.arange(len(firsts)) - np.repeat(np.cumsum(z - lag) - (z - lag), z - lag)
-            found.append((docs[firsts + within], docs[firsts + within + lag]))
-        big = sizes > MAX_BUCKET_PAIRS + 1
-        for s, z in zip(starts[big].tolist(), sizes[big].tolist(), strict=True):
-            found.append(
-                (np.full(z - MAX_BUCKET_PAIRS - 1, docs[s]), docs[s + MAX_BUCKET_PAIRS + 1 : s + z])
-            )
-        a = np.concatenate([f[0] for f in found])
-        b = np.concatenate([f[1] for f in found])
-        pending.append(sorted_unique(np.minimum(a, b) * n + np.maximum(a, b)))
-        pending_len += len(pending[-1])
-        # merge once the pending codes outweigh the result: every code is merged a
-        # logarithmic number of times, and memory stays within about twice the result
+        pending.append(codes)
+        pending_len += len(codes)
         if pending_len > max(len(result), 1 << 20):
             result = sorted_unique(np.concatenate([result, *pending]))
             pending, pending_len = [], 0

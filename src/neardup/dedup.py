@@ -244,15 +244,17 @@ def run_dedup(
                 docs.store, boiler.paragraphs, boiler.site_lines, docs.doc_sites, config,
                 bands, rows, lead_on, run.work, workers, pool, run.engine.shared,
             )  # fmt: skip
-            run.engine.close()  # the later stages run here: the workers' memory goes
+            if run.engine.group_bands is None:  # stages 4-5 run here: the workers' memory goes
+                run.engine.close()
         with _timed(stats, "candidates"):
             cands = candidate_pairs(
                 docs.store, boiler.active, signatures, docs.doc_ids, config, bands, rows,
-                lead_on, run.idx, run.work, bool(pairs_out), stats,
+                lead_on, run.idx, run.work, bool(pairs_out), stats, run.engine.group_bands,
             )  # fmt: skip
         with _timed(stats, "verify"):
             edges, log, look = _verify(docs.store, boiler, docs.doc_sites, cands, config,
                                        settings.keep_key, run.work, pairs_out, stats)  # fmt: skip
+        run.engine.close()  # the later stages run here: the workers' memory goes
         if fields_spec not in (None, "*") and docs.policy_records is not None:
             # a field no record has (a typo) leaves every cluster to input order: counted,
             # so that the summary can say so
@@ -389,12 +391,16 @@ def _verify(
     look = _SecondLook(
         store, boiler.paragraphs, boiler.site_lines, doc_sites, cands.template, keep_keys
     )
-    edges, rejected_pairs, prefiltered = verify_pairs(
+    # with an engine's grouping (Ray), its own verify_pairs, which scores its pairs too
+    score = verify_pairs if cands.spread is None else cands.spread.verify
+    template = np.concatenate([cands.template, np.zeros(cands.n_all - cands.n, dtype=bool)])
+    edges, rejected_pairs, prefiltered = score(
         cands.pairs, cands.content, cands.sigs, config,
-        store.key_text if config.verify == "fuzzy" else None, log, sizes=cands.sizes,
-        look=look, template=np.concatenate([cands.template,
-                                            np.zeros(cands.n_all - cands.n, dtype=bool)]),
+        key_text=store.key_text if config.verify == "fuzzy" else None, log=log,
+        sizes=cands.sizes, look=look, template=template,
     )  # fmt: skip
+    if cands.spread is not None:  # its pairs were counted as they were verified
+        stats.candidate_pairs = cands.spread.count + cands.index_prefiltered
     stats.prefiltered_pairs = prefiltered + cands.index_prefiltered
     stats.verified_pairs = len(edges)
     stats.rejected_pairs = rejected_pairs + cands.index_prefiltered

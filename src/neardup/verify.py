@@ -254,6 +254,12 @@ class EdgeTable:
         table._sizes = np.ascontiguousarray(sizes, dtype=np.int64).reshape(-1)  # type: ignore[assignment]
         return table.finish()
 
+    def columns(self) -> tuple[np.ndarray, ...]:
+        """The arguments of :meth:`from_arrays` after ``n_docs`` (a Ray verification task
+        sends its block's edges back so; the blocks joined in order make the table)."""
+        return (self.a, self.b, np.asarray(self._reason).astype(bool),
+                np.asarray(self._floats).reshape(-1, 4), np.asarray(self._sizes).reshape(-1, 2))  # fmt: skip
+
     @classmethod
     def from_edges(cls, n_docs: int, edges: Iterable[Edge]) -> EdgeTable:
         table = cls(n_docs)

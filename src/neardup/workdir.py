@@ -78,6 +78,11 @@ class _SignatureFile(Sequence[np.ndarray]):
         data = os.pread(self._fd, self._row, self._header + int(i) * self._row)
         return np.frombuffer(data, dtype="<u4")
 
+    def close(self) -> None:
+        """Close the file (a Ray verification task opens it for one block of pairs)."""
+        os.close(self._fd)
+        self._matrix = None
+
 
 class _ContentStore(Sequence[np.ndarray]):
     """Sorted unique content shingles of every document, in a file on disk, indexed like
@@ -85,7 +90,7 @@ class _ContentStore(Sequence[np.ndarray]):
     with positioned reads: the pages stay in the kernel's cache, not in this process)."""
 
     def __init__(self, path: Path, start: np.ndarray, sizes: np.ndarray):
-        self.start, self.sizes = start, sizes
+        self.path, self.start, self.sizes = path, start, sizes
         self._reader = _ArrayFile(path)
 
     @classmethod
@@ -104,6 +109,9 @@ class _ContentStore(Sequence[np.ndarray]):
     def __getitem__(self, i):  # type: ignore[override]
         start = self.start[i]
         return self._reader.read(start, start + self.sizes[i])
+
+    def close(self) -> None:
+        self._reader.close()
 
 
 class _RecordIndex:

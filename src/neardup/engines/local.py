@@ -23,6 +23,8 @@ class LocalEngine:
 
     name = "local"
     shared = True  # the workers see this machine's files
+    # stage 4 groups the band keys in this process (RayEngine.group_bands: in its tasks)
+    group_bands = None
 
     def __init__(self, workers: int):
         self.workers = workers

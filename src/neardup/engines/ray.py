@@ -1,14 +1,16 @@
 """Ray engine: the stages' per-batch functions run as Ray tasks, on a local Ray started
 here or on the cluster a job is submitted to (``ray job submit -- neardup run ...``).
 
-Only the mapped work moves (stage 1: parse, repair and features of each batch of
-lines; stage 3: content shingles, signatures and band keys of each block of
-documents; ``clean``: the repair of each batch). :func:`~neardup.engines.map_ordered`
-still submits, bounds what is in flight and yields in input order, so the outputs are
-the local engine's, byte for byte. A task whose worker dies (killed, out of memory, a
-lost node) is run again by Ray (``max_retries``): every mapped function is a pure
-function of its batch, or writes the same bytes at the same offsets, so running it
-twice changes nothing.
+The mapped work moves (stage 1: parse, repair and features of each batch of lines;
+stage 3: content shingles, signatures and band keys of each block of documents;
+``clean``: the repair of each batch): :func:`~neardup.engines.map_ordered` still
+submits, bounds what is in flight and yields in input order, so the outputs are the
+local engine's, byte for byte. So do stages 4 and 5 (:mod:`.ray_stages`: the band keys
+grouped by a shuffle, the pairs verified a block at a time), through
+:meth:`RayEngine.group_bands`. A task whose worker dies (killed, out of memory, a lost
+node) is run again by Ray (``max_retries``): every task is a pure function of its
+arguments, or writes the same bytes at the same offsets, so running it twice changes
+nothing.
 
 Imported only when ``--engine ray`` is chosen (:func:`neardup.engines.open_engine`)."""
 
@@ -16,13 +18,18 @@ from __future__ import annotations
 
 import logging
 import os
+import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from ..errors import NeardupError
 from .local import keep_freed_memory
+from .ray_stages import SpreadPairs, group_bands
 
 #: times Ray runs a task again after its worker died (Ray's own default is 3; an
 #: exception raised by the task itself is never retried: bad input stays bad)
@@ -41,6 +48,13 @@ def _run_batch(func: Callable, *args: Any) -> Any:
         keep_freed_memory()
         _worker_ready = True
     return func(*args)
+
+
+@ray.remote(max_retries=RETRIES)
+def _finds(marker: str) -> bool:
+    """Whether this node sees the marker file of :meth:`RayEngine.sees`."""
+    path = Path(marker)
+    return path.is_file() and path.read_text(encoding="utf-8") == path.name
 
 
 class _Task:
@@ -71,10 +85,30 @@ class _Task:
 
 
 class RayPool:
-    """An executor-like front to Ray: ``submit(func, *args)`` starts a task."""
+    """An executor-like front to Ray: ``submit(func, *args)`` starts a task; stages 4
+    and 5 (:mod:`.ray_stages`) chain tasks by their refs with :meth:`launch` and
+    :meth:`fetch`."""
 
     def submit(self, func: Callable, *args: Any) -> _Task:
-        return _Task(_run_batch.remote(func, *args))
+        return _Task(self.launch(func, *args)[0])
+
+    def launch(self, func: Callable, *args: Any, returns: int = 1) -> list[ray.ObjectRef]:
+        """Start a task ``func(*args)`` that gives ``returns`` objects (a tuple of them
+        when more than one); their refs. A ref among ``args`` reaches ``func`` as its
+        value (once the task that makes it is done: tasks chain without the driver)."""
+        task = _run_batch if returns == 1 else _run_batch.options(num_returns=returns)
+        refs = task.remote(func, *args)
+        return [refs] if returns == 1 else list(refs)
+
+    @staticmethod
+    def put(value: Any) -> ray.ObjectRef:
+        """``value`` in Ray's object store, for many tasks to take by its ref."""
+        return ray.put(value)
+
+    @staticmethod
+    def fetch(ref: ray.ObjectRef) -> Any:
+        """The value of ``ref``; a task's failure raised as :meth:`_Task.result` raises it."""
+        return _Task(ref).result()
 
 
 class RayEngine:
@@ -106,6 +140,36 @@ class RayEngine:
                 ray.init(num_cpus=max(1, workers), **quiet)
         cpus = int(ray.cluster_resources().get("CPU", 0))
         return cls(max(1, cpus), owned, shared=owned and not address)
+
+    def group_bands(
+        self, keys: np.ndarray, lead_keys: np.ndarray | None, skip: np.ndarray, work: Path
+    ) -> SpreadPairs | None:
+        """Stage 4's grouping of the band keys by a shuffle over Ray tasks, started now
+        (:func:`.ray_stages.group_bands`); None under two documents (no pairs)."""
+        return group_bands(self.pool, self.workers, keys, lead_keys, skip, work, self.sees)
+
+    def sees(self, folder: Path) -> bool:
+        """Whether the tasks on every node read ``folder`` as this process does (stage 5
+        reads the work directory there): yes on a Ray started here (one machine); on a
+        cluster, when a task on each live node finds the marker written here (storage
+        that every node mounts at the same path)."""
+        if self.shared:
+            return True
+        marker = folder / f".ray-sees-{uuid.uuid4().hex}"
+        marker.write_text(marker.name, encoding="utf-8")
+        try:
+            nodes = [node["NodeID"] for node in ray.nodes()
+                     if node.get("Alive") and node.get("Resources", {}).get("CPU")]  # fmt: skip
+            probes = [
+                _finds.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False))
+                .remote(str(marker))
+                for node in nodes
+            ]  # fmt: skip
+            return bool(nodes) and all(ray.get(probes, timeout=120))
+        except (ray.exceptions.RayError, TimeoutError):
+            return False
+        finally:
+            marker.unlink(missing_ok=True)
 
     def close(self, cancel: bool = False) -> None:
         """Stop (or leave) a Ray started (or joined) by :meth:`start`; tasks still

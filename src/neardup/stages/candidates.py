@@ -6,10 +6,10 @@ with one of the batch (the pairs the MinHash prefilter rejects dropped unread)."
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -45,6 +45,10 @@ class Candidates(NamedTuple):
     mixed: np.ndarray | None  # the batch's band keys as the index keeps them
     found: IndexDocs  # the index documents compared
     index_prefiltered: int  # candidate pairs with the index rejected by the prefilter
+    # the band keys' pairs where an engine grouped them (Ray objects, by block of the
+    # first document: see RayEngine.group_bands); ``pairs`` then holds the other pairs
+    # only (template pages, the index), and ``spread.verify`` scores all of them
+    spread: Any = None
 
 
 def candidate_pairs(
@@ -60,20 +64,28 @@ def candidate_pairs(
     work: Path,
     log_pairs: bool,
     stats,
+    group_bands: Callable | None = None,
 ) -> Candidates:
     """Stage 4: candidates from the band keys (and from the index); the pairs saved to
     ``work``. ``log_pairs``: the scored pairs are kept (for what-if reports), so the
     index's are prefiltered at the log's floor. ``stats``: the run's
-    :class:`~neardup.dedup.DedupStats`."""
+    :class:`~neardup.dedup.DedupStats`. ``group_bands``: an engine's grouping of the band
+    keys (``group_bands(content keys, lead keys or None, skip, work)``, see
+    :attr:`Candidates.spread`); None: here, by :func:`~neardup.candidates.candidate_codes`."""
     n = len(store)
     content, sigs, keys, lengths = signatures.content, signatures.sigs, store.keys, store.lengths
     keys_all, lead_keys = signatures.band_keys.take()
     empty_content = content.sizes == 0
     skip = ~active | empty_content
-    codes = candidate_codes(keys_all, skip=skip)
-    if lead_on:
-        # a trimmed copy keeps the lead of its original: candidates from the leads too
-        codes = union(codes, candidate_codes(lead_keys, skip=skip))
+    spread = None
+    if group_bands is not None:  # grouped by the engine's workers while this goes on
+        spread = group_bands(keys_all, lead_keys if lead_on else None, skip, work)
+        codes = np.zeros(0, dtype=np.int64)
+    else:
+        codes = candidate_codes(keys_all, skip=skip)
+        if lead_on:
+            # a trimmed copy keeps the lead of its original: candidates from the leads too
+            codes = union(codes, candidate_codes(lead_keys, skip=skip))
     # template pages (boilerplate is most of the page: a soft-404 page, an empty
     # listing) are also paired by signatures of the whole page
     template = ~skip & (content.sizes < TEMPLATE_SHARE * np.diff(store.shingle_off))
@@ -113,10 +125,11 @@ def candidate_pairs(
         lengths = np.concatenate([lengths, found.lengths])
         doc_ids = doc_ids + found.ids
         pinned = np.arange(n_all) >= n
-    np.save(work / "candidate_pairs.npy", pairs)
+    if spread is None:  # spread: each block's pairs are saved where they are verified
+        np.save(work / "candidate_pairs.npy", pairs)
     return Candidates(
         pairs, n, n_all, content, sigs, content_sizes, keys, lengths, doc_ids, pinned, template,
-        empty_content, mixed, found, from_index.prefiltered,
+        empty_content, mixed, found, from_index.prefiltered, spread,
     )  # fmt: skip
 
 
