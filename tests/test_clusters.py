@@ -103,3 +103,27 @@ def test_pinned_documents_are_never_removed_in_a_star(monkeypatch) -> None:
     )
     assert 2 not in decisions
     assert found[0].kept == 2 and sorted(decisions) == [0, 1, 3]
+
+
+def test_a_document_inside_a_larger_one_is_not_kept_in_its_place() -> None:
+    """A trimmed copy that comes first does not stand for the full story it is contained
+    in: the full one is kept, whatever the policy, in a small and in a large component;
+    a pinned document is still kept."""
+    inside = PairScore(0.5, 0.95, 0.5, (40, 80))  # document 0 (40 shingles) inside 1 (80)
+    near = PairScore(0.9, 0.95, 0.9, (80, 82))
+    edges = EdgeTable.from_edges(3, [Edge(0, 1, "contained", inside), Edge(1, 2, "near", near)])
+    infos = [DocInfo(i, 10, {}) for i in range(3)]
+    for peel_max in (48, 1):
+        clusters.PEEL_MAX, old = peel_max, clusters.PEEL_MAX
+        try:
+            found, decisions = cluster(
+                3, [1, 2, 3], edges, _no_direct, infos, keep_policy("first"), DedupConfig()
+            )
+        finally:
+            clusters.PEEL_MAX = old
+        assert [c.kept for c in found] == [1] and decisions[0].reason == "contained"
+    pinned = np.array([True, False, False])
+    found, decisions = cluster(
+        3, [1, 2, 3], edges, _no_direct, infos, keep_policy("first"), DedupConfig(), pinned
+    )
+    assert found[0].kept == 0 and 0 not in decisions

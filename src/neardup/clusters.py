@@ -204,8 +204,17 @@ def cluster(
     later = np.flatnonzero(first != np.arange(len(first)))
     ea = np.concatenate([first[later], edges.a])
     eb = np.concatenate([later, edges.b])
-    # every member's place in keep order, ranked once (the policy is a Python callable)
-    place = {m: i for i, m in enumerate(sorted(union(ea, eb).tolist(), key=rank))}
+    # every member's place in keep order, ranked once (the policy is a Python callable);
+    # a document found inside a larger one comes after every document that is not: the
+    # kept document then holds the text of the members removed for being inside it (the
+    # full story, not its trimmed copy; a live blog's latest crawl, not its first)
+    inside = set(edges.contained_documents().tolist())
+
+    def order(m: int) -> tuple:
+        r = rank(m)
+        return (r[0], m in inside, r)
+
+    place = {m: i for i, m in enumerate(sorted(union(ea, eb).tolist(), key=order))}
     found: list[_Found] = []
     for members, (ca, cb) in _components(n, ea, eb):
         if len(members) <= PEEL_MAX:

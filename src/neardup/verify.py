@@ -260,6 +260,17 @@ class EdgeTable:
         return (self.a, self.b, np.asarray(self._reason).astype(bool),
                 np.asarray(self._floats).reshape(-1, 4), np.asarray(self._sizes).reshape(-1, 2))  # fmt: skip
 
+    def contained_documents(self) -> np.ndarray:
+        """The documents that a "contained" edge finds inside a larger document (the
+        smaller side of each such edge; neither where the sizes are equal)."""
+        if not len(self):
+            return np.zeros(0, dtype=np.int64)
+        contained = np.asarray(self._reason).astype(bool)
+        sizes = np.asarray(self._sizes).reshape(-1, 2)
+        a_in = contained & (sizes[:, 0] < sizes[:, 1])
+        b_in = contained & (sizes[:, 1] < sizes[:, 0])
+        return np.unique(np.concatenate([self.a[a_in], self.b[b_in]]))
+
     @classmethod
     def from_edges(cls, n_docs: int, edges: Iterable[Edge]) -> EdgeTable:
         table = cls(n_docs)
