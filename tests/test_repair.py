@@ -289,6 +289,7 @@ def test_a_fragment_on_the_same_line_or_marked_as_cut_goes() -> None:
     assert repair_text(faulted).text == f"Milk deal\n\n{wrapped}\n\nEnd."
     for kept in (
         "Let it be, let it be, let it be, there will be an answer.",  # under 8 words
+        "Intro.\n\n" + "ha " * 20 + "ha",  # repeats itself all along: no fragment
         "The chorus:\n\nCall me when the sirens stop\nCall me when the sirens stop\nAnd sing",
         f"Government agrees deal. {full}",  # a sentence of its own
     ):

@@ -309,14 +309,12 @@ def _same_line_copy(text: str, line: str, at: int):
     begins with again: a fragment glued to its whole paragraph by a space."""
     if not _starts_again(line):
         return None
+    # only where the start first occurs again: a text that repeats itself all along ("ha
+    # ha ha ...") has no fragment, and the test costs one pass over the line
     p = line.find(line[:_PROBE], 1)
-    while p > 0:
-        if line[p - 1] in " \t":  # after a line break it is a line said again (a refrain)
-            found = _cut_copy(text, line[:p].rstrip(), at, at + p, line[p:], inline=True)
-            if found is not None:
-                return found
-        p = line.find(line[:_PROBE], p + 1)
-    return None
+    if line[p - 1] not in " \t":  # after a line break it is a line said again (a refrain)
+        return None
+    return _cut_copy(text, line[:p].rstrip(), at, at + p, line[p:], inline=True)
 
 
 def _cut_copy(text: str, line: str, line_start: int, next_start: int, following: str, inline=False):
