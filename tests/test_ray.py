@@ -310,3 +310,25 @@ def test_python_api_takes_the_engine() -> None:
         local.kept, local.removed, local.clusters,
     )  # fmt: skip
     assert local.removed
+
+
+def test_stages_1_to_3_resume_on_ray_and_4_to_5_rerun(corpus: Path, tmp_path: Path) -> None:
+    """With a work directory, a Ray run resumes stages 1 to 3 (their files are the local
+    engine's); stages 4 and 5 rerun (the shuffle's pairs live in Ray, never in one file)
+    and leave no marker that a later run could take for theirs."""
+    work = tmp_path / "work"
+
+    def go(tag: str, engine: str) -> tuple[list[str], dict[str, bytes]]:
+        _invoke("run", str(corpus), "-o", str(tmp_path / tag), "--engine", engine, "-j", "2",
+                "--workdir", str(work))  # fmt: skip
+        stats = json.loads((tmp_path / tag / "stats.json").read_text())["stats"]
+        return stats["resumed_stages"], _outputs(tmp_path / tag)
+
+    first = ["ingest", "boilerplate", "signatures"]
+    resumed, expected = go("ray", "ray")
+    assert resumed == [] and expected["removed.jsonl"]
+    assert go("ray-again", "ray") == (first, expected)
+    assert not list(work.glob("candidates.done.json")) + list(work.glob("verify.done.json"))
+    assert go("local", "local") == (first, expected)
+    assert go("local-again", "local") == ([*first, "candidates", "verify"], expected)
+    assert go("ray-after-local", "ray") == (first, expected)

@@ -429,6 +429,7 @@ def _dedup_summary(command: str, stats) -> str:
         f"{stats.contained_removed:,}); repaired {stats.repaired:,}; "
         f"{stats.candidate_pairs:,} candidate pairs, {stats.verified_pairs:,} verified; "
         f"{kernels.path()}"
+        + (f"; resumed: {', '.join(stats.resumed_stages)}" if stats.resumed_stages else "")
     )
 
 

@@ -17,6 +17,10 @@
    (:mod:`neardup.clusters`), keep policy, and the guard against chaining (each member
    must be close to the kept document itself).
 7. :mod:`~neardup.stages.write`: kept and removed records, clusters.
+
+Each stage runs in one context (:mod:`neardup.stagerun`) that times it and, with a
+``workdir`` of the caller's, reads it back from its marker there instead of running it
+when its inputs and settings are those of the run that left it.
 """
 
 from __future__ import annotations
@@ -43,7 +47,8 @@ from .io import default_output_format, open_writer
 from .io.formats import check_paths
 from .io.paths import is_uri
 from .io.remote import with_uris
-from .stages.boilerplate import Boilerplate, boilerplate_paragraphs, find_boilerplate
+from .stagerun import Stages
+from .stages.boilerplate import boilerplate_paragraphs, find_boilerplate
 from .stages.candidates import Candidates, candidate_pairs
 from .stages.cluster import decide_clusters
 from .stages.ingest import (
@@ -65,9 +70,8 @@ from .stages.signatures import (
     content_of,
     content_signatures,
 )
-from .stages.verify import PairLog, _SecondLook, verify_pairs
+from .stages.verify import verify_stage
 from .stages.write import _append_fields, _BlobFile, _cluster_line, _CopyWriter, write_outputs
-from .verify import EdgeTable
 
 if TYPE_CHECKING:
     from .engines import LocalEngine
@@ -116,6 +120,7 @@ class DedupStats:
     prefiltered_pairs: int = 0  # of the rejected: by MinHash estimate, unread (prefilter)
     boilerplate_paragraphs: int = 0
     resumed: bool = False  # stage 1 was read back from the work directory
+    resumed_stages: list[str] = field(default_factory=list)  # all those read back (stagerun)
     index_documents: int = 0  # documents of the persistent index compared with this batch
     index_removed: int = 0  # documents removed as duplicates of an index document
     index_batch: int = 0  # the batch number this run added to the index (0: none)
@@ -178,7 +183,9 @@ def run_dedup(
     ``cluster``, ``similarity`` and ``reason``; ``clusters_out`` one line per cluster;
     ``pairs_out`` every scored pair (``.npz``, for what-if reports). The records travel
     through a spool file in ``workdir`` (a temporary directory by default), so standard
-    input works and memory holds only per-document features.
+    input works and memory holds only per-document features. A later run with the same
+    ``workdir`` resumes every stage whose inputs and settings are unchanged
+    (:mod:`neardup.stagerun`; ``stats.resumed_stages`` names them).
 
     ``index`` (a file made by :meth:`neardup.index.Index.create`): also compare with the
     documents kept before; a document that duplicates one of them is removed with
@@ -206,63 +213,62 @@ def run_dedup(
                          rejects, site_out], workdir)  # fmt: skip
     keep_spec = keep if keep is not None else config.keep
     policy = keep_policy(keep_spec)
-    # what of each record the keep policy may look at (records are not kept in memory):
-    # "*" every field but the text (a callable policy), a field name, or nothing
-    fields_spec = (
-        "*" if callable(keep_spec)
-        else keep_spec.split(":", 1)[1] if isinstance(keep_spec, str) and ":" in keep_spec
-        else None
-    )  # fmt: skip
+    fields_spec = _policy_fields(keep_spec)
     if update and index is None:
         raise ConfigError("update needs an index (pass --index FILE)")
     stats = DedupStats()
     with _resources(inputs, input_format, index, update, lock_timeout, config, clean, workdir,
                     workers, engine, ray_address) as run:  # fmt: skip
         workers, pool = run.engine.workers, run.engine.pool
+        # each stage timed, and resumed from its marker where it can (neardup.stagerun)
+        stages = Stages(stats, run.work, run.resumable and run.idx is None)
         # the comparison keys are kept for the texts' second look at near misses
         settings = _Stage1(
             clean, config.ngram, config.verify in ("fuzzy", "containment"), text_field,
             id_field, fields_spec, site.field if site is not None else None, write_repaired,
         )  # fmt: skip
-        docs = ingest(
-            inputs, settings, input_format=input_format, dedupe_ids=dedupe_ids,
-            keep_spec=keep_spec, with_sites=site is not None, work=run.work,
-            resumable=run.resumable, index=run.idx, update=update, workers=workers,
-            pool=pool, rejects=rejects, progress=progress, stats=stats,
-        )  # fmt: skip
-        for target, source in ((rejects, "rejects.jsonl"), (repairs_out, "repairs.jsonl")):
-            if target:
-                run.writers.append(_CopyWriter(target, run.work / source))
-        stats.seconds["read_clean_features"] = round(time.perf_counter() - run.t0, 3)
-        with _timed(stats, "boilerplate"):
-            boiler = find_boilerplate(docs.store, config, run.idx, site, docs.doc_sites, stats)
+        with stages("ingest", seconds="read_clean_features", start=run.t0) as stage:
+            docs = ingest(
+                inputs, settings, input_format=input_format, dedupe_ids=dedupe_ids,
+                with_sites=site is not None, work=run.work, resumable=run.resumable,
+                index=run.idx, update=update, workers=workers, pool=pool, rejects=rejects,
+                progress=progress, stats=stats,
+            )  # fmt: skip
+            stage.fingerprint, stage.resumed = docs.fingerprint, stats.resumed
+            for target, source in ((rejects, "rejects.jsonl"), (repairs_out, "repairs.jsonl")):
+                if target:
+                    run.writers.append(_CopyWriter(target, run.work / source))
+        with stages("boilerplate", after="ingest") as stage:
+            boiler = find_boilerplate(docs.store, config, run.idx, site, docs.doc_sites, stats,
+                                      stage)  # fmt: skip
             bands, rows = lsh_params(config.candidate_threshold, config.num_perm)
             stats.bands, stats.rows = bands, rows
             lead_on = config.verify in ("containment", "fuzzy")
-        with _timed(stats, "content_signatures"):
+        with stages("signatures", after="boilerplate", seconds="content_signatures") as stage:
             signatures = content_signatures(
                 docs.store, boiler.paragraphs, boiler.site_lines, docs.doc_sites, config,
-                bands, rows, lead_on, run.work, workers, pool, run.engine.shared,
+                bands, rows, lead_on, run.work, workers, pool, run.engine.shared, stage=stage,
             )  # fmt: skip
             if run.engine.group_bands is None:  # stages 4-5 run here: the workers' memory goes
                 run.engine.close()
-        with _timed(stats, "candidates"):
+        with stages("candidates", after="signatures") as stage:
             cands = candidate_pairs(
                 docs.store, boiler.active, signatures, docs.doc_ids, config, bands, rows,
                 lead_on, run.idx, run.work, bool(pairs_out), stats, run.engine.group_bands,
+                stage=stage,
             )  # fmt: skip
-        with _timed(stats, "verify"):
-            edges, log, look = _verify(docs.store, boiler, docs.doc_sites, cands, config,
-                                       settings.keep_key, run.work, pairs_out, stats)  # fmt: skip
+        with stages("verify", after="candidates") as stage:
+            edges, log, look = verify_stage(docs.store, boiler, docs.doc_sites, cands, config,
+                settings.keep_key, run.work, bool(pairs_out), stats, stage)  # fmt: skip
         run.engine.close()  # the later stages run here: the workers' memory goes
         if fields_spec not in (None, "*") and docs.policy_records is not None:
             # a field no record has (a typo) leaves every cluster to input order: counted,
             # so that the summary can say so
             stats.keep_field_records = sum(1 for r in docs.policy_records if r)
-        with _timed(stats, "cluster"):
+        with stages("cluster"):  # cluster and write always run (see neardup.stagerun)
             clustered = decide_clusters(cands, edges, log, look, policy, docs.policy_records,
                                         config, pairs_out, stats)  # fmt: skip
-        with _timed(stats, "write"):
+        with stages("write"):
             kept_texts = write_outputs(
                 kept=kept, removed=removed, clusters_out=clusters_out, site_out=site_out,
                 output_format=output_format, default_out=run.default_out,
@@ -275,18 +281,33 @@ def run_dedup(
             )  # fmt: skip
         if run.idx is not None and update:
             # written now, made visible by the commit once every output is in place
-            with _timed(stats, "index_add"):
+            with stages("index_add"):
                 stats.index_batch = _add_to_index(run.idx, inputs, cands, clustered.decisions,
                                                   boiler.learned, kept_texts)  # fmt: skip
         stats.seconds["total"] = round(time.perf_counter() - run.t0, 3)
         stats.check()
         if stats_out:
-            with open_writer(stats_out, "jsonl") as sw:
-                run_info = {"stats": stats.to_dict(), "settings": asdict(config)}
-                if index is not None:
-                    run_info["index"] = os.path.abspath(index)
-                sw.write(run_info)
+            _write_stats(stats_out, stats, config, index)
     return stats
+
+
+def _policy_fields(keep_spec: str | KeyFunc) -> str | None:
+    """What of each record the keep policy may look at (records are not kept in memory):
+    "*" every field but the text (a callable policy), a field name, or nothing."""
+    if callable(keep_spec):
+        return "*"
+    return keep_spec.split(":", 1)[1] if ":" in keep_spec else None
+
+
+def _write_stats(
+    stats_out: str, stats: DedupStats, config: DedupConfig, index: str | os.PathLike | None
+) -> None:
+    """The run's counters, timings and settings (and its index) to ``stats_out``."""
+    with open_writer(stats_out, "jsonl") as sw:
+        run_info = {"stats": stats.to_dict(), "settings": asdict(config)}
+        if index is not None:
+            run_info["index"] = os.path.abspath(index)
+        sw.write(run_info)
 
 
 class _Run(NamedTuple):
@@ -363,48 +384,6 @@ def _resources(
             idx.close()
         if tmp_ctx is not None:
             tmp_ctx.cleanup()
-
-
-@contextlib.contextmanager
-def _timed(stats: DedupStats, stage: str) -> Iterator[None]:
-    """Seconds the block takes, in ``stats.seconds[stage]`` (when it does not fail)."""
-    t = time.perf_counter()
-    yield
-    stats.seconds[stage] = round(time.perf_counter() - t, 3)
-
-
-def _verify(
-    store: FeatureStore,
-    boiler: Boilerplate,
-    doc_sites: Sequence[str | None],
-    cands: Candidates,
-    config: DedupConfig,
-    keep_keys: bool,
-    work: Path,
-    pairs_out: str | None,
-    stats: DedupStats,
-) -> tuple[EdgeTable, PairLog, _SecondLook]:
-    """Stage 5 (:mod:`neardup.stages.verify`): every candidate pair scored; the scored
-    pairs logged when ``pairs_out`` wants them (the log and the second look are the
-    cluster stage's too)."""
-    log = PairLog(work / "pairs.bin" if pairs_out else None, config.num_perm)
-    look = _SecondLook(
-        store, boiler.paragraphs, boiler.site_lines, doc_sites, cands.template, keep_keys
-    )
-    # with an engine's grouping (Ray), its own verify_pairs, which scores its pairs too
-    score = verify_pairs if cands.spread is None else cands.spread.verify
-    template = np.concatenate([cands.template, np.zeros(cands.n_all - cands.n, dtype=bool)])
-    edges, rejected_pairs, prefiltered = score(
-        cands.pairs, cands.content, cands.sigs, config,
-        key_text=store.key_text if config.verify == "fuzzy" else None, log=log,
-        sizes=cands.sizes, look=look, template=template,
-    )  # fmt: skip
-    if cands.spread is not None:  # its pairs were counted as they were verified
-        stats.candidate_pairs = cands.spread.count + cands.index_prefiltered
-    stats.prefiltered_pairs = prefiltered + cands.index_prefiltered
-    stats.verified_pairs = len(edges)
-    stats.rejected_pairs = rejected_pairs + cands.index_prefiltered
-    return edges, log, look
 
 
 def _add_to_index(

@@ -5,6 +5,8 @@ with site boilerplate on, so are the lines each site repeats on many of its page
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -12,10 +14,13 @@ import numpy as np
 from ..clusters import first_copies
 from ..config import DedupConfig, SiteConfig
 from ..sites import CopyFinder, SiteBoilerplate, SiteCounter
+from ..stagerun import Stage
 from .ingest import FeatureStore
 
 #: documents a :class:`~neardup.sites.CopyFinder` is fed at a time
 _COPY_CHUNK = 4096
+#: stage 2's outputs in the work directory (its marker: ``boilerplate.done.json``)
+OUTPUTS = ("boilerplate.npz",)
 
 
 class Boilerplate(NamedTuple):
@@ -34,22 +39,81 @@ def find_boilerplate(
     site: SiteConfig | None,
     doc_sites: Sequence[str | None],
     stats,
+    stage: Stage,
 ) -> Boilerplate:
     """Stage 2: exact keys, boilerplate paragraphs (and the index's) and site lines
-    learned. ``stats``: the run's :class:`~neardup.dedup.DedupStats`."""
+    learned, or read back from the work directory when ``stage`` resumes (never with an
+    index: its boilerplate may have changed). ``stats``: the run's
+    :class:`~neardup.dedup.DedupStats`."""
+    n = len(store)
+    settings = None if index is not None else {
+        "min_docs": config.boilerplate_min_docs, "min_share": config.boilerplate_min_share,
+        "min_rest_words": config.boilerplate_min_rest_words,
+        "site": asdict(site) if site is not None else None,
+    }  # fmt: skip
+    got = stage.run(
+        settings, lambda: _find(store, config, index, site, doc_sites),
+        lambda boiler: _save(stage.work, boiler), lambda info: _load(stage.work, info, n),
+        OUTPUTS,
+    )  # fmt: skip
+    stats.boilerplate_paragraphs = len(got.paragraphs)
+    if got.site_lines is not None:
+        stats.site_boilerplate = got.site_lines.summary()
+    return got
+
+
+def _find(
+    store: FeatureStore,
+    config: DedupConfig,
+    index,
+    site: SiteConfig | None,
+    doc_sites: Sequence[str | None],
+) -> Boilerplate:
+    """:func:`find_boilerplate`'s work."""
     n = len(store)
     active = first_copies(store.keys) == np.arange(n)  # the first document of each key
     learned = boilerplate_paragraphs(store, active, config)
     boiler = learned | index.boilerplate() if index is not None else learned
-    stats.boilerplate_paragraphs = len(boiler)
     site_lines = None
     if site is not None and len(doc_sites) == n:
         counter = SiteCounter(site)
         for i in range(n):
             counter.add(doc_sites[i], store.doc_paras(i)[0])
         site_lines = counter.finish()
-        stats.site_boilerplate = site_lines.summary()
     return Boilerplate(active, learned, boiler, site_lines)
+
+
+def _save(work: Path, boiler: Boilerplate) -> dict:
+    """Stage 2's results to ``boilerplate.npz``; what else its marker holds."""
+    lines = boiler.site_lines
+
+    def hashes(values: set[int]) -> np.ndarray:
+        return np.array(sorted(values), dtype=np.uint64)
+
+    np.savez(
+        work / OUTPUTS[0], active=boiler.active, learned=hashes(boiler.learned),
+        paragraphs=hashes(boiler.paragraphs),
+        site_keys=lines.keys if lines is not None else np.zeros(0, np.uint64),
+        site_counts=lines.counts if lines is not None else np.zeros(0, np.int64),
+    )  # fmt: skip
+    if lines is None:
+        return {"site": None}
+    return {"site": {"sites": lines.sites, "site_docs": list(lines.site_docs),
+                     "copies": lines.copies, "pruned": lines.pruned}}  # fmt: skip
+
+
+def _load(work: Path, info: dict, n: int) -> Boilerplate | None:
+    """Stage 2's results as :func:`_save` left them (None: not for ``n`` documents)."""
+    with np.load(work / OUTPUTS[0]) as data:
+        active = data["active"]
+        if active.shape != (n,) or active.dtype != bool:
+            return None
+        site, lines = info["site"], None
+        if site is not None:
+            lines = SiteBoilerplate(data["site_keys"], data["site_counts"], site["sites"],
+                                    site["site_docs"], site["copies"], site["pruned"])  # fmt: skip
+        learned = set(data["learned"].tolist())
+        return Boilerplate(active, learned, set(data["paragraphs"].tolist()), lines)
 
 
 def boilerplate_paragraphs(

@@ -18,11 +18,15 @@ from ..candidates import band_keys, candidate_codes
 from ..config import DedupConfig
 from ..index import IndexDocs
 from ..signatures import minhash_many
+from ..stagerun import Stage
 from ..verify import TEMPLATE_SHARE
 from ..workdir import _Concat
 from .ingest import FeatureStore
 from .signatures import Signatures
 from .verify import PAIR_LOG_FLOOR, prefilter
+
+#: stage 4's outputs in the work directory (its marker: ``candidates.done.json``)
+OUTPUTS = ("candidate_pairs.npy",)
 
 
 class Candidates(NamedTuple):
@@ -65,18 +69,31 @@ def candidate_pairs(
     log_pairs: bool,
     stats,
     group_bands: Callable | None = None,
+    *,
+    stage: Stage,
 ) -> Candidates:
     """Stage 4: candidates from the band keys (and from the index); the pairs saved to
-    ``work``. ``log_pairs``: the scored pairs are kept (for what-if reports), so the
-    index's are prefiltered at the log's floor. ``stats``: the run's
-    :class:`~neardup.dedup.DedupStats`. ``group_bands``: an engine's grouping of the band
-    keys (``group_bands(content keys, lead keys or None, skip, work)``, see
-    :attr:`Candidates.spread`); None: here, by :func:`~neardup.candidates.candidate_codes`."""
+    ``work``, and read back from there when ``stage`` resumes (not with an index, nor
+    with an engine's grouping: its pairs are never in one file). ``log_pairs``: the
+    scored pairs are kept (for what-if reports), so the index's are prefiltered at the
+    log's floor. ``stats``: the run's :class:`~neardup.dedup.DedupStats`.
+    ``group_bands``: an engine's grouping of the band keys (``group_bands(content keys,
+    lead keys or None, skip, work)``, see :attr:`Candidates.spread`); None: here, by
+    :func:`~neardup.candidates.candidate_codes`."""
     n = len(store)
     content, sigs, keys, lengths = signatures.content, signatures.sigs, store.keys, store.lengths
-    keys_all, lead_keys = signatures.band_keys.take()
     empty_content = content.sizes == 0
     skip = ~active | empty_content
+    # template pages (boilerplate is most of the page: a soft-404 page, an empty
+    # listing) are also paired by signatures of the whole page
+    template = ~skip & (content.sizes < TEMPLATE_SHARE * np.diff(store.shingle_off))
+    resumed = stage.resume(
+        {"template_share": TEMPLATE_SHARE} if index is None and group_bands is None else None,
+        lambda info: _load(work, info, store, signatures, doc_ids, template, config, stats),
+    )
+    if resumed is not None:
+        return resumed
+    keys_all, lead_keys = signatures.band_keys.take()
     spread = None
     if group_bands is not None:  # grouped by the engine's workers while this goes on
         spread = group_bands(keys_all, lead_keys if lead_on else None, skip, work)
@@ -86,9 +103,6 @@ def candidate_pairs(
         if lead_on:
             # a trimmed copy keeps the lead of its original: candidates from the leads too
             codes = union(codes, candidate_codes(lead_keys, skip=skip))
-    # template pages (boilerplate is most of the page: a soft-404 page, an empty
-    # listing) are also paired by signatures of the whole page
-    template = ~skip & (content.sizes < TEMPLATE_SHARE * np.diff(store.shingle_off))
     codes = union(codes, _template_codes(store, np.flatnonzero(template), config, bands, rows))
     mixed = None
     if index is not None:
@@ -126,10 +140,28 @@ def candidate_pairs(
         doc_ids = doc_ids + found.ids
         pinned = np.arange(n_all) >= n
     if spread is None:  # spread: each block's pairs are saved where they are verified
-        np.save(work / "candidate_pairs.npy", pairs)
+        np.save(work / OUTPUTS[0], pairs)
+        stage.done(OUTPUTS, {"candidate_pairs": stats.candidate_pairs})
     return Candidates(
         pairs, n, n_all, content, sigs, content_sizes, keys, lengths, doc_ids, pinned, template,
         empty_content, mixed, found, from_index.prefiltered, spread,
+    )  # fmt: skip
+
+
+def _load(work: Path, info: dict, store: FeatureStore, signatures: Signatures,
+          doc_ids: list[str], template: np.ndarray, config: DedupConfig,
+          stats) -> Candidates | None:  # fmt: skip
+    """Stage 4's results as a run without an index left them in ``work`` (None: not
+    pairs of the store's documents)."""
+    n = len(store)
+    pairs = np.load(work / OUTPUTS[0])
+    if pairs.ndim != 2 or pairs.shape[1] != 2 or (len(pairs) and int(pairs.max()) >= n):
+        return None
+    stats.candidate_pairs, stats.index_documents = info["candidate_pairs"], 0
+    content = signatures.content
+    return Candidates(
+        pairs, n, n, content, signatures.sigs, content.sizes, store.keys, store.lengths, doc_ids,
+        None, template, content.sizes == 0, None, _no_index(config.num_perm).docs, 0,
     )  # fmt: skip
 
 
@@ -162,9 +194,7 @@ def _index_documents(
     :func:`prefilter` rejects are dropped (counted in ``prefiltered``), and content
     shingles are read only for the index documents still in a pair."""
     if idx is None:
-        empty = np.zeros(0, np.int64)
-        docs = IndexDocs(empty, [], [], empty, empty, np.zeros((0, config.num_perm), np.uint32))
-        return _FromIndex(docs, [], np.zeros((0, 2), np.int64), 0)
+        return _no_index(config.num_perm)
     probe = np.flatnonzero(~skip)
     batch_doc, row = idx.lookup(np.asarray(keys, dtype=np.uint64), mixed, probe)
     got = idx.fetch(sorted_unique(row))
@@ -180,3 +210,10 @@ def _index_documents(
     content = idx.fetch_content(got.rows, spool=work)
     pairs = np.stack([batch_doc, n + pos], axis=1)
     return _FromIndex(got, content, pairs, prefiltered)
+
+
+def _no_index(num_perm: int) -> _FromIndex:
+    """What :func:`_index_documents` finds without an index: nothing."""
+    empty = np.zeros(0, np.int64)
+    docs = IndexDocs(empty, [], [], empty, empty, np.zeros((0, num_perm), np.uint32))
+    return _FromIndex(docs, [], np.zeros((0, 2), np.int64), 0)

@@ -437,6 +437,9 @@ class Ingested(NamedTuple):
     policy_records: list[dict | None] | None  # what the keep policy looks at, per document
     doc_sites: list[str | None]  # each document's site (empty without site boilerplate)
     no_id: list[int] | None  # documents whose record has no id field (None: not known)
+    # what the results depend on (the start of the later stages' chain of fingerprints,
+    # :mod:`neardup.stagerun`); None: not resumable (standard input)
+    fingerprint: str | None = None
 
 
 def ingest(
@@ -445,7 +448,6 @@ def ingest(
     *,
     input_format: str | None,
     dedupe_ids: bool,
-    keep_spec,
     with_sites: bool,
     work: Path,
     resumable: bool,
@@ -464,8 +466,9 @@ def ingest(
     :class:`~neardup.dedup.DedupStats` (the reading counters are set here)."""
     fingerprint = _fingerprint(
         inputs, input_format, settings.text_field, settings.id_field, dedupe_ids,
-        settings.clean, settings.ngram, settings.keep_key, settings.write_repaired, keep_spec,
-        index.state() if index is not None and update else None, settings.site_field,
+        settings.clean, settings.ngram, settings.keep_key, settings.write_repaired,
+        settings.fields, index.state() if index is not None and update else None,
+        settings.site_field,
     )  # fmt: skip
     resumed = _load_stage1(work, fingerprint) if resumable else None
     if resumed is not None:
@@ -473,7 +476,9 @@ def ingest(
         stats.read, stats.rejected, stats.repaired, stats.skipped = counters[:4]
         stats.skipped_reasons = dict(counters[4])
         stats.resumed = True
-        return Ingested(store, doc_ids, policy_records, doc_sites, no_id)
+        return Ingested(store, doc_ids, policy_records, doc_sites, no_id, fingerprint)
+    # the marker goes before the files it vouches for are written again
+    (work / "stage1.json").unlink(missing_ok=True)
     # ids must stay unique across the batches of an index
     taken = index.has_id if index is not None and update else None
     got = _read(inputs, settings, input_format, dedupe_ids, taken, with_sites, work, workers,
@@ -482,7 +487,7 @@ def ingest(
         _save_stage1(work, fingerprint, got.store, got.doc_ids, got.policy_records,
                      (stats.read, stats.rejected, stats.repaired, stats.skipped,
                       stats.skipped_reasons), got.doc_sites, got.no_id)  # fmt: skip
-    return got
+    return got._replace(fingerprint=fingerprint)
 
 
 def _read(inputs: Sequence[str], settings: _Stage1, input_format: str | None, dedupe_ids: bool,
@@ -655,7 +660,7 @@ def _jsonl(obj) -> str:
 
 
 def _fingerprint(inputs, input_format, text_field, id_field, dedupe_ids, clean, ngram, fuzzy,
-                 write_repaired, keep_spec, index_state=None, site_field=None) -> str | None:  # fmt: skip
+                 write_repaired, fields, index_state=None, site_field=None) -> str | None:  # fmt: skip
     """What stage 1's results depend on; None when they cannot be reused (stdin)."""
     from .. import __version__
 
@@ -677,7 +682,7 @@ def _fingerprint(inputs, input_format, text_field, id_field, dedupe_ids, clean, 
             "input_format": input_format, "text_field": text_field, "id_field": id_field,
             "dedupe_ids": dedupe_ids, "clean": asdict(clean), "ngram": ngram, "fuzzy": fuzzy,
             "write_repaired": write_repaired,
-            "keep": keep_spec if isinstance(keep_spec, str) else "callable",
+            "fields": fields,  # of each record, for the keep policy (itself the cluster stage's)
             "index": index_state,  # ids are checked against the index a run adds to
             "site_field": site_field,
         },

@@ -20,6 +20,7 @@ from ..config import DedupConfig
 from ..engines import map_ordered
 from ..signatures import minhash_many, permutations
 from ..sites import SiteBoilerplate
+from ..stagerun import Stage
 from ..workdir import _ContentStore, _SignatureFile
 from .ingest import FeatureStore
 
@@ -28,22 +29,47 @@ LEAD_SHINGLES = 48
 #: documents per worker task of the content and signature stage (bounds its memory: at
 #: 4,096 the two workers and the results in flight added 80 MB at 100k documents)
 _SIG_CHUNK = 1024
+#: stage 3's outputs in the work directory (its marker: ``signatures.done.json``): the
+#: content shingles and signatures (written by the workers), where each document's
+#: content shingles are and which documents lost site lines, and the band keys
+OUTPUTS = ("content.u32", "signatures.npy", "content_index.npz", "band_keys.npy",
+           "lead_band_keys.npy")  # fmt: skip
 
 
 class BandKeys:
     """The band keys of every document's content and lead (n x bands uint64 each, the
     biggest arrays of a run): the candidate stage takes them, and they go as soon as it
-    lets them go."""
+    lets them go. Resumed, they stay in their files until taken (a resumed candidate
+    stage does not read them)."""
 
-    def __init__(self, content: np.ndarray, leads: np.ndarray):
-        self._keys: tuple[np.ndarray, np.ndarray] | None = (content, leads)
+    def __init__(self, content: np.ndarray | None, leads: np.ndarray | None,
+                 files: tuple[Path, Path] | None = None):  # fmt: skip
+        self._keys: tuple | None = (content, leads)
+        self._files = files
 
     def take(self) -> tuple[np.ndarray, np.ndarray]:
         """(content band keys, lead band keys), once."""
         keys, self._keys = self._keys, None
         if keys is None:  # pragma: no cover
             raise RuntimeError("the band keys were taken already")
+        if self._files is not None:
+            keys = (np.load(self._files[0]), np.load(self._files[1]))
         return keys
+
+    def save(self, work: Path) -> None:
+        """The keys to ``work`` (``band_keys.npy``, ``lead_band_keys.npy``)."""
+        for name, keys in zip(OUTPUTS[3:], self._keys or (), strict=True):
+            np.save(work / name, keys)
+
+    @classmethod
+    def saved(cls, work: Path, shapes: tuple[tuple[int, int], tuple[int, int]]) -> BandKeys | None:
+        """The keys :meth:`save` left in ``work``, read when taken (None: not of these
+        ``shapes``, or unreadable: a header read checks them)."""
+        files = (work / OUTPUTS[3], work / OUTPUTS[4])
+        for path, shape in zip(files, shapes, strict=True):
+            if np.load(path, mmap_mode="r").shape != shape:
+                return None
+        return cls(None, None, files)
 
 
 class Signatures(NamedTuple):
@@ -68,13 +94,21 @@ def content_signatures(
     workers: int,
     pool,
     shared: bool = True,
+    *,
+    stage: Stage,
 ) -> Signatures:
     """Stage 3: content shingles and signatures (to ``work``), band keys of the content
-    and, with ``lead_on``, of the leads, a block of documents per worker task.
+    and, with ``lead_on``, of the leads, a block of documents per worker task; or all
+    that read back from ``work`` when ``stage`` resumes.
     ``shared``: the workers see ``work`` (they read and write its files themselves);
     otherwise (a Ray cluster's other machines) each task takes its block's shingles
     along and gives its rows back, and this process writes them."""
     n = len(store)
+    settings = {"num_perm": config.num_perm, "seed": config.seed, "bands": bands, "rows": rows,
+                "lead": lead_on, "lead_shingles": LEAD_SHINGLES}  # fmt: skip
+    resumed = stage.resume(settings, lambda info: _load(work, info, n, config.num_perm, bands))
+    if resumed is not None:
+        return resumed
     site_hit = np.zeros(n, dtype=bool)
     boiler_set = frozenset(boiler)
 
@@ -133,12 +167,32 @@ def content_signatures(
         if lead_on:
             lead_keys[start:stop] = block_leads
         start = stop
-    return Signatures(
+    got = Signatures(
         _ContentStore(content_path, content_start, content_size),
         _SignatureFile(sig_path, header, config.num_perm),
         BandKeys(keys_all, lead_keys),
         site_hit,
     )
+    if stage.fingerprint is not None:
+        np.savez(work / OUTPUTS[2], content_start=content_start, content_size=content_size,
+                 site_hit=site_hit)  # fmt: skip
+        got.band_keys.save(work)
+        stage.done(OUTPUTS, {"header": header, "leads": len(lead_keys)})
+    return got
+
+
+def _load(work: Path, info: dict, n: int, num_perm: int, bands: int) -> Signatures | None:
+    """Stage 3's results as a run left them in ``work`` (None: not for ``n`` documents)."""
+    with np.load(work / OUTPUTS[2]) as data:
+        start, sizes, site_hit = data["content_start"], data["content_size"], data["site_hit"]
+    keys = BandKeys.saved(work, ((n, bands), (info["leads"], bands)))
+    if keys is None or not len(start) == len(sizes) == len(site_hit) == n:
+        return None
+    sigs = _SignatureFile(work / OUTPUTS[1], info["header"], num_perm)
+    if len(sigs) != n:
+        sigs.close()
+        return None
+    return Signatures(_ContentStore(work / OUTPUTS[0], start, sizes), sigs, keys, site_hit)
 
 
 def content_of(

@@ -8,12 +8,14 @@ import dataclasses
 import functools
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import dispatch, kernels
 from ..arrays import sorted_unique
 from ..config import DedupConfig
+from ..stagerun import Stage
 from ..verify import (
     MIN_CONTAINED_SHINGLES,
     NEAR_MISS_CONTAINMENT,
@@ -31,6 +33,10 @@ from ..verify import (
     shared,
 )
 from ..workdir import _Concat, _ContentStore, _SignatureFile
+
+if TYPE_CHECKING:
+    from .boilerplate import Boilerplate
+    from .ingest import FeatureStore
 
 #: one scored pair in ``pairs.npz`` (see :class:`PairLog`): counts, not ratios, so that
 #: a replay computes exactly the floats the run compared with its thresholds
@@ -99,6 +105,27 @@ class PairLog:
         self.flush()
         self._f.flush()
         return np.fromfile(self.path, dtype=PAIR_DTYPE)
+
+    def written(self) -> int:
+        """Bytes of the log written so far."""
+        if self._f is None:
+            return 0
+        self.flush()
+        self._f.flush()
+        return self._f.tell()
+
+    @classmethod
+    def reopen(cls, path: Path, num_perm: int, size: int) -> PairLog | None:
+        """The log a finished verification left at ``path``, its first ``size`` bytes
+        (what a cluster stage added after them is cut off), to be added to; None when
+        the file is shorter."""
+        if path.stat().st_size < size:
+            return None
+        log = cls(None, num_perm)
+        log.path, log._f = path, path.open("r+b")
+        log._f.truncate(size)
+        log._f.seek(size)
+        return log
 
     def close(self) -> None:
         if self._f is not None:
@@ -435,3 +462,78 @@ def _shared_compiled(block, content, inter, size_a, size_b) -> None:
 
 
 # ------------------------------------------------------------------------------ runner
+
+#: stage 5's outputs in the work directory (its marker: ``verify.done.json``); with the
+#: scored pairs kept, also the first bytes of ``pairs.bin`` (the marker says how many)
+OUTPUTS = ("verified_edges.npz",)
+#: the verified edges' columns (:meth:`~neardup.verify.EdgeTable.columns`) in that file
+_EDGE_COLUMNS = ("a", "b", "contained", "floats", "sizes")
+
+
+def verify_stage(
+    store: FeatureStore,
+    boiler: Boilerplate,
+    doc_sites: Sequence[str | None],
+    cands,
+    config: DedupConfig,
+    keep_keys: bool,
+    work: Path,
+    log_pairs: bool,
+    stats,
+    stage: Stage,
+) -> tuple[EdgeTable, PairLog, _SecondLook]:
+    """Stage 5: every candidate pair of ``cands`` (:class:`~neardup.stages.candidates.
+    Candidates`) scored; the scored pairs logged to ``pairs.bin`` with ``log_pairs`` (the
+    log and the second look are the cluster stage's too). The verified edges, the counts
+    and the log are read back from ``work`` instead when ``stage`` resumes (never after a
+    candidate stage that does not: an index's, an engine's grouping). ``stats``: the
+    run's :class:`~neardup.dedup.DedupStats`."""
+    look = _SecondLook(
+        store, boiler.paragraphs, boiler.site_lines, doc_sites, cands.template, keep_keys
+    )
+    log_path = work / "pairs.bin" if log_pairs else None
+    settings = {"threshold": config.threshold, "containment": config.containment,
+                "verify": config.verify, "aligned": config.aligned,
+                "log_pairs": log_pairs}  # fmt: skip
+    resumed = stage.resume(
+        settings, lambda info: _resumed(work, info, log_path, cands.n_all, config.num_perm, stats)
+    )
+    if resumed is not None:
+        return (*resumed, look)
+    log = PairLog(log_path, config.num_perm)
+    # with an engine's grouping (Ray), its own verify_pairs, which scores its pairs too
+    score = verify_pairs if cands.spread is None else cands.spread.verify
+    template = np.concatenate([cands.template, np.zeros(cands.n_all - cands.n, dtype=bool)])
+    edges, rejected_pairs, prefiltered = score(
+        cands.pairs, cands.content, cands.sigs, config,
+        key_text=store.key_text if config.verify == "fuzzy" else None, log=log,
+        sizes=cands.sizes, look=look, template=template,
+    )  # fmt: skip
+    if cands.spread is not None:  # its pairs were counted as they were verified
+        stats.candidate_pairs = cands.spread.count + cands.index_prefiltered
+    stats.prefiltered_pairs = prefiltered + cands.index_prefiltered
+    stats.verified_pairs = len(edges)
+    stats.rejected_pairs = rejected_pairs + cands.index_prefiltered
+    if stage.fingerprint is not None:  # (no index: its counts are 0)
+        np.savez(work / OUTPUTS[0], **dict(zip(_EDGE_COLUMNS, edges.columns(), strict=True)))
+        stage.done(OUTPUTS, {"log_bytes": log.written(), "prefiltered": stats.prefiltered_pairs,
+                             "rejected": stats.rejected_pairs})  # fmt: skip
+    return edges, log, look
+
+
+def _resumed(work: Path, info: dict, log_path: Path | None, n_all: int, num_perm: int,
+             stats) -> tuple[EdgeTable, PairLog] | None:  # fmt: skip
+    """Stage 5's verified edges and log as a run left them in ``work``, the counts into
+    ``stats`` (None: not edges of ``n_all`` documents, or the log is cut short)."""
+    with np.load(work / OUTPUTS[0]) as data:
+        columns = [data[name] for name in _EDGE_COLUMNS]
+    if len(columns[0]) and int(max(columns[0].max(), columns[1].max())) >= n_all:
+        return None
+    log = (PairLog(None, num_perm) if log_path is None
+           else PairLog.reopen(log_path, num_perm, info["log_bytes"]))  # fmt: skip
+    if log is None:
+        return None
+    edges = EdgeTable.from_arrays(n_all, *columns)
+    stats.prefiltered_pairs, stats.rejected_pairs = info["prefiltered"], info["rejected"]
+    stats.verified_pairs = len(edges)
+    return edges, log
