@@ -207,7 +207,7 @@ def cluster(
     # every member's place in keep order, ranked once (the policy is a Python callable);
     # a document found inside a larger one comes after every document that is not: the
     # kept document then holds the text of the members removed for being inside it (the
-    # full story, not its trimmed copy; a live blog's latest crawl, not its first)
+    # full story, not its trimmed copy; a live page's crawl that holds an earlier one)
     inside = set(edges.contained_documents().tolist())
 
     def order(m: int) -> tuple:
