@@ -294,3 +294,84 @@ def test_a_fragment_on_the_same_line_or_marked_as_cut_goes() -> None:
         f"Government agrees deal. {full}",  # a sentence of its own
     ):
         assert repair_text(kept).text == kept, kept
+
+
+def test_a_block_found_three_times_with_other_text_between_is_the_authors() -> None:
+    """A questionnaire prints the same long question before each candidate's answer: a
+    repeat found three times or more, with different text between the copies, is the
+    author's structure. A body scraped three times, one copy after another, is not."""
+    rng = random.Random(11)
+    question = "Question: " + paragraph(rng, 55)
+    parts = [paragraph(rng, 40)]
+    for name in ("Maria Okafor", "James Brennan", "Aisha Lopez"):
+        parts += [name, question, paragraph(rng, 25)]
+    text = "\n\n".join(parts + [paragraph(rng, 30)])
+    assert repair_text(text).text == text
+    # the same question before two answers only: a block scraped twice
+    two = "\n\n".join(parts[:7])
+    assert repair_text(two).text.count(question) == 1
+    body = "\n\n".join(paragraph(rng, 40) for _ in range(3))
+    assert repair_text("\n\n".join([body] * 3)).text == body
+
+
+@pytest.mark.parametrize("flat", [" ", "\n"])
+def test_the_copy_with_paragraph_breaks_is_kept_whichever_comes_first(flat) -> None:
+    """Two copies with the same words, one with its paragraph breaks lost (flat on one
+    line, or single line breaks): the copy with the paragraphs is kept."""
+    rng = random.Random(12)
+    paras = [paragraph(rng, 35) for _ in range(4)]
+    body = "\n\n".join(paras)
+    for text in (
+        f"Headline\n\n{flat.join(paras)}\n\n{body}",
+        f"Headline\n\n{body}\n\n{flat.join(paras)}",
+    ):
+        result = repair_text(text)
+        assert result.text == f"Headline\n\n{body}", text[:40]
+        assert [s.reason for s in result.removed] == ["repeat"]
+
+
+def test_a_last_line_that_echoes_the_start_stays_with_the_first_copy() -> None:
+    """A body whose last line repeats its headline (or says it again with a word before)
+    runs straight on into the start of the second copy: the first copy keeps that line,
+    with two copies and with three. Signs that start the cut's first line (a copyright
+    mark) go with it."""
+    rng = random.Random(13)
+    head = "Wide range of investment opportunities at the conference"
+    body = "\n\n".join([head, *(paragraph(rng, 40) for _ in range(3)), head])
+    for n in (2, 3):
+        assert repair_text("\n\n".join([head] + [body] * n)).text == f"{head}\n\n{body}"
+    echo = "\n\n".join([*(paragraph(rng, 40) for _ in range(3)), f"So {head.lower()}? We listen."])
+    for n in (2, 3):
+        text = "\n\n".join([f"'{head}?' | A. Writer"] + [echo] * n)
+        assert repair_text(text).text == f"'{head}?' | A. Writer\n\n{echo}"
+    marked = "\u00a9 Provided by Example Inc\n" + "\n\n".join(paragraph(rng, 40) for _ in range(2))
+    assert repair_text(f"Title\n\n{marked}\n\n{marked}").text == f"Title\n\n{marked}"
+
+
+def test_a_line_of_its_own_inside_the_second_copy_goes_with_it() -> None:
+    """An ad line of 11 words between two paragraphs of the second copy (longer than the
+    max_gap words a chain bridges) goes with the copy."""
+    rng = random.Random(14)
+    paras = [paragraph(rng, 45) for _ in range(4)]
+    body = "\n\n".join(paras)
+    ad = "Sign up to our free daily newsletter for the latest headlines"
+    for at in (1, 3):
+        second = "\n\n".join([*paras[:at], ad, *paras[at:]])
+        assert repair_text(f"{body}\n\n{second}").text == body
+
+
+def test_lines_that_differ_by_a_word_are_no_copy_of_each_other() -> None:
+    """A share bar: lines that differ by a word or two make a run that goes on over its
+    own copy, every copy one line long (under min_words). It stays."""
+    rng = random.Random(15)
+    bar = "\n\n".join(
+        f"{click}, um {how} zu {what} (Wird in neuem Fenster ge\u00f6ffnet)"
+        for click, how, what in (
+            ("Klick", "auf Facebook", "teilen"), ("Klicken", "auf Google+", "teilen"),
+            ("Klicken", "auf Twitter", "teilen"), ("Klicken", "auf LinkedIn", "teilen"),
+            ("Klicken", "bei Tumblr", "teilen"), ("Klicken", "bei Pinterest", "teilen"),
+            ("Klicken", "dies einem Freund via E-Mail", "senden"),
+        )
+    )  # fmt: skip
+    text = "\n\n".join([paragraph(rng, 40), paragraph(rng, 40), bar])
+    assert repair_text(text).text == text

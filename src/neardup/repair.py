@@ -17,11 +17,20 @@ alone (an interview question, "Winners meet in final match", a photo credit) is 
    inserted "Advertisement" line shifts the offset by a word or two).
 4. The best chain is a repeat when it covers at least ``min_words`` matching words, at
    least ``min_density`` of its span matches, and rapidfuzz's ratio between the two
-   copies is at least ``min_similarity``.
+   copies is at least ``min_similarity``. Text found more than ``max_copies`` times is a
+   template; text found three times or more with other text between the copies (a
+   question put to each candidate) is the author's structure; a run that goes on over
+   its own copy with copies under half ``min_words`` (lines of a share bar that differ
+   by a word) is neither: all three stay.
 5. The later copy is removed, snapped to sentence or paragraph boundaries, together with
-   a short line (up to ``max_gap`` words) between two adjacent copies. When the earlier
+   a short line (up to ``max_gap`` words) between two adjacent copies; the copies grow
+   over neighbouring units that match, the later one skipping a short line (up to
+   ``max_gap`` words, or a line of its own up to twice that: an ad). When the earlier
    copy was cut off mid-sentence and runs straight into the later copy (lazy loading),
-   the earlier copy is removed instead, so the complete one is kept.
+   the earlier copy is removed instead, so the complete one is kept; so is it when both
+   have the same words and the later copy has more paragraph breaks. When the later copy
+   starts inside the earlier one (a body that ends with its headline, three copies one
+   after another), only what follows the earlier copy is cut.
 6. Steps 1-5 repeat on the result until no repeat is left (three copies take two rounds).
 
 Every removal is recorded as a :class:`RemovedSpan`.
@@ -92,7 +101,9 @@ class RemovedSpan:
     repeats_end: int
     similarity: float
     words: int
-    reason: str  # "repeat" (a later copy) or "truncated-copy" (an earlier, cut-off copy)
+    # "repeat" (a later copy, or an earlier one that lost its paragraph breaks) or
+    # "truncated-copy" (an earlier, cut-off copy)
+    reason: str
 
     def to_dict(self) -> dict:
         return {
@@ -538,7 +549,18 @@ def _find_best_repeat(text: str, config: RepairConfig):
             continue
         # text that occurs more than max_copies times is the author's template (a menu,
         # a table, a list of offers), not a scrape fault: look at the typical word
-        if b - k + 1 > a and np.median(count[a : b - k + 1]) > config.max_copies:
+        typical = np.median(count[a : b - k + 1]) if b - k + 1 > a else 1
+        if typical > config.max_copies:
+            continue
+        # ... and so is text found three times or more with other text between the copies
+        # (a question put to each candidate, a recurring standfirst): a body scraped three
+        # times is one copy after another
+        if typical >= 3 and a - sb > config.max_gap:
+            continue
+        # a run that goes on over its own copy repeats a unit as long as its offset: lines
+        # of a share bar that differ by a word ("Klicken, um auf Facebook zu teilen") make
+        # one of copies so short that min_words of them are four or more near-copies
+        if sb > a and 2 * (b - sb) < config.min_words:
             continue
         sim = Indel.normalized_similarity(" ".join(toks[sa:sb]), " ".join(toks[a:b]))
         if sim < config.min_similarity:
@@ -610,6 +632,13 @@ def _decide(text, toks, starts, ends, a, b, sa, sb, matched, sim, config):
             j += 1
         return j if i < j <= hi and boundary(j) else None
 
+    def skippable(x: int, y: int) -> bool:
+        """Whether words [x, y) are a line a copy may hold that the other lacks (an ad): up
+        to ``gap`` words, or a line of its own up to twice that ("Sign up to our free
+        daily newsletter for the latest headlines")."""
+        own_line = all(0 < i < n and "\n" in text[ends[i - 1] : starts[i]] for i in (x, y))
+        return y - x <= gap or (y - x <= 2 * gap and own_line)
+
     def similar(x1: int, y1: int, x2: int, y2: int) -> bool:
         one, two = " ".join(toks[x1:y1]), " ".join(toks[x2:y2])
         return Indel.normalized_similarity(one, two) >= config.min_similarity
@@ -619,6 +648,13 @@ def _decide(text, toks, starts, ends, a, b, sa, sb, matched, sim, config):
     sa2 = snap(sa, 0, sb, True)
     b2 = snap(b, a, n, False)
     sb2 = snap(sb, sa, a if separate else n, False)
+    if not separate and None not in (b2, sb2) and b2 - sb2 >= config.min_words:
+        # the later copy starts inside the earlier one: a body that ends with its headline
+        # ("...Tragweite" twice, then the body again), or three copies one after another.
+        # What follows the earlier copy is a copy of its end: cut that (the rest of three
+        # copies goes in the next round)
+        a2, separate = max(a2 or 0, sb2), True
+        sa2 = snap(max(0, a2 - (b - sb)), 0, sb2, True)  # where the earlier copy starts then
     if separate and sa2 is not None and a2 is not None:
         # grow both copies backwards over units that match (a typo in a headline), letting
         # the later copy skip one short line (an ad between its paragraphs)
@@ -631,7 +667,7 @@ def _decide(text, toks, starts, ends, a, b, sa, sb, matched, sim, config):
                 sa2, a2 = us, ud
                 continue
             ud2 = unit_before(ud, sb2 if sb2 is not None else sb)
-            if a2 - ud <= gap and ud2 is not None and similar(us, sa2, ud2, ud):
+            if ud2 is not None and skippable(ud, a2) and similar(us, sa2, ud2, ud):
                 sa2, a2 = us, ud2
                 continue
             break
@@ -645,7 +681,7 @@ def _decide(text, toks, starts, ends, a, b, sa, sb, matched, sim, config):
                 sb2, b2 = us, ud
                 continue
             ud2 = unit_after(ud, n)
-            if ud - b2 <= gap and ud2 is not None and similar(sb2, us, ud, ud2):
+            if ud2 is not None and skippable(b2, ud) and similar(sb2, us, ud, ud2):
                 sb2, b2 = us, ud2
                 continue
             break
@@ -684,12 +720,25 @@ def _decide(text, toks, starts, ends, a, b, sa, sb, matched, sim, config):
         cut = (start, b2)
         keep = (sa2 if sa2 is not None else sa, s_end)
         reason = "repeat"
+        if toks[keep[0] : keep[1]] == toks[a2:b2] and _more_breaks(
+            text[starts[keep[0]] : ends[keep[1] - 1]], text[starts[a2] : ends[b2 - 1]]
+        ):  # the same words, the later copy with its paragraphs: keep that one
+            cut, keep = (keep[0], a2 if start == s_end else s_end), (a2, b2)
     if cut[1] <= cut[0]:
         return None
     cs, ce = _char_span(text, starts, ends, *cut)
     ks = starts[keep[0]]
     ke = ends[max(keep[1], keep[0] + 1) - 1]
     return (cs, ce), (ks, ke), sim, cut[1] - cut[0], reason
+
+
+def _more_breaks(one: str, two: str) -> bool:
+    """Whether ``two`` has more paragraph breaks than ``one``: blank lines, or lines
+    where neither has a blank line."""
+    blank_one, blank_two = len(_BLANK_LINE_RE.findall(one)), len(_BLANK_LINE_RE.findall(two))
+    if blank_one or blank_two:
+        return blank_two > blank_one
+    return two.count("\n") > one.count("\n")
 
 
 def _char_span(text: str, starts: list[int], ends: list[int], x: int, y: int) -> tuple[int, int]:
@@ -700,12 +749,18 @@ def _char_span(text: str, starts: list[int], ends: list[int], x: int, y: int) ->
     floor = ends[x - 1] if x > 0 else 0
     while cs > floor and not text[cs - 1].isspace():
         cs -= 1  # opening quotes and brackets
+    line = text.rfind("\n", floor, cs) + 1
+    if line:  # signs that start the line, before its first word ("© Provided by", "• Share")
+        cs = line
     if y >= n:
         return cs, len(text)
     ce = ends[y - 1]
     nxt = starts[y]
     while ce < nxt and not text[ce].isspace():
         ce += 1  # closing punctuation
+    eol = text.find("\n", ce, nxt)
+    if eol > 0:  # signs that end the line, after its last word ("...below :)")
+        ce = eol
     line_start = cs == 0 or text[cs - 1] == "\n"
     while ce < nxt and text[ce].isspace() and (line_start or text[ce] in " \t"):
         ce += 1
