@@ -263,28 +263,33 @@ def truncated_line(text: str):
     words (on the same line as its paragraph: :data:`FRAGMENT_MIN_WORDS_INLINE`). As
     :func:`_find_best_repeat` gives a repeat, or None. A headline made of the first words
     of its lead ends on a word and is shorter: it stays."""
-    found = _first_fragment(text, text.split("\n"), itertools.repeat(1))
-    if found is None and "\n\n" in text:
+    lines = text.split("\n")
+    stripped = list(map(str.strip, lines))
+    found = _first_fragment(text, lines, stripped, itertools.repeat(1))
+    # paragraphs of several lines (hard-wrapped) need a pass of their own: two lines
+    # with no blank line between them (the test in C)
+    sizes = list(map(len, stripped))
+    if found is None and any(map(min, sizes[1:], sizes[:-1])) and "\n\n" in text:
         parts = _BLANK_LINE_RE.split(text)  # paragraphs, and the blank lines between them
         blocks = parts[::2]
-        if any("\n" in b.strip() for b in blocks):  # else the lines were the paragraphs
-            found = _first_fragment(text, blocks, [len(sep) for sep in parts[1::2]] + [0])
+        seps = [len(sep) for sep in parts[1::2]] + [0]
+        found = _first_fragment(text, blocks, list(map(str.strip, blocks)), seps)
     return found
 
 
 _BLANK_LINE_RE = re.compile(r"(\n[ \t]*\n(?:[ \t]*\n)*)")
 
 
-def _first_fragment(text: str, raw: list[str], seps):
-    """:func:`truncated_line` over the pieces ``raw`` of ``text``, each followed by a
-    separator of the length ``seps`` gives."""
-    pieces = list(map(str.strip, raw))
+def _first_fragment(text: str, raw: list[str], pieces: list[str], seps):
+    """:func:`truncated_line` over the pieces ``raw`` of ``text`` (``pieces``: stripped),
+    each followed by a separator of the length ``seps`` gives."""
     nonblank = list(filter(None, pieces))
     # the usual answer, with the comparisons in C: no piece is the start of the next one,
     # none ends in a cut mark, none starts again inside itself
+    marked = any(map(str.endswith, nonblank[:-1], itertools.repeat(_CUT_MARKS)))
     if not (
-        any(map(str.startswith, nonblank[1:], nonblank[:-1]))
-        or any(map(str.endswith, nonblank[:-1], itertools.repeat(_CUT_MARKS)))
+        marked
+        or any(map(str.startswith, nonblank[1:], nonblank[:-1]))
         or any(map(_starts_again, nonblank))
     ):
         return None
@@ -294,9 +299,11 @@ def _first_fragment(text: str, raw: list[str], seps):
         if not piece:
             continue
         at = start + r.index(piece[0])
-        found = (prev and _cut_copy(text, prev, prev_start, at, piece)) or _same_line_copy(
-            text, piece, at
-        )
+        if prev and (piece.startswith(prev) or (marked and prev.endswith(_CUT_MARKS))):
+            found = _cut_copy(text, prev, prev_start, at, piece)
+            if found:
+                return found
+        found = _same_line_copy(text, piece, at)
         if found:
             return found
         prev, prev_start = piece, start
