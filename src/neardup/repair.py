@@ -290,8 +290,8 @@ def _first_fragment(text: str, raw: list[str], pieces: list[str], seps):
     if not (
         marked
         or any(map(str.startswith, nonblank[1:], nonblank[:-1]))
-        or any(map(_starts_again, nonblank))
-    ):
+        or max(map(str.count, nonblank, [p[:_PROBE] for p in nonblank]), default=0) > 1
+    ):  # (the last: a piece's first characters occur again in it)
         return None
     prev, prev_start, pos = "", 0, 0
     for r, piece, sep in zip(raw, pieces, seps, strict=False):  # seps may be endless
