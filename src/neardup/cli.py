@@ -191,19 +191,24 @@ def _done(*_: object, **__: object) -> None:
     gc.freeze()
 
 
+def output_options(output_help: str, format_help: str):
+    """The ``-o/--output`` and ``--output-format`` options of a command that writes
+    records."""
+
+    def wrap(f):
+        f = click.option("--output-format", type=click.Choice(WRITE_FORMATS), help=format_help)(f)
+        return click.option(
+            "-o", "--output", required=True, type=click.Path(allow_dash=True), help=output_help
+        )(f)
+
+    return wrap
+
+
 @main.command()
 @reading_options
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(allow_dash=True),
-    help="Output file ('-' for stdout; a path ending in / writes one .txt per document).",
-)
-@click.option(
-    "--output-format",
-    type=click.Choice(WRITE_FORMATS),
-    help="Output format (default: from the suffix; for '-' the input's format).",
+@output_options(
+    "Output file ('-' for stdout; a path ending in / writes one .txt per document).",
+    "Output format (default: from the suffix; for '-' the input's format).",
 )
 @click.option(
     "--audit",
@@ -436,17 +441,9 @@ def _dedup_summary(command: str, stats) -> str:
 @main.command()
 @reading_options
 @dedup_options
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(allow_dash=True),
-    help="Kept records, as they came in ('-' for stdout).",
-)
-@click.option(
-    "--output-format",
-    type=click.Choice(WRITE_FORMATS),
-    help="Format of the kept records (default: from the suffix).",
+@output_options(
+    "Kept records, as they came in ('-' for stdout).",
+    "Format of the kept records (default: from the suffix).",
 )
 @click.option(
     "--removed",
