@@ -266,10 +266,12 @@ def truncated_line(text: str):
     lines = text.split("\n")
     stripped = list(map(str.strip, lines))
     found = _first_fragment(text, lines, stripped, itertools.repeat(1))
+    if found is not None or "\n\n" not in text:
+        return found
     # paragraphs of several lines (hard-wrapped) need a pass of their own: two lines
     # with no blank line between them (the test in C)
     sizes = list(map(len, stripped))
-    if found is None and any(map(min, sizes[1:], sizes[:-1])) and "\n\n" in text:
+    if any(map(min, sizes[1:], sizes[:-1])):
         parts = _BLANK_LINE_RE.split(text)  # paragraphs, and the blank lines between them
         blocks = parts[::2]
         seps = [len(sep) for sep in parts[1::2]] + [0]
