@@ -270,6 +270,24 @@ def test_a_truncated_first_copy_of_a_short_paragraph_goes_and_a_headline_stays()
     assert repair_text(f"{cut}\n\n{long}").text == long
 
 
+def test_below_the_first_line_a_shorter_cut_start_is_a_fragment() -> None:
+    """A headline made of its lead's first words stands at the top of a text; below
+    another line, the first words of the next paragraph cut at a word boundary are a
+    lazy-loading fragment from 8 words. A title followed by itself with the site's name
+    ("... - Reuters") is no fragment, and under 8 words nothing goes."""
+    full = "Government agrees deal to import milk from abroad, officials said on Monday."
+    head = "Government agrees deal to import milk from abroad"  # 8 words, at a word end
+    assert repair_text(f"{head}\n\n{full}").text == f"{head}\n\n{full}"  # a headline
+    result = repair_text(f"Milk deal\n\n{head}\n\n{full}")
+    assert result.text == f"Milk deal\n\n{full}"
+    assert [s.reason for s in result.removed] == ["truncated-copy"]
+    for kept in (
+        f"Milk deal\n\n{head}\n\n{head} - Reuters\n\n{full}",
+        f"Milk deal\n\n{' '.join(head.split()[:7])}\n\n{full}",
+    ):
+        assert repair_text(kept).text == kept, kept
+
+
 def test_a_fragment_on_the_same_line_or_marked_as_cut_goes() -> None:
     """The cut-off start of a paragraph glued to it on the same line, or ending in an
     ellipsis (a teaser), or spread over the lines of a hard-wrapped paragraph, goes; a
@@ -375,3 +393,65 @@ def test_lines_that_differ_by_a_word_are_no_copy_of_each_other() -> None:
     )  # fmt: skip
     text = "\n\n".join([paragraph(rng, 40), paragraph(rng, 40), bar])
     assert repair_text(text).text == text
+
+
+# ----------------------------------------------------------------- lines one copy lacks
+
+
+def _body(seed: int, n: int = 6) -> list[str]:
+    rng = random.Random(seed)
+    return [paragraph(rng, rng.randint(30, 50)) for _ in range(n)]
+
+
+def _with_lines(paras: list[str], at: dict[int, str]) -> str:
+    """The paragraphs joined by blank lines, with line ``at[i]`` put before paragraph i."""
+    out = []
+    for i, p in enumerate(paras):
+        if i in at:
+            out.append(at[i])
+        out.append(p)
+    return "\n\n".join(out)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ({2: "Advertisement"}, {}),  # ads in the copy that is kept
+        ({1: "Advertisement\nContinue reading below", 4: "Anzeige"}, {}),  # a two-line ad
+        ({2: "Sign up to our free daily newsletter for the latest headlines"}, {4: "Werbung"}),
+        ({1: "Advertisement", 3: "Publicité"}, {2: "Story continues below advertisement"}),
+    ],
+)
+def test_lines_the_other_copy_lacks_are_removed_from_the_kept_copy(first, second) -> None:
+    paras = _body(11)
+    clean = "\n\n".join(paras)
+    result = repair_text(_with_lines(paras, first) + "\n\n" + _with_lines(paras, second))
+    assert result.text == normalize_text(clean)
+    inserted = [s for s in result.removed if s.reason == "inserted-line"]
+    # one removed span per line, each from the copy that was kept
+    assert sorted(s.text.strip() for s in inserted) == sorted(
+        line for lines in first.values() for line in lines.split("\n")
+    )
+
+
+def test_a_line_both_copies_hold_or_one_holds_edited_stays() -> None:
+    paras = _body(12)
+    short = "Earthling"
+    first = _with_lines(paras, {2: short, 4: "The answer"})
+    # the other copy has the line with a typo, and the other short line as it is
+    second = _with_lines(paras, {2: "Eatrhling", 4: "The answer"})
+    result = repair_text(first + "\n\n" + second)
+    assert result.removed and result.text == normalize_text(first)
+    assert all(s.reason != "inserted-line" for s in result.removed)
+
+
+def test_lines_past_the_end_of_a_shorter_copy_are_not_lacking() -> None:
+    # the kept copy goes on after the other ends (a truncated copy): its short lines there
+    # (a signature, a credit) are the article's, not ads
+    paras = _body(13)
+    kept = _with_lines(paras, {5: "Photo: Reuters"}) + "\n\nBy our reporter"
+    cut = "\n\n".join(paras[:4]) + "..."
+    result = repair_text(cut + "\n\n" + kept)
+    assert result.removed  # the shorter copy went
+    assert "Photo: Reuters" in result.text and "By our reporter" in result.text
+    assert all(s.reason != "inserted-line" for s in result.removed)

@@ -110,6 +110,24 @@ def test_explain_cli_text_and_json(run_dir: Path) -> None:
     assert usage.exit_code == 2
 
 
+def test_explain_shows_an_ad_line_the_other_copy_lacked(tmp_path: Path) -> None:
+    rng = random.Random(5)
+    body = _paragraphs(rng, 5)
+    with_ad = "\n\n".join([*body[:2], "Advertisement", *body[2:]])
+    corpus = write_jsonl(
+        tmp_path / "in.jsonl", [{"id": "E", "text": with_ad + "\n\n" + "\n\n".join(body)}]
+    )
+    out = tmp_path / "out"
+    assert CliRunner().invoke(main, ["run", str(corpus), "-o", str(out), "-q"]).exit_code == 0
+    (kept,) = read_jsonl(out / "kept.jsonl")
+    assert kept["text"] == "\n\n".join(body)
+    spans = explain_document(out, "E")["repairs"]["removed"]
+    assert sorted(s["reason"] for s in spans) == ["inserted-line", "repeat"]
+    text = CliRunner().invoke(main, ["explain", str(out), "E"]).output
+    assert "(inserted-line" in text and "lacking from the copy at" in text
+    assert "removed: Advertisement" in text
+
+
 def test_explain_two_texts(tmp_path: Path) -> None:
     rng = random.Random(3)
     base = story(rng, 200)

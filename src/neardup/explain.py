@@ -398,14 +398,18 @@ def render_explanation(e: dict, color: bool = False) -> str:
         if r["normalized"]:
             lines.append(f"  normalised: {', '.join(r['normalized'])}")
         for span in r["removed"]:
+            # an inserted line repeats nothing: the other copy lacks it
+            lacking = span["reason"] == "inserted-line"
+            how = "lacking from the copy at" if lacking else "repeating"
             lines.append(
                 f"  repaired: removed {span['words']} words at {span['start']}-{span['end']} "
-                f"({span['reason']}, similarity {span['similarity']}) repeating "
+                f"({span['reason']}, similarity {span['similarity']}) {how} "
                 f"{span['repeats'][0]}-{span['repeats'][1]}:"
             )
             lines.append(f"    removed: {_clip(span['text'])}")
             if "repeats_text" in span:
-                lines.append(f"    repeats: {_clip(span['repeats_text'])}")
+                label = "that copy" if lacking else "repeats"
+                lines.append(f"    {label}: {_clip(span['repeats_text'])}")
     for line in e.get("site_boilerplate", []):
         lines.append(
             f"  site boilerplate of {safe(line['site'])}: removed {_clip(line['text'])!r} (on "

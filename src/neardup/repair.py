@@ -24,13 +24,15 @@ alone (an interview question, "Winners meet in final match", a photo credit) is 
    by a word) is neither: all three stay.
 5. The later copy is removed, snapped to sentence or paragraph boundaries, together with
    a short line (up to ``max_gap`` words) between two adjacent copies; the copies grow
-   over neighbouring units that match, the later one skipping a short line (up to
-   ``max_gap`` words, or a line of its own up to twice that: an ad). When the earlier
+   over neighbouring units that match, either one skipping one or two short units (up
+   to ``max_gap`` words, or lines of their own up to twice that: an ad). When the earlier
    copy was cut off mid-sentence and runs straight into the later copy (lazy loading),
    the earlier copy is removed instead, so the complete one is kept; so is it when both
    have the same words and the later copy has more paragraph breaks. When the later copy
    starts inside the earlier one (a body that ends with its headline, three copies one
-   after another), only what follows the earlier copy is cut.
+   after another), only what follows the earlier copy is cut. Short lines of the kept
+   copy that the other copy lacks (ads put between paragraphs) go too, as
+   "inserted-line" (:func:`_inserted_lines`).
 6. Steps 1-5 repeat on the result until no repeat is left (three copies take two rounds).
 
 Every removal is recorded as a :class:`RemovedSpan`.
@@ -38,7 +40,7 @@ Every removal is recorded as a :class:`RemovedSpan`.
 
 from __future__ import annotations
 
-import itertools
+import bisect
 import re
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -48,6 +50,7 @@ from rapidfuzz.distance import Indel, Levenshtein
 
 from . import dispatch, kernels
 from .config import CleanConfig, RepairConfig
+from .fragments import BLANK_LINE_RE, truncated_line
 from .normalize import collapse_whitespace, normalize_and_explain
 from .shingles import line_words, ngram_keys, token_hashes, words, words_with_spans
 
@@ -65,21 +68,19 @@ _CHAIN_WINDOW = 64
 _MAX_TRIED = 32
 
 
-# a line that ends without closing a sentence (or a quote, a bracket): where a truncated
-# first copy of the next paragraph can end
-_OPEN_LINE_END_RE = re.compile(r"[^.!?\u2026\"'\u201d\u2019)\]\u00bb\s][ \t]*\n")
-#: a line cut at a word boundary is taken for a truncated copy of the paragraph it begins
-#: only from this many words (a headline that is the first words of its lead is shorter)
-FRAGMENT_MIN_WORDS = 20
-#: ... and a line cut inside a word from this many ("Keyboard" before "Keyboards are
-#: highly subjective" is a subheading)
-FRAGMENT_MIN_WORDS_IN_WORD = 4
-#: ... and one glued to its paragraph on the same line, where no headline stands, from
-#: this many (a short line sung twice, "Let it be, let it be", is shorter)
-FRAGMENT_MIN_WORDS_INLINE = 8
-
 # "not computed yet" for an argument whose computed value may be None
 _UNKNOWN = object()
+
+#: the reason of a short line removed from the kept copy because the other copy lacks it
+INSERTED_LINE = "inserted-line"
+
+# a run of lines whose text is at least this similar (Indel) to what the other copy has
+# in its place is that text edited, not an ad
+_SAME_LINE = 0.75
+_NEWLINE_RE = re.compile("\n")
+# two copies are aligned word by word only up to this product of their lengths in words
+# (the alignment costs about that over 64 steps); longer ones keep their lines
+_MAX_ALIGN = 50_000_000
 
 #: the reason a text longer than ``RepairConfig.max_chars`` is passed through unrepaired
 TOO_LARGE = "too-large"
@@ -101,8 +102,9 @@ class RemovedSpan:
     repeats_end: int
     similarity: float
     words: int
-    # "repeat" (a later copy, or an earlier one that lost its paragraph breaks) or
-    # "truncated-copy" (an earlier, cut-off copy)
+    # "repeat" (a later copy, or an earlier one that lost its paragraph breaks),
+    # "truncated-copy" (an earlier, cut-off copy) or "inserted-line" (a short line of the
+    # kept copy that the other copy lacks: an ad; ``repeats_*`` locate that other copy)
     reason: str
 
     def to_dict(self) -> dict:
@@ -229,136 +231,105 @@ def remove_repeats(
     cuts: list[tuple[int, int]] = []  # removed intervals, in coordinates of ``text``
     current = text
     for _ in range(config.max_rounds):
-        found = fragment or (_find_best_repeat(current, config) if may_repeat else None)
+        tokens = None if fragment else words_with_spans(current) if may_repeat else None
+        found = fragment or (_find_best_repeat(current, config, tokens) if may_repeat else None)
         if found is None:
             break
         (cs, ce), (ks, ke), sim, nwords, reason = found
-        span = RemovedSpan(
-            start=_to_original(cs, cuts),
-            end=_to_original(ce, cuts, end=True),
-            text=current[cs:ce],
-            repeats_start=_to_original(ks, cuts),
-            repeats_end=_to_original(ke, cuts, end=True),
-            similarity=sim,
-            words=nwords,
-            reason=reason,
-        )
-        removed.append(span)
-        cuts.append((span.start, span.end))
+        # the copy cut, and the lines of the kept copy that it lacks (ads): offsets in
+        # ``current``, mapped back through the earlier rounds' cuts before any is made
+        spans = [(cs, ce, ks, ke, nwords, reason)]
+        lacking = _inserted_lines(current, tokens, (ks, ke), (cs, ce), 2 * config.max_gap)
+        for ls, le, lw in lacking:
+            spans.append((ls, le, cs, ce, lw, INSERTED_LINE))
+        for s, e, rs, re_, nw, why in spans:
+            removed.append(
+                RemovedSpan(
+                    start=_to_original(s, cuts),
+                    end=_to_original(e, cuts, end=True),
+                    text=current[s:e],
+                    repeats_start=_to_original(rs, cuts),
+                    repeats_end=_to_original(re_, cuts, end=True),
+                    similarity=sim,
+                    words=nw,
+                    reason=why,
+                )
+            )
+        cuts.extend((r.start, r.end) for r in removed[-len(spans) :])
         cuts.sort()
-        current = current[:cs] + current[ce:]
+        for s, e, *_ in sorted(spans, reverse=True):  # the last first: offsets stay valid
+            current = current[:s] + current[e:]
         # cutting a line out of a text that could hold no repeat leaves none to find
         may_repeat = may_repeat and _may_repeat(current, config)
         fragment = truncated_line(current)
     return current, removed
 
 
-def truncated_line(text: str):
-    """A paragraph's start, cut off, right before the whole paragraph: on a line of its
-    own (the lazy-loaded "...deal to import mil" before the full paragraph), on the same
-    line, or marked as cut by an ellipsis ("...deal to import\u2026", a teaser); in a
-    hard-wrapped text, the same over paragraphs of several lines. It must end inside a
-    word or carry the mark, after at least :data:`FRAGMENT_MIN_WORDS_IN_WORD` words, or
-    end at a word boundary inside a sentence after at least :data:`FRAGMENT_MIN_WORDS`
-    words (on the same line as its paragraph: :data:`FRAGMENT_MIN_WORDS_INLINE`). As
-    :func:`_find_best_repeat` gives a repeat, or None. A headline made of the first words
-    of its lead ends on a word and is shorter: it stays."""
-    lines = text.split("\n")
-    stripped = list(map(str.strip, lines))
-    found = _first_fragment(text, lines, stripped, itertools.repeat(1))
-    if found is not None or "\n\n" not in text:
-        return found
-    # paragraphs of several lines (hard-wrapped) need a pass of their own: two lines
-    # with no blank line between them (the test in C)
-    sizes = list(map(len, stripped))
-    if any(map(min, sizes[1:], sizes[:-1])):
-        parts = _BLANK_LINE_RE.split(text)  # paragraphs, and the blank lines between them
-        blocks = parts[::2]
-        seps = [len(sep) for sep in parts[1::2]] + [0]
-        found = _first_fragment(text, blocks, list(map(str.strip, blocks)), seps)
-    return found
+def _inserted_lines(text: str, tokens, keep, other, max_words: int) -> list[tuple[int, int, int]]:
+    """Lines of the copy ``keep`` (a character span of ``text``) that the copy ``other``
+    lacks: an ad or a newsletter line put between two paragraphs of one copy. The copies
+    are aligned word by word, so reflowed lines and edited words do not matter. A run of
+    lines is taken when at most a third of its words align, it holds at most
+    ``max_words`` words, words on both sides of it align (where the other copy ends
+    early, the rest is not "lacking"), and what the other copy has in its place is not
+    the same text edited (a typo). Returns (start, end, words) per line, the end at
+    the start of the next line of the copy. ``tokens``: ``words_with_spans(text)``, or None
+    to cut it here."""
+    if text.count("\n", *keep) < 2:  # no line between two others (a fragment's repeat)
+        return []
+    tokens = tokens or words_with_spans(text)
+    mine_words, mine_hashes, bounds, offsets = _lines(text, tokens, *keep)
+    theirs_words, theirs_hashes, _, _ = _lines(text, tokens, *other)
+    if len(offsets) < 3 or len(mine_words) * len(theirs_words) > _MAX_ALIGN:
+        return []
+    partner = np.full(len(mine_words), -1, dtype=np.int64)  # the word it aligns with
+    for op in Indel.opcodes(mine_hashes, theirs_hashes):
+        if op.tag == "equal":
+            partner[op.src_start : op.src_end] = np.arange(op.dest_start, op.dest_end)
+    aligned = np.concatenate(([0], np.cumsum(partner >= 0)))
+    out, run = [], []
 
+    def take() -> None:
+        """Take the lines of ``run``, one after another, when they pass (see above)."""
+        if not run:
+            return
+        lo, hi = bounds[run[0]], bounds[run[-1] + 1]
+        if hi - lo > max_words or aligned[lo] == 0 or aligned[hi] == aligned[-1]:
+            return
+        # what the other copy has in their place: this text edited (a typo), or not
+        before = partner[:lo][partner[:lo] >= 0][-1]
+        after = partner[hi:][partner[hi:] >= 0][0]
+        here = " ".join(mine_words[lo:hi])
+        there = " ".join(theirs_words[before + 1 : after])
+        if Indel.normalized_similarity(here, there) < _SAME_LINE:
+            out.extend((offsets[i], offsets[i + 1], bounds[i + 1] - bounds[i]) for i in run)
 
-_BLANK_LINE_RE = re.compile(r"(\n[ \t]*\n(?:[ \t]*\n)*)")
-
-
-def _first_fragment(text: str, raw: list[str], pieces: list[str], seps):
-    """:func:`truncated_line` over the pieces ``raw`` of ``text`` (``pieces``: stripped),
-    each followed by a separator of the length ``seps`` gives."""
-    nonblank = list(filter(None, pieces))
-    # the usual answer, with the comparisons in C: no piece is the start of the next one,
-    # none ends in a cut mark, none starts again inside itself
-    marked = any(map(str.endswith, nonblank[:-1], itertools.repeat(_CUT_MARKS)))
-    if not (
-        marked
-        or any(map(str.startswith, nonblank[1:], nonblank[:-1]))
-        or max(map(str.count, nonblank, [p[:_PROBE] for p in nonblank]), default=0) > 1
-    ):  # (the last: a piece's first characters occur again in it)
-        return None
-    prev, prev_start, pos = "", 0, 0
-    for r, piece, sep in zip(raw, pieces, seps, strict=False):  # seps may be endless
-        start, pos = pos, pos + len(r) + sep
-        if not piece:
+    for i in range(1, len(offsets) - 1):
+        lo, hi = bounds[i], bounds[i + 1]
+        if 3 * (aligned[hi] - aligned[lo]) <= hi - lo:
+            run.append(i)
             continue
-        at = start + r.index(piece[0])
-        if prev and (piece.startswith(prev) or (marked and prev.endswith(_CUT_MARKS))):
-            found = _cut_copy(text, prev, prev_start, at, piece)
-            if found:
-                return found
-        found = _same_line_copy(text, piece, at)
-        if found:
-            return found
-        prev, prev_start = piece, start
-    return None
+        take()
+        run = []
+    take()
+    # never a line of the other copy (the spans are disjoint; this keeps it so if not)
+    return [o for o in out if o[1] <= other[0] or o[0] >= other[1]]
 
 
-#: what a scraper leaves where it cut a teaser short
-_CUT_MARKS = ("\u2026", "...", "[\u2026]", "[...]", "(\u2026)", "(...)")
-#: characters of a line's start looked for again in the line (a fragment of
-#: FRAGMENT_MIN_WORDS_IN_WORD words is longer)
-_PROBE = 12
-
-
-def _starts_again(line: str) -> bool:
-    """Whether the first characters of ``line`` occur again in it (a quick test)."""
-    return len(line) > 2 * _PROBE and line.find(line[:_PROBE], 1) > 0
-
-
-def _same_line_copy(text: str, line: str, at: int):
-    """A start of ``line`` (at offset ``at`` of ``text``) that the rest of the line
-    begins with again: a fragment glued to its whole paragraph by a space."""
-    if not _starts_again(line):
-        return None
-    # only where the start first occurs again: a text that repeats itself all along ("ha
-    # ha ha ...") has no fragment, and the test costs one pass over the line
-    p = line.find(line[:_PROBE], 1)
-    if line[p - 1] not in " \t":  # after a line break it is a line said again (a refrain)
-        return None
-    return _cut_copy(text, line[:p].rstrip(), at, at + p, line[p:], inline=True)
-
-
-def _cut_copy(text: str, line: str, line_start: int, next_start: int, following: str, inline=False):
-    """Whether ``line`` (starting at ``line_start``) is a cut-off start of ``following``
-    (starting at ``next_start``), as :func:`truncated_line` gives it, or None. ``inline``:
-    on the same line (where no headline stands)."""
-    marked = line.endswith(_CUT_MARKS)
-    stem = line.rstrip(".\u2026[]() \t") if marked else line
-    if not stem or len(stem) >= len(following) or not following.startswith(stem):
-        return None
-    if _OPEN_LINE_END_RE.match(stem[-1] + "\n") is None:  # it ends a sentence
-        return None
-    n_words = len(stem.split())
-    in_word = marked or following[len(stem)].isalnum()
-    least = FRAGMENT_MIN_WORDS_IN_WORD if in_word else FRAGMENT_MIN_WORDS
-    if n_words < (min(least, FRAGMENT_MIN_WORDS_INLINE) if inline else least):
-        return None
-    return (
-        (line_start, next_start),
-        (next_start, next_start + len(stem)),
-        1.0,
-        n_words,
-        ("truncated-copy"),
-    )
+def _lines(text: str, tokens, start: int, end: int):
+    """The words of ``text[start:end]`` and their hashes (from ``tokens``, which is
+    ``words_with_spans(text)``), and per line that holds words: the index of its first
+    word (and one more: the number of words) and its offset."""
+    toks, starts, _, hashes = tokens
+    lo, hi = bisect.bisect_left(starts, start), bisect.bisect_left(starts, end)
+    if lo == hi:
+        return [], [], [0], []
+    begins = [start, *(m.end() for m in _NEWLINE_RE.finditer(text, start, end))]
+    at = [bisect.bisect_left(starts, b, lo, hi) for b in begins] + [hi]  # first word per line
+    held = [k for k in range(len(begins)) if at[k] < at[k + 1]]  # lines that hold words
+    first = [at[k] - lo for k in held]
+    offsets = [begins[k] for k in held]
+    return toks[lo:hi], hashes[lo:hi].tolist(), [*first, hi - lo], offsets
 
 
 def _to_original(pos: int, cuts: list[tuple[int, int]], end: bool = False) -> int:
@@ -528,10 +499,11 @@ def _chains_python(
     return runs, np.array(best, dtype=np.int64), np.array(back, dtype=np.int64), count
 
 
-def _find_best_repeat(text: str, config: RepairConfig):
+def _find_best_repeat(text: str, config: RepairConfig, tokens=None):
     """The best acceptable repeat in ``text``: ((cut start, cut end), (kept start, kept end),
-    similarity, matched words, reason), or None."""
-    toks, starts, ends, seq = words_with_spans(text)  # a word's hash stands for the word
+    similarity, matched words, reason), or None. ``tokens``: ``words_with_spans(text)`` when
+    already known."""
+    toks, starts, ends, seq = tokens or words_with_spans(text)  # a word's hash stands for it
     n = len(toks)
     k = config.ngram
     if n < 2 * k:
@@ -652,6 +624,36 @@ def _decide(text, toks, starts, ends, a, b, sa, sb, matched, sim, config):
         one, two = " ".join(toks[x1:y1]), " ".join(toks[x2:y2])
         return Indel.normalized_similarity(one, two) >= config.min_similarity
 
+    def skips(i: int, step, bound: int) -> list[int]:
+        """``i``, and where the copy is after skipping one or two units from ``i`` with
+        ``step`` (:func:`unit_before` or :func:`unit_after`) that are skippable."""
+        out, x = [i], i
+        for _ in range(2):
+            x = step(x, bound)
+            if x is None or not skippable(min(x, i), max(x, i)):
+                break
+            out.append(x)
+        return out
+
+    def grow_back(s0: int, d0: int, lo: int) -> tuple[int, int] | None:
+        """The copies' new starts after one unit each that matches, or None."""
+        tries = [(s0, d) for d in skips(d0, unit_before, lo)]
+        for xs, xd in tries + [(x, d0) for x in skips(s0, unit_before, 0)[1:]]:
+            us, ud = unit_before(xs, 0), unit_before(xd, lo)
+            if us is not None and ud is not None and similar(us, xs, ud, xd):
+                return us, ud
+        return None
+
+    def grow_forward(s1: int, d1: int, hi: int) -> tuple[int, int] | None:
+        """The copies' new ends after one unit each that matches, or None (the earlier
+        copy ends by ``hi``)."""
+        tries = [(s1, d) for d in skips(d1, unit_after, n)]
+        for xs, xd in tries + [(x, d1) for x in skips(s1, unit_after, hi)[1:]]:
+            us, ud = unit_after(xs, hi), unit_after(xd, n)
+            if us is not None and ud is not None and similar(xs, us, xd, ud):
+                return us, ud
+        return None
+
     separate = sb <= a  # the earlier copy ends before the later one starts
     a2 = snap(a, sb if separate else 0, b, True)
     sa2 = snap(sa, 0, sb, True)
@@ -666,34 +668,13 @@ def _decide(text, toks, starts, ends, a, b, sa, sb, matched, sim, config):
         sa2 = snap(max(0, a2 - (b - sb)), 0, sb2, True)  # where the earlier copy starts then
     if separate and sa2 is not None and a2 is not None:
         # grow both copies backwards over units that match (a typo in a headline), letting
-        # the later copy skip one short line (an ad between its paragraphs)
-        while True:
-            us = unit_before(sa2, 0)
-            ud = unit_before(a2, sb2 if sb2 is not None else sb)
-            if us is None or ud is None:
-                break
-            if similar(us, sa2, ud, a2):
-                sa2, a2 = us, ud
-                continue
-            ud2 = unit_before(ud, sb2 if sb2 is not None else sb)
-            if ud2 is not None and skippable(ud, a2) and similar(us, sa2, ud2, ud):
-                sa2, a2 = us, ud2
-                continue
-            break
+        # either copy skip short lines (an ad between its paragraphs)
+        lo = sb2 if sb2 is not None else sb
+        while (grown := grow_back(sa2, a2, lo)) is not None:
+            sa2, a2 = grown
     if separate and sb2 is not None and b2 is not None and a2 is not None:
-        while True:  # ... and forwards
-            us = unit_after(sb2, a2)
-            ud = unit_after(b2, n)
-            if us is None or ud is None:
-                break
-            if similar(sb2, us, b2, ud):
-                sb2, b2 = us, ud
-                continue
-            ud2 = unit_after(ud, n)
-            if ud2 is not None and skippable(b2, ud) and similar(sb2, us, ud, ud2):
-                sb2, b2 = us, ud2
-                continue
-            break
+        while (grown := grow_forward(sb2, b2, a2)) is not None:  # ... and forwards
+            sb2, b2 = grown
     s_end = sb2 if sb2 is not None else sb
     adjacent = separate and a2 is not None and 0 <= a2 - s_end <= gap
     if a2 is None:
@@ -744,7 +725,7 @@ def _decide(text, toks, starts, ends, a, b, sa, sb, matched, sim, config):
 def _more_breaks(one: str, two: str) -> bool:
     """Whether ``two`` has more paragraph breaks than ``one``: blank lines, or lines
     where neither has a blank line."""
-    blank_one, blank_two = len(_BLANK_LINE_RE.findall(one)), len(_BLANK_LINE_RE.findall(two))
+    blank_one, blank_two = len(BLANK_LINE_RE.findall(one)), len(BLANK_LINE_RE.findall(two))
     if blank_one or blank_two:
         return blank_two > blank_one
     return two.count("\n") > one.count("\n")

@@ -25,13 +25,14 @@ from ..config import CleanConfig
 from ..document import Document
 from ..engines import map_ordered
 from ..errors import InputError
+from ..fragments import truncated_line
 from ..io import Reject, detect_format, read_texts
 from ..io.formats import is_plain_file, jsonl_lines, parse_jsonl_line
 from ..io.paths import is_uri
 from ..io.remote import stamp
 from ..normalize import normalize_and_explain
 from ..pipeline import _batched, _texts, audit_record, count_reject
-from ..repair import Repair, TextWords, _repair_normalized, repair_with_words, truncated_line
+from ..repair import Repair, TextWords, _repair_normalized, repair_with_words
 from ..shingles import line_words, shingle_hashes
 from ..signatures import exact_key, paragraph_hash
 from ..sites import site_of
