@@ -443,7 +443,12 @@ def _shared_compiled(block, content, inter, size_a, size_b) -> None:
     flat = content.mapped() if isinstance(content, _ContentStore) else None
     if flat is not None:
         a, b = block[:, 0], block[:, 1]
-        inter[:] = kernels.shared_counts_in(flat, content.start, content.sizes, a, b)
+        # the block's first documents are one stretch of the store (pairs come sorted by
+        # a); its second ones are all over it: read them in order, one sweep of the map
+        order = np.argsort(b, kind="stable")
+        inter[order] = kernels.shared_counts_in(
+            flat, content.start, content.sizes, a[order], b[order]
+        )
         size_a[:], size_b[:] = content.sizes[a], content.sizes[b]
         del flat
         content.release()
