@@ -635,22 +635,15 @@ def _decide(text, toks, starts, ends, a, b, sa, sb, matched, sim, config):
             out.append(x)
         return out
 
-    def grow_back(s0: int, d0: int, lo: int) -> tuple[int, int] | None:
-        """The copies' new starts after one unit each that matches, or None."""
-        tries = [(s0, d) for d in skips(d0, unit_before, lo)]
-        for xs, xd in tries + [(x, d0) for x in skips(s0, unit_before, 0)[1:]]:
-            us, ud = unit_before(xs, 0), unit_before(xd, lo)
-            if us is not None and ud is not None and similar(us, xs, ud, xd):
-                return us, ud
-        return None
-
-    def grow_forward(s1: int, d1: int, hi: int) -> tuple[int, int] | None:
-        """The copies' new ends after one unit each that matches, or None (the earlier
-        copy ends by ``hi``)."""
-        tries = [(s1, d) for d in skips(d1, unit_after, n)]
-        for xs, xd in tries + [(x, d1) for x in skips(s1, unit_after, hi)[1:]]:
-            us, ud = unit_after(xs, hi), unit_after(xd, n)
-            if us is not None and ud is not None and similar(xs, us, xd, ud):
+    def grow(s: int, d: int, step, bound_s: int, bound_d: int) -> tuple[int, int] | None:
+        """One more unit of each copy that matches, from ``s`` (the earlier copy's edge)
+        and ``d`` (the later one's) with ``step`` (:func:`unit_before`: their starts,
+        :func:`unit_after`: their ends), either copy first skipping short units: the
+        new (s, d), or None."""
+        tries = [(s, x) for x in skips(d, step, bound_d)]
+        for xs, xd in tries + [(x, d) for x in skips(s, step, bound_s)[1:]]:
+            us, ud = step(xs, bound_s), step(xd, bound_d)
+            if us is not None and ud is not None and similar(*sorted((us, xs)), *sorted((ud, xd))):
                 return us, ud
         return None
 
@@ -670,10 +663,10 @@ def _decide(text, toks, starts, ends, a, b, sa, sb, matched, sim, config):
         # grow both copies backwards over units that match (a typo in a headline), letting
         # either copy skip short lines (an ad between its paragraphs)
         lo = sb2 if sb2 is not None else sb
-        while (grown := grow_back(sa2, a2, lo)) is not None:
+        while (grown := grow(sa2, a2, unit_before, 0, lo)) is not None:
             sa2, a2 = grown
     if separate and sb2 is not None and b2 is not None and a2 is not None:
-        while (grown := grow_forward(sb2, b2, a2)) is not None:  # ... and forwards
+        while (grown := grow(sb2, b2, unit_after, a2, n)) is not None:  # ... and forwards
             sb2, b2 = grown
     s_end = sb2 if sb2 is not None else sb
     adjacent = separate and a2 is not None and 0 <= a2 - s_end <= gap
