@@ -419,7 +419,8 @@ def _with_lines(paras: list[str], at: dict[int, str]) -> str:
         ({2: "Advertisement"}, {}),  # ads in the copy that is kept
         ({1: "Advertisement\nContinue reading below", 4: "Anzeige"}, {}),  # a two-line ad
         ({2: "Sign up to our free daily newsletter for the latest headlines"}, {4: "Werbung"}),
-        ({1: "Advertisement", 3: "Publicité"}, {2: "Story continues below advertisement"}),
+        ({1: "Advertisement", 3: "Publicité"}, {2: "Continue reading the main story"}),
+        ({2: "Anzeige"}, {2: "Werbung"}),  # each copy its own ad at one place
     ],
 )
 def test_lines_the_other_copy_lacks_are_removed_from_the_kept_copy(first, second) -> None:
@@ -455,3 +456,41 @@ def test_lines_past_the_end_of_a_shorter_copy_are_not_lacking() -> None:
     assert result.removed  # the shorter copy went
     assert "Photo: Reuters" in result.text and "By our reporter" in result.text
     assert all(s.reason != "inserted-line" for s in result.removed)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ({2: "Photo: the harbour bridge at dawn"}, {4: "Photo: the harbour bridge at dawn"}),
+        ({2: "$45"}, {2: "$49"}),  # the line edited: a price
+        ({2: "The mayor has refused to comment."}, {}),  # a one-line paragraph, not an ad
+        ({2: "Advertisement"}, {4: "Advertisement"}),  # an ad both copies hold
+    ],
+)
+def test_a_line_the_other_copy_holds_elsewhere_edited_or_a_sentence_stays(first, second) -> None:
+    """What the other copy holds elsewhere (a caption moved), holds edited in its place,
+    or a sentence, is no inserted line: the kept copy keeps it."""
+    paras = _body(14)
+    kept = _with_lines(paras, first)
+    result = repair_text(kept + "\n\n" + _with_lines(paras, second))
+    assert result.removed and result.text == normalize_text(kept)
+    assert all(s.reason != "inserted-line" for s in result.removed)
+
+
+def test_every_removed_span_is_the_input_text_at_its_offsets() -> None:
+    """Three copies, the middle one with an ad: the ad goes in the first round, the copy
+    around it in the second; each span's text is still the input's text at its offsets."""
+    paras = _body(15)
+    doc = "Title\n" + "\n".join(paras) + "\n" + _with_lines(paras, {2: "Advertisement"})
+    doc += "\n" + "\n".join(paras)
+    result = repair_text(doc)
+    normalized = normalize_text(doc)
+    assert len(result.removed) >= 2
+    for span in result.removed:
+        assert normalized[span.start : span.end] == span.text
+
+
+def test_a_number_that_goes_on_is_no_cut_word() -> None:
+    # "2.1" before "2.10" is another value: the line is no lazy-loaded fragment
+    kept = "Changes\n\nFixed in release 2.1\n\nFixed in release 2.10 and later, with notes."
+    assert repair_text(kept).text == kept

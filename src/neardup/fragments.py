@@ -130,7 +130,9 @@ def _cut_copy(
     if _OPEN_LINE_END_RE.match(stem[-1] + "\n") is None:  # it ends a sentence
         return None
     n_words = len(stem.split())
-    in_word = marked or following[len(stem)].isalnum()
+    # inside a word: letters on both sides ("...import mil" / "milk"); a number that goes
+    # on ("release 2.1" / "2.10", a score "1" / "12") is another value, not a cut
+    in_word = marked or (following[len(stem)].isalpha() and stem[-1].isalpha())
     if not in_word and _SITE_SUFFIX_RE.match(following, len(stem)):
         return None  # a title, then the title with the site's name ("... - Reuters")
     least = FRAGMENT_MIN_WORDS_IN_WORD if in_word else FRAGMENT_MIN_WORDS

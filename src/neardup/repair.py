@@ -74,9 +74,9 @@ _UNKNOWN = object()
 #: the reason of a short line removed from the kept copy because the other copy lacks it
 INSERTED_LINE = "inserted-line"
 
-# a run of lines whose text is at least this similar (Indel) to what the other copy has
-# in its place is that text edited, not an ad
-_SAME_LINE = 0.75
+_DIGIT_RE = re.compile(r"\d")
+# a line that ends like a sentence (closing quotes and brackets after the mark allowed)
+_ENDS_SENTENCE_RE = re.compile(r"[.!?\u2026\u3002\uff01\uff1f][\"'\u201d\u2019\u00bb)\]]*$")
 _NEWLINE_RE = re.compile("\n")
 # two copies are aligned word by word only up to this product of their lengths in words
 # (the alignment costs about that over 64 steps); longer ones keep their lines
@@ -243,11 +243,14 @@ def remove_repeats(
         for ls, le, lw in lacking:
             spans.append((ls, le, cs, ce, lw, INSERTED_LINE))
         for s, e, rs, re_, nw, why in spans:
+            start, end = _to_original(s, cuts), _to_original(e, cuts, end=True)
             removed.append(
                 RemovedSpan(
-                    start=_to_original(s, cuts),
-                    end=_to_original(e, cuts, end=True),
-                    text=current[s:e],
+                    start=start,
+                    end=end,
+                    # the input's text there: a span around an earlier round's cut (the
+                    # second of three copies, whose ad went first) holds that cut's text too
+                    text=text[start:end],
                     repeats_start=_to_original(rs, cuts),
                     repeats_end=_to_original(re_, cuts, end=True),
                     similarity=sim,
@@ -271,8 +274,11 @@ def _inserted_lines(text: str, tokens, keep, other, max_words: int) -> list[tupl
     are aligned word by word, so reflowed lines and edited words do not matter. A run of
     lines is taken when at most a third of its words align, it holds at most
     ``max_words`` words, words on both sides of it align (where the other copy ends
-    early, the rest is not "lacking"), and what the other copy has in its place is not
-    the same text edited (a typo). Returns (start, end, words) per line, the end at
+    early, the rest is not "lacking"), what the other copy holds in its place is
+    nothing, or text of no digits and Indel similarity under 0.75 (its own ad, not this
+    line edited: a price, a typo in a name), it holds the run's words nowhere else (a
+    line moved), and no line of it ends like a sentence (ads are labels: a one-line
+    paragraph that the other copy dropped stays). Returns (start, end, words) per line, the end at
     the start of the next line of the copy. ``tokens``: ``words_with_spans(text)``, or None
     to cut it here."""
     if text.count("\n", *keep) < 2:  # no line between two others (a fragment's repeat)
@@ -289,6 +295,8 @@ def _inserted_lines(text: str, tokens, keep, other, max_words: int) -> list[tupl
     aligned = np.concatenate(([0], np.cumsum(partner >= 0)))
     out, run = [], []
 
+    theirs_text = f" {' '.join(theirs_words)} "
+
     def take() -> None:
         """Take the lines of ``run``, one after another, when they pass (see above)."""
         if not run:
@@ -296,13 +304,21 @@ def _inserted_lines(text: str, tokens, keep, other, max_words: int) -> list[tupl
         lo, hi = bounds[run[0]], bounds[run[-1] + 1]
         if hi - lo > max_words or aligned[lo] == 0 or aligned[hi] == aligned[-1]:
             return
-        # what the other copy has in their place: this text edited (a typo), or not
+        # what the other copy holds in their place besides the run's words: nothing, or
+        # its own ad; this line edited stays ("$45" for "$49", a typo in a name)
         before = partner[:lo][partner[:lo] >= 0][-1]
         after = partner[hi:][partner[hi:] >= 0][0]
         here = " ".join(mine_words[lo:hi])
-        there = " ".join(theirs_words[before + 1 : after])
-        if Indel.normalized_similarity(here, there) < _SAME_LINE:
-            out.extend((offsets[i], offsets[i + 1], bounds[i + 1] - bounds[i]) for i in run)
+        if after - before - 1 > aligned[hi] - aligned[lo]:
+            there = " ".join(theirs_words[before + 1 : after])
+            if _DIGIT_RE.search(here + there) or Indel.normalized_similarity(here, there) >= 0.75:
+                return
+        if f" {here} " in theirs_text:
+            return  # the other copy holds it elsewhere: moved, not lacking
+        lines = [text[offsets[i] : offsets[i + 1]].strip() for i in run]
+        if any(_ENDS_SENTENCE_RE.search(line) for line in lines):
+            return  # a sentence (a one-line paragraph the other copy dropped), no ad
+        out.extend((offsets[i], offsets[i + 1], bounds[i + 1] - bounds[i]) for i in run)
 
     for i in range(1, len(offsets) - 1):
         lo, hi = bounds[i], bounds[i + 1]
