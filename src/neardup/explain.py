@@ -22,6 +22,7 @@ from .errors import InputError, NeardupError
 from .io import read_documents
 from .io.formats import record_id
 from .normalize import normalize_text
+from .repair import INSERTED_LINE
 from .runfolder import check_complete, read_stats
 from .shingles import words
 from .terminal import safe
@@ -399,7 +400,7 @@ def render_explanation(e: dict, color: bool = False) -> str:
             lines.append(f"  normalised: {', '.join(r['normalized'])}")
         for span in r["removed"]:
             # an inserted line repeats nothing: the other copy lacks it
-            lacking = span["reason"] == "inserted-line"
+            lacking = span["reason"] == INSERTED_LINE
             how = "lacking from the copy at" if lacking else "repeating"
             lines.append(
                 f"  repaired: removed {span['words']} words at {span['start']}-{span['end']} "

@@ -70,7 +70,7 @@ def _first_fragment(text: str, raw: list[str], pieces: list[str], seps):
         or max(map(str.count, nonblank, [p[:_PROBE] for p in nonblank]), default=0) > 1
     ):  # (the last: a piece's first characters occur again in it)
         return None
-    prev, prev_start, pos, first = "", 0, 0, True
+    prev, prev_start, pos, prev_on_top = "", 0, 0, True
     for r, piece, sep in zip(raw, pieces, seps, strict=False):  # seps may be endless
         start, pos = pos, pos + len(r) + sep
         if not piece:
@@ -79,13 +79,13 @@ def _first_fragment(text: str, raw: list[str], pieces: list[str], seps):
         if prev and (piece.startswith(prev) or (marked and prev.endswith(_CUT_MARKS))):
             # a headline made of the lead's first words stands at the top; below another
             # line, a start of the next paragraph is a fragment from fewer words
-            found = _cut_copy(text, prev, prev_start, at, piece, below_top=not first)
+            found = _cut_copy(text, prev, prev_start, at, piece, below_top=not prev_on_top)
             if found:
                 return found
         found = _same_line_copy(text, piece, at)
         if found:
             return found
-        first = not prev
+        prev_on_top = not prev  # the piece becoming ``prev`` is the first one
         prev, prev_start = piece, start
     return None
 

@@ -74,6 +74,9 @@ _UNKNOWN = object()
 #: the reason of a short line removed from the kept copy because the other copy lacks it
 INSERTED_LINE = "inserted-line"
 
+# what the other copy holds in an inserted run's place, this similar (Indel) to the run
+# or holding a digit on either side, is the run edited, not another ad
+_EDITED = 0.75
 _DIGIT_RE = re.compile(r"\d")
 # a line that ends like a sentence (closing quotes and brackets after the mark allowed)
 _ENDS_SENTENCE_RE = re.compile(r"[.!?\u2026\u3002\uff01\uff1f][\"'\u201d\u2019\u00bb)\]]*$")
@@ -231,7 +234,7 @@ def remove_repeats(
     cuts: list[tuple[int, int]] = []  # removed intervals, in coordinates of ``text``
     current = text
     for _ in range(config.max_rounds):
-        tokens = None if fragment else words_with_spans(current) if may_repeat else None
+        tokens = words_with_spans(current) if may_repeat and not fragment else None
         found = fragment or (_find_best_repeat(current, config, tokens) if may_repeat else None)
         if found is None:
             break
@@ -278,9 +281,9 @@ def _inserted_lines(text: str, tokens, keep, other, max_words: int) -> list[tupl
     nothing, or text of no digits and Indel similarity under 0.75 (its own ad, not this
     line edited: a price, a typo in a name), it holds the run's words nowhere else (a
     line moved), and no line of it ends like a sentence (ads are labels: a one-line
-    paragraph that the other copy dropped stays). Returns (start, end, words) per line, the end at
-    the start of the next line of the copy. ``tokens``: ``words_with_spans(text)``, or None
-    to cut it here."""
+    paragraph that the other copy dropped stays). Returns (start, end, words) per line,
+    the end at the start of the next line of the copy. ``tokens``:
+    ``words_with_spans(text)``, or None to cut it here."""
     if text.count("\n", *keep) < 2:  # no line between two others (a fragment's repeat)
         return []
     tokens = tokens or words_with_spans(text)
@@ -294,7 +297,6 @@ def _inserted_lines(text: str, tokens, keep, other, max_words: int) -> list[tupl
             partner[op.src_start : op.src_end] = np.arange(op.dest_start, op.dest_end)
     aligned = np.concatenate(([0], np.cumsum(partner >= 0)))
     out, run = [], []
-
     theirs_text = f" {' '.join(theirs_words)} "
 
     def take() -> None:
@@ -311,7 +313,10 @@ def _inserted_lines(text: str, tokens, keep, other, max_words: int) -> list[tupl
         here = " ".join(mine_words[lo:hi])
         if after - before - 1 > aligned[hi] - aligned[lo]:
             there = " ".join(theirs_words[before + 1 : after])
-            if _DIGIT_RE.search(here + there) or Indel.normalized_similarity(here, there) >= 0.75:
+            if (
+                _DIGIT_RE.search(here + there)
+                or Indel.normalized_similarity(here, there) >= _EDITED
+            ):
                 return
         if f" {here} " in theirs_text:
             return  # the other copy holds it elsewhere: moved, not lacking
